@@ -1,0 +1,41 @@
+"""normalize: clean and normalize machine-translated news articles, with an audit trail.
+
+>>> import normalize
+>>> result = normalize.clean("We call on Russia to de-escalate “, stated Stoltenberg.")
+>>> result.text
+'We call on Russia to de-escalate”, stated Stoltenberg.'
+>>> [(e.pass_name, e.rule, e.before, e.after) for e in result.edits]
+[('punctuation', 'misdirected-closing-quote', ' “', '”')]
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .model import CleanResult, EditRecord, Flag, Reason, replay
+from .pipeline import Normalizer
+from .rules import RuleSet, RulesError
+
+__version__ = "0.1.0"
+
+
+@lru_cache(maxsize=4)
+def _default(rules: str | None, only: tuple[str, ...], skip: tuple[str, ...]) -> Normalizer:
+    return Normalizer(rules, only=only, skip=skip)
+
+
+def clean(text: str, *, rules: str | Path | None = None, only: list[str] | None = None,
+          skip: list[str] | None = None, metadata: dict[str, Any] | None = None) -> CleanResult:
+    """Clean one document's text. Returns the cleaned text, its edits, flags and metadata.
+
+    The rule set is loaded once and cached; for many documents with custom settings build a
+    :class:`Normalizer` and call its ``clean`` method.
+    """
+    n = _default(str(rules) if rules is not None else None, tuple(only or ()), tuple(skip or ()))
+    return n.clean(text, metadata=metadata)
+
+
+__all__ = ["CleanResult", "EditRecord", "Flag", "Normalizer", "Reason", "RuleSet", "RulesError",
+           "__version__", "clean", "replay"]

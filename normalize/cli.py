@@ -1,0 +1,172 @@
+"""The command line: a thin layer over :mod:`normalize.pipeline` and :mod:`normalize.runner`.
+
+Exit codes: 0 all documents processed; 1 some documents failed (the rest still written);
+2 usage or configuration error (nothing written).
+"""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .passes import PASS_NAMES
+from .pipeline import Normalizer
+from .rules import RuleSet, default_rules_dir
+from .runner import RunOptions, UsageError, run
+
+#: Keys a --config file may set (in a [normalize] or [tool.normalize] table, or at the top).
+CONFIG_KEYS = {"rules": str, "jobs": int, "only": list, "skip": list, "text_field": str, "quiet": bool}
+
+
+def _fail(message: str) -> None:
+    click.echo(f"normalize: error: {message}", err=True)
+    sys.exit(2)
+
+
+def _pass_list(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [n for n in names if n not in PASS_NAMES]
+    if unknown:
+        raise click.BadParameter(f"unknown pass {', '.join(unknown)} (passes: {', '.join(PASS_NAMES)})")
+    return names
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    """Read a TOML config; precedence is command line > this file > defaults."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read config: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: invalid TOML: {exc}") from None
+    table = data.get("tool", {}).get("normalize") if "tool" in data else data.get("normalize", data)
+    table = table or {}
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        key_norm = key.replace("-", "_")
+        if key_norm not in CONFIG_KEYS:
+            raise UsageError(f"{path}: unknown setting {key!r} (settings: {', '.join(sorted(CONFIG_KEYS))})")
+        want = CONFIG_KEYS[key_norm]
+        if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+            raise UsageError(f"{path}: setting {key!r} must be a {want.__name__}")
+        out[key_norm] = value
+    if "rules" in out:
+        out["rules"] = str((path.parent / out["rules"]).resolve())
+    return out
+
+
+def load_rules(rules_dir: str | None) -> RuleSet:
+    rules = RuleSet.load(rules_dir)
+    for issue in rules.issues:
+        click.echo(str(issue), err=True)
+    if rules.errors:
+        _fail(f"the rules in {rules.root} have {len(rules.errors)} error(s); nothing was written")
+    return rules
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="normalize")
+def main() -> None:
+    """Clean and normalize machine-translated news articles, with a record of every change."""
+
+
+@main.command("run")
+@click.argument("in_dir", metavar="IN", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("out_dir", metavar="OUT", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--rules", "rules_dir", type=click.Path(file_okay=False), help="Rules directory (default: the bundled rules/).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), help="TOML settings: rules, jobs, only, skip, text_field, quiet.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
+@click.option("--engine", type=click.Choice(["local"]), default="local", show_default=True, help="Execution engine.")
+@click.option("--only", help="Run only these passes (comma-separated).")
+@click.option("--skip", help="Skip these passes (comma-separated).")
+@click.option("--text-field", help="JSONL field holding the text (default: text).")
+@click.option("--quiet", "-q", is_flag=True, default=None, help="No progress bar or summary line.")
+def run_cmd(in_dir: Path, out_dir: Path, rules_dir: str | None, config_file: Path | None,
+            jobs: int | None, engine: str, only: str | None, skip: str | None,
+            text_field: str | None, quiet: bool | None) -> None:
+    """Clean every .txt, .jsonl and .jsonl.gz file under IN into OUT (same relative paths).
+
+    OUT/_normalize/ receives edits.jsonl, flags.jsonl, flags.csv, documents.jsonl,
+    errors.jsonl and summary.json.
+    """
+    try:
+        cfg = load_config(config_file) if config_file else {}
+        only_l = _pass_list(only) if only is not None else cfg.get("only")
+        skip_l = _pass_list(skip) if skip is not None else cfg.get("skip")
+        for name in [*(only_l or []), *(skip_l or [])]:
+            if name not in PASS_NAMES:
+                raise UsageError(f"unknown pass {name!r} (passes: {', '.join(PASS_NAMES)})")
+        rules = load_rules(rules_dir or cfg.get("rules"))
+        options = RunOptions(
+            rules=rules, only=only_l or [], skip=skip_l or [],
+            jobs=jobs or cfg.get("jobs", 0), text_field=text_field or cfg.get("text_field", "text"),
+            quiet=quiet if quiet is not None else cfg.get("quiet", False),
+        )
+        result = run(in_dir, out_dir, options)
+    except UsageError as exc:
+        _fail(str(exc))
+        return
+    s = result.summary
+    if not options.quiet:
+        docs = s["documents"]
+        click.echo(
+            f"normalize: {docs['written']} of {docs['seen']} documents written to {out_dir}, "
+            f"{s['edits']['total']} edits, {s['flags']['total']} flags, {docs['failed']} failed "
+            f"({s['timings']['wall_seconds']:.2f}s)", err=True)
+        if docs["failed"]:
+            click.echo(f"normalize: see {out_dir / '_normalize' / 'errors.jsonl'}", err=True)
+    sys.exit(result.exit_code)
+
+
+@main.command("fix")
+@click.argument("file", default="-", type=click.File("rb"))
+@click.option("--rules", "rules_dir", type=click.Path(file_okay=False), help="Rules directory.")
+@click.option("--explain", is_flag=True, help="Print each edit to stderr as FILE:LINE:COL pass/rule 'before' -> 'after'.")
+@click.option("--only", help="Run only these passes (comma-separated).")
+@click.option("--skip", help="Skip these passes (comma-separated).")
+def fix_cmd(file: Any, rules_dir: str | None, explain: bool, only: str | None, skip: str | None) -> None:
+    """Clean one document: FILE (or - for stdin) to stdout."""
+    from .io import InputError, decode_bytes
+
+    only_l, skip_l = _pass_list(only), _pass_list(skip)
+    normalizer = Normalizer(load_rules(rules_dir), only=only_l, skip=skip_l)
+    name = "<stdin>" if file.name in ("-", "<stdin>") else file.name
+    try:
+        text = decode_bytes(file.read()).text
+    except InputError as exc:
+        click.echo(f"normalize: {name}: {exc}", err=True)
+        sys.exit(1)
+    res = normalizer.clean(text, path=name)
+    sys.stdout.write(res.text)
+    sys.stdout.flush()
+    if explain:
+        for e in res.edits:
+            line = text.count("\n", 0, e.start) + 1
+            col = e.start - (text.rfind("\n", 0, e.start) + 1) + 1
+            arrow = "~>" if e.action == "suggest" else "->"
+            click.echo(f"{name}:{line}:{col} {e.pass_name}/{e.rule} {e.before!r} {arrow} {e.after!r}", err=True)
+
+
+@main.group("rules")
+def rules_group() -> None:
+    """Work with the rules directory (gazetteer, debris patterns, word lists)."""
+
+
+@rules_group.command("check")
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+def rules_check(directory: str | None) -> None:
+    """Validate a rules directory; prints FILE:LINE: message; exit 1 on errors."""
+    rules = RuleSet.load(directory or default_rules_dir())
+    for issue in rules.issues:
+        click.echo(str(issue))
+    errors = len(rules.errors)
+    warnings = len(rules.issues) - errors
+    click.echo(f"{rules.root}: {errors} error(s), {warnings} warning(s)", err=True)
+    sys.exit(1 if errors else 0)

@@ -1,0 +1,160 @@
+"""Reading inputs and writing outputs: decoding, JSONL records, atomic writes."""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+#: Input kinds the batch runner reads, by file name ending.
+SUFFIXES = (".txt", ".jsonl", ".jsonl.gz")
+
+
+class InputError(Exception):
+    """A document that cannot be read as text (binary, undecodable, malformed record)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    text: str
+    encoding: str
+
+
+_BOMS = [
+    (codecs.BOM_UTF32_LE, "utf-32-le", "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32-be", "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig", "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "utf-16"),
+]
+
+
+def decode_bytes(data: bytes) -> Decoded:
+    """Decode a text file's bytes: BOMs first, then strict UTF-8, then UTF-16 without a BOM
+    (recognised by its NUL bytes), then cp1252 (latin-1 where cp1252 has no character).
+
+    Raises InputError for binary data. The BOM is not part of the decoded text, so offsets
+    count from the first character after it.
+    """
+    for bom, name, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                return _checked(data.decode(codec), name)
+            except UnicodeDecodeError as exc:
+                raise InputError(f"starts with a {name} byte order mark but does not decode: {exc}") from None
+    try:
+        return _checked(data.decode("utf-8"), "utf-8")
+    except UnicodeDecodeError:
+        pass
+    utf16 = _utf16_without_bom(data)
+    if utf16:
+        try:
+            return _checked(data.decode(utf16), utf16)
+        except UnicodeDecodeError:
+            pass
+    if b"\x00" in data:
+        raise InputError("binary data (NUL bytes) in a text file")
+    try:
+        return _checked(data.decode("cp1252"), "cp1252")
+    except UnicodeDecodeError:
+        return _checked(data.decode("latin-1"), "latin-1")
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    sample = data[:4096]
+    if len(sample) < 4:
+        return None
+    even_nul = sample[0::2].count(0) / len(sample[0::2])
+    odd_nul = sample[1::2].count(0) / len(sample[1::2])
+    if odd_nul > 0.3 and even_nul < 0.05:
+        return "utf-16-le"
+    if even_nul > 0.3 and odd_nul < 0.05:
+        return "utf-16-be"
+    return None
+
+
+def _checked(text: str, encoding: str) -> Decoded:
+    if "\x00" in text:
+        raise InputError(f"binary data: NUL characters after decoding as {encoding}")
+    return Decoded(text, encoding)
+
+
+def read_text_file(path: Path) -> Decoded:
+    return decode_bytes(path.read_bytes())
+
+
+@dataclass(slots=True)
+class Record:
+    """One line of a JSONL input: its parsed object, or the error that stopped it."""
+
+    line: int
+    obj: dict[str, Any] | None
+    error: str | None = None
+    raw: str = ""
+
+
+def iter_jsonl(path: Path, text_field: str) -> Iterator[Record]:
+    """Yield every non-blank line of a .jsonl or .jsonl.gz file as a Record."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        for n, raw_bytes in enumerate(fh, 1):
+            try:
+                raw = raw_bytes.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield Record(n, None, f"line is not UTF-8: {exc}", raw_bytes.decode("utf-8", "replace"))
+                continue
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                yield Record(n, None, f"invalid JSON: {exc}", raw.rstrip("\r\n"))
+                continue
+            if not isinstance(obj, dict):
+                yield Record(n, None, "a JSON object is expected on each line", raw.rstrip("\r\n"))
+            elif not isinstance(obj.get(text_field), str):
+                yield Record(n, None, f"no string field {text_field!r}", raw.rstrip("\r\n"))
+            else:
+                yield Record(n, obj)
+
+
+def dumps_record(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write a file so that readers see either nothing or the whole file, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def gzip_bytes(data: bytes) -> bytes:
+    """gzip with no timestamp or name, so the same content gives the same bytes."""
+    buf = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0) as gz:
+        gz.write(data)
+    return buf.getvalue()
+
+
+def input_kind(name: str) -> str | None:
+    for suffix in SUFFIXES:
+        if name.endswith(suffix):
+            return suffix
+    return None

@@ -1,0 +1,36 @@
+"""The passes, in the order the pipeline runs them.
+
+A pass is one module with one class; add a pass by writing the module and listing its class
+in ``PASSES``. ``--only`` and ``--skip`` select passes by name.
+"""
+
+from __future__ import annotations
+
+from ..rules import RuleIssue, RuleSet
+from .base import DocContext, Pass
+from .debris import DebrisPass
+from .encoding import EncodingPass
+from .punctuation import PunctuationPass
+
+PASSES: list[type[Pass]] = [EncodingPass, DebrisPass, PunctuationPass]
+PASS_NAMES: list[str] = [p.name for p in PASSES]
+
+
+def validate_rules(rules: RuleSet) -> None:
+    """Run every pass's validation and add what it finds to ``rules.issues``."""
+    found: list[RuleIssue] = []
+    for p in PASSES:
+        found.extend(p.validate(rules))
+    rules.issues.extend(found)
+
+
+def select(only: list[str] | None = None, skip: list[str] | None = None) -> list[type[Pass]]:
+    """The pass classes to run, in pipeline order; unknown names raise ValueError."""
+    for name in [*(only or []), *(skip or [])]:
+        if name not in PASS_NAMES:
+            raise ValueError(f"unknown pass {name!r} (passes: {', '.join(PASS_NAMES)})")
+    chosen = [p for p in PASSES if not only or p.name in only]
+    return [p for p in chosen if not skip or p.name not in skip]
+
+
+__all__ = ["PASSES", "PASS_NAMES", "DocContext", "Pass", "select", "validate_rules"]

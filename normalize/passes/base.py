@@ -1,0 +1,151 @@
+"""What every pass shares: the interface and small helpers for building edits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import regex
+
+from ..model import Edit, PassResult
+from ..rules import RuleIssue, RuleSet, compile_pattern, line_of
+
+
+@dataclass
+class DocContext:
+    """What a pass may know about the document besides its text."""
+
+    path: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class Pass:
+    """A small, pure unit: it reads text and returns edits and notes; it never mutates.
+
+    Subclasses set ``name`` and ``description`` and implement :meth:`run`. They compile
+    everything they need from the rule set once, in ``__init__``.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+
+    def __init__(self, rules: RuleSet) -> None:
+        self.rules = rules
+
+    def run(self, text: str, ctx: DocContext) -> PassResult:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    @classmethod
+    def validate(cls, rules: RuleSet) -> list[RuleIssue]:
+        """Check the part of the rules this pass uses; returns issues (never raises)."""
+        return []
+
+
+def minimal_edit(text: str, start: int, end: int, replacement: str, **kw: Any) -> Edit | None:
+    """An edit replacing ``text[start:end]`` by ``replacement``, trimmed to what really changes."""
+    before = text[start:end]
+    if before == replacement:
+        return None
+    p = 0
+    limit = min(len(before), len(replacement))
+    while p < limit and before[p] == replacement[p]:
+        p += 1
+    s = 0
+    while s < limit - p and before[-1 - s] == replacement[-1 - s]:
+        s += 1
+    return Edit(start + p, end - s, replacement[p : len(replacement) - s], **kw)
+
+
+def non_overlapping(edits: Iterable[Edit]) -> list[Edit]:
+    """Sort edits and drop any that overlap an earlier one (a later round picks them up)."""
+    out: list[Edit] = []
+    last_end = -1
+    last_start = -1
+    for e in sorted(edits, key=lambda e: (e.start, e.end)):
+        if e.start < last_end or (e.start == e.end == last_start and out and out[-1].start == e.start):
+            continue
+        out.append(e)
+        last_end = max(last_end, e.end)
+        last_start = e.start
+    return out
+
+
+def iter_lines(text: str) -> Iterator[tuple[int, int, str]]:
+    """Yield (start, end, line) for every line; ``end`` excludes the line break."""
+    pos = 0
+    n = len(text)
+    while pos <= n:
+        nl = text.find("\n", pos)
+        if nl == -1:
+            if pos < n:
+                yield pos, n, text[pos:n]
+            return
+        end = nl - 1 if nl > pos and text[nl - 1] == "\r" else nl
+        yield pos, end, text[pos:end]
+        pos = nl + 1
+
+
+@dataclass
+class PatternRule:
+    """A curator's regex rule: id, compiled pattern, replacement and examples."""
+
+    id: str
+    pattern: regex.Pattern[str]
+    replace: str = ""
+    kind: str = ""
+    confidence: float = 1.0
+    examples: list[Any] = field(default_factory=list)
+    keep: list[str] = field(default_factory=list)
+    line: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def load_pattern_rules(
+    items: Any, file: str, section: str, issues: list[RuleIssue], flags: int = 0,
+    required: tuple[str, ...] = ("id", "pattern"), allowed: tuple[str, ...] = (),
+) -> list[PatternRule]:
+    """Parse a list of ``{id, pattern, replace, ...}`` mappings, reporting FILE:LINE errors."""
+    rules: list[PatternRule] = []
+    if items is None:
+        return rules
+    if not isinstance(items, list):
+        issues.append(RuleIssue(file, line_of(items), f"{section}: expected a list of rules"))
+        return rules
+    known = {"id", "pattern", "replace", "kind", "confidence", "examples", "keep", "why", "__line__",
+             *allowed}
+    seen: dict[str, int] = {}
+    for item in items:
+        ln = line_of(item)
+        if not isinstance(item, dict):
+            issues.append(RuleIssue(file, ln, f"{section}: each rule must be a mapping"))
+            continue
+        missing = [k for k in required if k not in item]
+        if missing:
+            issues.append(RuleIssue(file, ln, f"{section}: rule is missing {', '.join(missing)}"))
+            continue
+        for key in item:
+            if key not in known:
+                issues.append(RuleIssue(file, ln, f"{section}: unknown field {key!r}"))
+        rid = str(item["id"])
+        if rid in seen:
+            issues.append(RuleIssue(file, ln, f"{section}: duplicate rule id {rid!r} "
+                                              f"(first on line {seen[rid]})"))
+            continue
+        seen[rid] = ln
+        try:
+            pat = compile_pattern(str(item["pattern"]), flags)
+        except regex.error as exc:
+            issues.append(RuleIssue(file, ln, f"{section}: rule {rid!r}: bad pattern: {exc}"))
+            continue
+        conf = item.get("confidence", 1.0)
+        if not isinstance(conf, (int, float)) or not 0 <= conf <= 1:
+            issues.append(RuleIssue(file, ln, f"{section}: rule {rid!r}: confidence must be 0..1"))
+            conf = 1.0
+        rules.append(PatternRule(
+            id=rid, pattern=pat, replace=str(item.get("replace", "")), kind=str(item.get("kind", "")),
+            confidence=float(conf), examples=list(item.get("examples") or []),
+            keep=[str(k) for k in item.get("keep") or []], line=ln,
+            extra={k: v for k, v in item.items() if k in allowed},
+        ))
+    return rules
