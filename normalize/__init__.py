@@ -16,7 +16,7 @@ from typing import Any
 
 from .model import CleanResult, EditRecord, Flag, Reason, replay
 from .pipeline import Normalizer
-from .rules import RuleSet, RulesError
+from .rules import RulesError, RuleSet
 
 __version__ = "0.1.0"
 

@@ -81,7 +81,8 @@ def main() -> None:
 @click.argument("in_dir", metavar="IN", type=click.Path(file_okay=False, path_type=Path))
 @click.argument("out_dir", metavar="OUT", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--rules", "rules_dir", type=click.Path(file_okay=False), help="Rules directory (default: the bundled rules/).")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), help="TOML settings: rules, jobs, only, skip, text_field, quiet.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML settings: rules, jobs, only, skip, text_field, quiet.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
 @click.option("--engine", type=click.Choice(["local"]), default="local", show_default=True, help="Execution engine.")
 @click.option("--only", help="Run only these passes (comma-separated).")

@@ -7,6 +7,7 @@ and a run can refuse to start (exit 2) before writing anything.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -84,7 +85,7 @@ def load_yaml(path: Path, root: Path, issues: list[RuleIssue]) -> Any:
         issues.append(RuleIssue(rel, 1, f"cannot read: {exc}"))
         return None
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
@@ -226,9 +227,7 @@ def rules_version(root: Path) -> str:
             path = Path(dirpath) / name
             h.update(str(path.relative_to(root)).encode())
             h.update(b"\0")
-            try:
+            with contextlib.suppress(OSError):
                 h.update(path.read_bytes())
-            except OSError:
-                pass
             h.update(b"\0")
     return h.hexdigest()[:16]

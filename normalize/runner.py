@@ -132,7 +132,7 @@ def process_file(item: tuple[str, str | None]) -> FileOutcome:
             _process_txt(rel, out)
         else:
             _process_jsonl(rel, out)
-    except Exception as exc:  # noqa: BLE001 - one bad file never stops a run
+    except Exception as exc:
         out.errors.append(_error(rel, None, exc))
         if out.seen == 0:
             out.seen = 1
@@ -196,7 +196,7 @@ def _process_jsonl(rel: str, out: FileOutcome) -> None:
             continue
         try:
             text, doc = _clean(rel, rec.line, rec.obj[field_name], None, out)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             out.errors.append(_error(rel, rec.line, exc))
             continue
         obj = dict(rec.obj)
@@ -331,7 +331,7 @@ def run(in_dir: Path | str, out_dir: Path | str, options: RunOptions) -> RunResu
     return RunResult(summary, 1 if counts["documents_failed"] else 0)
 
 
-def _progress(quiet: bool):  # noqa: ANN202 - tqdm or None
+def _progress(quiet: bool):
     if quiet or not sys.stderr.isatty():
         return None
     from tqdm import tqdm

@@ -63,68 +63,91 @@ class TrackedText:
 
     # -- applying -------------------------------------------------------------------------
     def apply(self, edits: list[Edit], pass_name: str) -> None:
-        """Apply edits given in current-text coordinates (sorted, non-overlapping)."""
+        """Apply edits given in current-text coordinates (sorted, non-overlapping).
+
+        Edits are first grouped with the earlier replacements they touch; each group becomes
+        one piece whose input span covers all of them.
+        """
         if not edits:
             return
+        old = self.text
+        pieces = self._pieces
+        starts = self._current_starts()
         out: list[_Piece] = []
-        queue = list(self._pieces)
-        qi = 0
-        cur = 0  # current-text offset at which queue[qi] starts
-        for ed in edits:
-            s, e = ed.start, ed.end
-            # 1. pieces that end at or before s stay as they are
-            while qi < len(queue) and cur + len(queue[qi].text) <= s:
-                cur += len(queue[qi].text)
-                out.append(queue[qi])
-                qi += 1
-            prefix = suffix = ""
-            ostart = oend = None
+        i = 0  # next piece to look at
+        off = 0  # how much of pieces[i] (an unchanged piece) is already emitted
+
+        def emit_rest_of(i: int, off: int) -> None:
+            p = pieces[i]
+            out.append(p if off == 0 else _Piece(p.ostart + off, p.oend, p.text[off:]))
+
+        for lo, hi, group in self._groups(edits, pieces, starts):
+            # pieces wholly before the group stay as they are
+            while i < len(pieces) and starts[i] + len(pieces[i].text) <= lo:
+                emit_rest_of(i, off)
+                i, off = i + 1, 0
+            if i < len(pieces) and not pieces[i].changed and starts[i] + off < lo:
+                k = lo - starts[i]
+                p = pieces[i]
+                out.append(_Piece(p.ostart + off, p.ostart + k, p.text[off:k]))
+                off = k
+            if i < len(pieces):
+                p = pieces[i]
+                ostart = p.ostart if p.changed else p.ostart + (lo - starts[i])
+            else:
+                ostart = len(self.original)
+            oend = ostart
             origins: list[_Origin] = []
-            # 2. the piece that contains s
-            if qi < len(queue) and cur < s:
-                p = queue[qi]
-                k = s - cur
-                if p.changed:  # an earlier replacement straddles s: absorb it whole
-                    prefix = p.text[:k]
-                else:
-                    out.append(_Piece(p.ostart, p.ostart + k, p.text[:k]))
-                    queue[qi] = _Piece(p.ostart + k, p.oend, p.text[k:])
-                    cur = s
-            # 3. absorb every piece overlapping [s, e) (or an insertion strictly inside a replacement)
-            while qi < len(queue):
-                p = queue[qi]
-                plen = len(p.text)
-                inside_insertion = s == e and cur < s < cur + plen
-                if not (cur < e or inside_insertion):
-                    break
-                if ostart is None:
-                    ostart = p.ostart
+            # pieces inside the group are absorbed into it
+            while i < len(pieces) and starts[i] + off < hi:
+                p = pieces[i]
+                end = starts[i] + len(p.text)
                 if p.changed:
                     origins.extend(p.origins or [])
-                    if cur + plen > e:
-                        suffix = p.text[e - cur :]
                     oend = p.oend
-                    cur += plen
-                    qi += 1
-                elif cur + plen > e:  # unchanged piece extends past e: split it
-                    k = e - cur
-                    oend = p.ostart + k
-                    queue[qi] = _Piece(p.ostart + k, p.oend, p.text[k:])
-                    cur = e
+                elif end > hi:
+                    off = hi - starts[i]
+                    oend = p.ostart + off
                     break
                 else:
                     oend = p.oend
-                    cur += plen
-                    qi += 1
-            if ostart is None:  # pure insertion at a piece boundary
-                ostart = oend = queue[qi].ostart if qi < len(queue) else len(self.original)
-            origins.append(_Origin(pass_name, ed.rule, ed.action, ed.confidence))
-            assert oend is not None
-            out.append(_Piece(ostart, oend, prefix + ed.after + suffix, origins))
-        out.extend(queue[qi:])
+                i, off = i + 1, 0
+            parts, pos = [], lo
+            for ed in group:
+                parts += [old[pos : ed.start], ed.after]
+                pos = ed.end
+                origins.append(_Origin(pass_name, ed.rule, ed.action, ed.confidence))
+            parts.append(old[pos:hi])
+            out.append(_Piece(ostart, oend, "".join(parts), origins))
+        while i < len(pieces):
+            emit_rest_of(i, off)
+            i, off = i + 1, 0
         self._pieces = out
         self._text = None
         self._starts = None
+
+    @staticmethod
+    def _groups(edits: list[Edit], pieces: list[_Piece],
+                starts: list[int]) -> list[tuple[int, int, list[Edit]]]:
+        """Widen each edit over the replacements it overlaps and merge what then overlaps."""
+        groups: list[list] = []
+        for ed in edits:
+            lo, hi = ed.start, ed.end
+            k = max(bisect_right(starts, lo) - 1, 0)
+            while k < len(pieces):
+                c0 = starts[k]
+                if c0 > lo and c0 >= hi:
+                    break
+                c1 = c0 + len(pieces[k].text)
+                if (pieces[k].changed and c0 < hi and c1 > lo) or (pieces[k].changed and c0 < lo < c1):
+                    lo, hi = min(lo, c0), max(hi, c1)
+                k += 1
+            if groups and lo < groups[-1][1]:
+                groups[-1][1] = max(groups[-1][1], hi)
+                groups[-1][2].append(ed)
+            else:
+                groups.append([lo, hi, [ed]])
+        return [(g[0], g[1], g[2]) for g in groups]
 
     # -- mapping --------------------------------------------------------------------------
     def to_original(self, start: int, end: int) -> tuple[int, int]:
@@ -194,7 +217,7 @@ class TrackedText:
         return recs
 
 
-def _unique(items) -> list[str]:  # noqa: ANN001 - small helper
+def _unique(items) -> list[str]:
     seen: list[str] = []
     for x in items:
         if x not in seen:

@@ -320,7 +320,7 @@ class DebrisPass(Pass):
                         and lines[first_content][0] == start:
                     nxt = first_content + 1
                     if nxt < len(lines):
-                        cs, ce, cap = lines[nxt]
+                        _cs, ce, cap = lines[nxt]
                         stripped = cap.strip()
                         if stripped and _words(stripped) <= 12 and stripped[-1] not in ".!?:;," \
                                 and nxt + 1 < len(lines) and lines[nxt + 1][2].strip():
@@ -363,7 +363,7 @@ class DebrisPass(Pass):
             if rule_id and it["id"] != rule_id:
                 continue
             max_lines, max_words = int(it.get("max_lines", 12)), int(it.get("max_words", 30))
-            for i, (s, e, line) in enumerate(lines):
+            for i, (s, _e, line) in enumerate(lines):
                 if not it["header"].fullmatch(line, timeout=self.timeout):
                     continue
                 last = i

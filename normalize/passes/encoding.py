@@ -62,7 +62,7 @@ class EncodingPass(Pass):
 
     def run(self, text: str, ctx: DocContext) -> PassResult:
         edits: list[Edit] = []
-        for start, end, line in iter_lines(text):
+        for start, _end, line in iter_lines(text):
             if not _GATE.search(line):
                 continue
             fixed, explanation = ftfy.fix_and_explain(line, config=_CONFIG)

@@ -1,0 +1,53 @@
+"""Properties of the whole text pipeline, for any input (hypothesis)."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import normalize
+
+# Text that looks like scraped MT output: words, quotes, debris markers, line breaks, mojibake.
+_PIECES = st.sampled_from([
+    "NATO", "the", "Alliance", " ", "  ", "\n", "\n\n", "\r\n", ",", ".", " ,", " .", "“", "”", "\"",
+    "’s", "(", ")", " -", "RT", "©", "• ", "  • ", "AFP", "Keep reading:", "Read also: ", "Photo: ",
+    "D.His", "T he", " date 2021-12-01 ", "â€œ", "â€\x9d", "Ã©", "&amp;", "\u00a0", "\t", "Reader.",
+    "Amateur alcohol specialist.", "Hardcore introvert.", "U.S. Army", "A ", "at left", "Source-www.x.com",
+])
+scraped = st.lists(st.one_of(_PIECES, st.text(max_size=6)), max_size=40).map("".join)
+anything = st.text(max_size=300)
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _check(text: str) -> None:
+    res = normalize.clean(text)
+    # replaying the audit trail on the input reproduces the output exactly
+    assert normalize.replay(text, res.edits) == res.text
+    for e in res.edits:
+        assert 0 <= e.start <= e.end <= len(text)
+        assert text[e.start : e.end] == e.before
+    for f in res.flags:
+        assert 0 <= f.start <= f.end <= len(res.text)
+        assert res.text[f.start : f.end] == f.text
+        assert 0.0 <= f.confidence <= 1.0
+    # running the tool on its own output changes nothing
+    again = normalize.clean(res.text)
+    assert again.text == res.text, [(e.rule, e.before, e.after) for e in again.edits]
+
+
+@SETTINGS
+@given(scraped)
+def test_scraped_like_text(text):
+    _check(text)
+
+
+@SETTINGS
+@given(anything)
+def test_arbitrary_unicode(text):
+    _check(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=200))
+def test_deterministic(text):
+    assert normalize.clean(text).edits == normalize.clean(text).edits
