@@ -1,0 +1,231 @@
+"""The command line, run through the real entry point (`python -m normalize` / `normalize`)."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import normalize
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus_in"
+
+
+def cli(*args: str, input: bytes | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "normalize", *args], input=input, cwd=cwd,
+                          capture_output=True, timeout=300)
+
+
+def tree_hash(root: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        h.update(str(p.relative_to(root)).encode())
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def seed_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "out"
+    before = tree_hash(CORPUS)
+    r = cli("run", str(CORPUS), str(out), "--quiet")
+    assert r.returncode == 0, r.stderr.decode()
+    assert tree_hash(CORPUS) == before, "the input tree was modified"
+    return out
+
+
+def test_run_writes_every_output(seed_run):
+    for src in CORPUS.glob("*.txt"):
+        assert (seed_run / src.name).is_file()
+    meta = seed_run / "_normalize"
+    for name in ("edits.jsonl", "flags.jsonl", "flags.csv", "summary.json", "errors.jsonl", "documents.jsonl"):
+        assert (meta / name).is_file(), name
+    summary = json.loads((meta / "summary.json").read_text())
+    docs = summary["documents"]
+    assert docs["seen"] == docs["written"] + docs["failed"] == len(list(CORPUS.glob("*.txt")))
+    assert summary["edits"]["total"] == len(read_jsonl(meta / "edits.jsonl"))
+    assert summary["tool"]["version"] == normalize.__version__ and summary["rules"]["version"]
+    assert not list(seed_run.rglob("*.tmp")), "a temporary file was left behind"
+
+
+def test_edits_jsonl_replays_every_document(seed_run):
+    edits = read_jsonl(seed_run / "_normalize" / "edits.jsonl")
+    assert {"file", "pass", "rule", "action", "start", "end", "before", "after", "confidence"} <= set(edits[0])
+    for src in CORPUS.glob("*.txt"):
+        mine = [e for e in edits if e["file"] == src.name]
+        original = src.read_text(encoding="utf-8")
+        assert normalize.replay(original, mine) == (seed_run / src.name).read_text(encoding="utf-8")
+
+
+def test_documents_record_metadata_and_encoding(seed_run):
+    docs = {d["file"]: d for d in read_jsonl(seed_run / "_normalize" / "documents.jsonl")}
+    assert docs["001_2da3e8dfcf1f5693.txt"]["metadata"] == {"date": "2021-12-01"}
+    assert {d["encoding"] for d in docs.values()} == {"utf-8"}
+
+
+def test_rerun_on_own_output_changes_nothing(seed_run, tmp_path):
+    inp = tmp_path / "in"
+    shutil.copytree(seed_run, inp, ignore=shutil.ignore_patterns("_normalize"))
+    out = tmp_path / "out"
+    r = cli("run", str(inp), str(out), "-q", "--jobs", "1")
+    assert r.returncode == 0, r.stderr.decode()
+    assert read_jsonl(out / "_normalize" / "edits.jsonl") == []
+    for f in inp.glob("*.txt"):
+        assert (out / f.name).read_bytes() == f.read_bytes()
+
+
+def test_output_is_deterministic_across_job_counts(seed_run, tmp_path):
+    out = tmp_path / "out1"
+    assert cli("run", str(CORPUS), str(out), "-q", "--jobs", "1").returncode == 0
+    for name in ("edits.jsonl", "flags.jsonl", "flags.csv", "documents.jsonl"):
+        assert (out / "_normalize" / name).read_bytes() == (seed_run / "_normalize" / name).read_bytes()
+    for src in CORPUS.glob("*.txt"):
+        assert (out / src.name).read_bytes() == (seed_run / src.name).read_bytes()
+
+
+@pytest.mark.parametrize("where", ["same", "inside"])
+def test_out_equal_to_or_inside_in_is_refused(tmp_path, where):
+    inp = tmp_path / "in"
+    inp.mkdir()
+    (inp / "a.txt").write_text("NATO ,  the Alliance")
+    out = inp if where == "same" else inp / "out"
+    before = tree_hash(inp)
+    r = cli("run", str(inp), str(out))
+    assert r.returncode == 2
+    assert b"OUT may not be IN" in r.stderr
+    assert tree_hash(inp) == before
+
+
+def test_broken_rules_exit_2_and_write_nothing(tmp_path):
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    (rules / "debris.yaml").write_text("lines:\n  - id: x\n    pattern: '(unclosed'\n")
+    out = tmp_path / "out"
+    r = cli("run", str(CORPUS), str(out), "--rules", str(rules))
+    assert r.returncode == 2
+    assert re.search(rb"rules/debris\.yaml:2: lines: rule 'x': bad pattern", r.stderr), r.stderr
+    assert not out.exists()
+
+
+def test_rules_check(tmp_path):
+    ok = cli("rules", "check")
+    assert ok.returncode == 0, ok.stdout.decode() + ok.stderr.decode()
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    (rules / "punctuation.yaml").write_text("rules:\n  - id: a\n    pattern: 'x'\n    replace: 'y'\n"
+                                            "    examples: [['x', 'z']]\n  - id: a\n    pattern: 'q'\n")
+    bad = cli("rules", "check", str(rules))
+    assert bad.returncode == 1
+    out = bad.stdout.decode()
+    assert "rules/punctuation.yaml:2: rule 'a': example 'x' gives 'y', expected 'z'" in out
+    assert "rules/punctuation.yaml:6:" in out and "duplicate" in out
+
+
+def test_jsonl_and_gz_pass_fields_through_and_record_bad_lines(tmp_path):
+    inp = tmp_path / "in"
+    (inp / "sub dir").mkdir(parents=True)
+    rows = [{"id": 1, "body": "NATO ,  the Alliance", "lang": "en", "nested": {"k": [1, 2.5]}},
+            {"id": 2, "body": "Keep reading:\nHeadline one"}]
+    lines = [json.dumps(rows[0]), "{not json", json.dumps({"id": 3}), json.dumps(rows[1])]
+    (inp / "sub dir" / "a.jsonl").write_text("\n".join(lines) + "\n")
+    with gzip.open(inp / "b.jsonl.gz", "wt") as fh:
+        fh.write(json.dumps(rows[0]) + "\n")
+    out = tmp_path / "out"
+    r = cli("run", str(inp), str(out), "--text-field", "body", "-q")
+    assert r.returncode == 1, "a failed line makes the run exit 1"
+    got = read_jsonl(out / "sub dir" / "a.jsonl")
+    assert [g["id"] for g in got] == [1, 2]
+    assert got[0] == {**rows[0], "body": "NATO, the Alliance"}
+    assert got[1]["body"] == ""
+    with gzip.open(out / "b.jsonl.gz", "rt") as fh:
+        assert json.loads(fh.readline())["body"] == "NATO, the Alliance"
+    errors = read_jsonl(out / "_normalize" / "errors.jsonl")
+    assert [(e["file"], e["line"]) for e in errors] == [("sub dir/a.jsonl", 2), ("sub dir/a.jsonl", 3)]
+    summary = json.loads((out / "_normalize" / "summary.json").read_text())
+    assert summary["documents"] == {"seen": 5, "written": 3, "failed": 2}
+    edits = read_jsonl(out / "_normalize" / "edits.jsonl")
+    assert {e.get("line") for e in edits if e["file"] == "sub dir/a.jsonl"} == {1, 4}
+
+
+def test_a_bad_file_does_not_stop_the_run(tmp_path):
+    inp = tmp_path / "in"
+    inp.mkdir()
+    (inp / "good.txt").write_text("NATO ,  the Alliance")
+    (inp / "binary.txt").write_bytes(b"\x00\x01\x02PNG\x00\x00")
+    (inp / "legacy.txt").write_bytes("Caf\xe9 \x93quoted\x94".encode("latin-1"))
+    out = tmp_path / "out"
+    r = cli("run", str(inp), str(out), "-q")
+    assert r.returncode == 1
+    assert (out / "good.txt").read_text() == "NATO, the Alliance"
+    assert (out / "legacy.txt").read_text(encoding="utf-8") == "Café “quoted”"
+    errors = read_jsonl(out / "_normalize" / "errors.jsonl")
+    assert [(e["file"], e["error"]) for e in errors] == [("binary.txt", "input")]
+    docs = {d["file"]: d for d in read_jsonl(out / "_normalize" / "documents.jsonl")}
+    assert docs["legacy.txt"]["encoding"] == "cp1252"
+
+
+def test_fix_in_a_pipe_with_explain():
+    text = "D.His press conference began.\nWe call on Russia to de-escalate “, stated Stoltenberg.\n"
+    r = cli("fix", "-", "--explain", input=text.encode())
+    assert r.returncode == 0
+    assert r.stdout.decode() == "His press conference began.\nWe call on Russia to de-escalate”, stated Stoltenberg.\n"
+    explain = r.stderr.decode().splitlines()
+    assert "<stdin>:1:1 debris/dropcap 'D.' -> ''" in explain
+    assert "<stdin>:2:33 punctuation/misdirected-closing-quote ' “' -> '”'" in explain
+
+
+def test_fix_a_file_with_only(tmp_path):
+    f = tmp_path / "a.txt"
+    f.write_text("© NATO image\nCaption here\nNATO ,  the Alliance said so.\n")
+    r = cli("fix", str(f), "--only", "punctuation")
+    assert r.stdout.decode() == "© NATO image\nCaption here\nNATO, the Alliance said so.\n"
+    assert cli("fix", str(f), "--only", "nosuchpass").returncode == 2
+
+
+def test_config_file_and_precedence(tmp_path):
+    inp = tmp_path / "in"
+    inp.mkdir()
+    (inp / "a.txt").write_text("© NATO image\nCaption here\nNATO ,  the Alliance said so.\n")
+    cfg = tmp_path / "normalize.toml"
+    cfg.write_text('[normalize]\nskip = ["debris"]\njobs = 1\nquiet = true\n')
+    assert cli("run", str(inp), str(tmp_path / "o1"), "--config", str(cfg)).returncode == 0
+    assert (tmp_path / "o1" / "a.txt").read_text().startswith("© NATO image")
+    # the command line wins over the file
+    assert cli("run", str(inp), str(tmp_path / "o2"), "--config", str(cfg), "--skip", "encoding").returncode == 0
+    assert (tmp_path / "o2" / "a.txt").read_text() == "NATO, the Alliance said so.\n"
+    cfg.write_text('[normalize]\nbogus = 1\n')
+    r = cli("run", str(inp), str(tmp_path / "o3"), "--config", str(cfg))
+    assert r.returncode == 2 and b"unknown setting 'bogus'" in r.stderr
+    assert not (tmp_path / "o3").exists()
+
+
+@pytest.mark.parametrize("args", [[], ["run"], ["fix"], ["rules"], ["rules", "check"]])
+def test_help_everywhere(args):
+    r = cli(*args, "--help")
+    assert r.returncode == 0 and b"Usage:" in r.stdout
+
+
+def test_version_and_console_script():
+    exe = shutil.which("normalize", path=str(Path(sys.executable).parent))
+    assert exe, "the console script is installed next to the interpreter"
+    r = subprocess.run([exe, "--version"], capture_output=True, timeout=60)
+    assert r.returncode == 0 and normalize.__version__ in r.stdout.decode()
+
+
+def test_missing_input_is_a_usage_error(tmp_path):
+    r = cli("run", str(tmp_path / "nope"), str(tmp_path / "out"))
+    assert r.returncode == 2
+    assert not (tmp_path / "out").exists()
