@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,16 @@ import yaml
 import normalize
 
 GOLDEN = Path(__file__).parent / "golden"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def mini_rules(tmp_path_factory) -> Path:
+    """The shipped rules with tests/data/mini_gazetteer in place of the gazetteer."""
+    root = tmp_path_factory.mktemp("mini") / "rules"
+    shutil.copytree(ROOT / "rules", root, ignore=shutil.ignore_patterns("gazetteer"))
+    shutil.copytree(Path(__file__).parent / "data" / "mini_gazetteer", root / "gazetteer")
+    return root
 
 
 def _load() -> list:
@@ -21,11 +32,17 @@ def _load() -> list:
 
 
 @pytest.mark.parametrize("case", _load())
-def test_golden(case):
-    res = normalize.clean(case["input"], only=case.get("passes"))
+def test_golden(case, mini_rules):
+    rules = mini_rules if case.get("rules") == "mini" else None
+    res = normalize.clean(case["input"], only=case.get("passes"), rules=rules)
     assert res.text == case["expected"], case["why"]
     # the audit trail reproduces the output, and a second run changes nothing
     assert normalize.replay(case["input"], res.edits) == res.text
-    assert normalize.clean(res.text, only=case.get("passes")).text == res.text
+    assert normalize.clean(res.text, only=case.get("passes"), rules=rules).text == res.text
+    codes = {r.code for f in res.flags for r in f.reasons}
+    for code in case.get("flags") or []:
+        assert code in codes, f"expected a {code!r} flag; got {sorted(codes)}"
+    if case.get("no_flags"):
+        assert not res.flags, [(f.text, [r.code for r in f.reasons]) for f in res.flags]
     for key, value in (case.get("metadata") or {}).items():
         assert res.metadata.get(key) == value

@@ -10,9 +10,10 @@ from ..rules import RuleIssue, RuleSet
 from .base import DocContext, Pass
 from .debris import DebrisPass
 from .encoding import EncodingPass
+from .gazetteer import GazetteerPass
 from .punctuation import PunctuationPass
 
-PASSES: list[type[Pass]] = [EncodingPass, DebrisPass, PunctuationPass]
+PASSES: list[type[Pass]] = [EncodingPass, DebrisPass, PunctuationPass, GazetteerPass]
 PASS_NAMES: list[str] = [p.name for p in PASSES]
 
 
