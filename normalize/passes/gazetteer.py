@@ -9,7 +9,9 @@ that only the context supports). A rule never fires where its guard fails.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
+from itertools import pairwise
 
 import regex
 from rapidfuzz.distance import Levenshtein
@@ -205,8 +207,8 @@ class GazetteerPass(Pass):
                 return
 
     # -- beyond the list ------------------------------------------------------------------
-    def _pairs(self, text: str, tokens: list[tuple[int, int, str]]):  # noqa: ANN202
-        for a, b in zip(tokens, tokens[1:], strict=False):
+    def _pairs(self, text: str, tokens: list[tuple[int, int, str]]) -> Iterator[tuple[tuple, tuple]]:
+        for a, b in pairwise(tokens):
             if text[a[1] : b[0]] == " ":
                 yield a, b
 
