@@ -20,6 +20,7 @@ class _Origin:
     rule: str
     action: str
     confidence: float
+    reason: str | None = None
 
 
 @dataclass(slots=True)
@@ -116,7 +117,7 @@ class TrackedText:
             for ed in group:
                 parts += [old[pos : ed.start], ed.after]
                 pos = ed.end
-                origins.append(_Origin(pass_name, ed.rule, ed.action, ed.confidence))
+                origins.append(_Origin(pass_name, ed.rule, ed.action, ed.confidence, ed.reason))
             parts.append(old[pos:hi])
             out.append(_Piece(ostart, oend, "".join(parts), origins))
         while i < len(pieces):
@@ -212,6 +213,7 @@ class TrackedText:
                     before=before,
                     after=p.text,
                     confidence=min(o.confidence for o in origins),
+                    reason="; ".join(_unique(o.reason for o in origins if o.reason)) or None,
                 )
             )
         return recs
