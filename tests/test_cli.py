@@ -230,3 +230,26 @@ def test_missing_input_is_a_usage_error(tmp_path):
     r = cli("run", str(tmp_path / "nope"), str(tmp_path / "out"))
     assert r.returncode == 2
     assert not (tmp_path / "out").exists()
+
+
+def test_broken_gazetteer_is_reported_with_file_and_line(tmp_path):
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    (rules / "gazetteer" / "zz_broken.yaml").write_text(
+        "entries:\n"
+        "  - name: Andrzej Duda\n    type: person\n"             # duplicate of people.yaml
+        "  - name: Someone Else\n    type: person\n    variants: [Andrej Duda]\n"  # variant of two canonicals
+        "  - name: Nobody\n    type: robot\n"                      # bad type
+        "  - name: Plain Words\n    type: term\n    garbles: [The Section]\n"  # common English, no guard
+    )
+    r = cli("rules", "check", str(rules))
+    out = r.stdout.decode()
+    assert r.returncode == 1
+    assert "rules/gazetteer/zz_broken.yaml:2: duplicate entry 'Andrzej Duda' (first at rules/gazetteer/people.yaml:" in out
+    assert "rules/gazetteer/zz_broken.yaml:4: variant 'Andrej Duda' points at 'Someone Else' and at 'Andrzej Duda'" in out
+    assert "rules/gazetteer/zz_broken.yaml:7: 'Nobody': type must be one of" in out
+    assert "rules/gazetteer/zz_broken.yaml:9: warning: 'Plain Words': garble 'The Section' is common English" in out
+    out_dir = tmp_path / "out"
+    run = cli("run", str(CORPUS), str(out_dir), "--rules", str(rules))
+    assert run.returncode == 2 and b"zz_broken.yaml:2: duplicate entry" in run.stderr
+    assert not out_dir.exists()

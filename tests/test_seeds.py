@@ -64,3 +64,11 @@ def test_seed_audit_trail_replays_and_is_idempotent(cleaned, name):
     res = cleaned[name]
     assert normalize.replay(res.original, res.edits) == res.text
     assert normalize.clean(res.text).text == res.text
+
+
+@pytest.mark.parametrize("name,text", _cases("must_flag"))
+def test_must_flag(cleaned, name, text):
+    flags = cleaned[name].flags
+    hits = [f for f in flags if text in f.text]
+    assert hits, f"no flagged sentence contains {text!r}"
+    assert any(r.suggestion or r.message for f in hits for r in f.reasons)
