@@ -94,7 +94,7 @@ def run_cmd(in_dir: Path, out_dir: Path, rules_dir: str | None, config_file: Pat
             text_field: str | None, quiet: bool | None) -> None:
     """Clean every .txt, .jsonl and .jsonl.gz file under IN into OUT (same relative paths).
 
-    OUT/_normalize/ receives edits.jsonl, flags.jsonl, flags.csv, documents.jsonl,
+    OUT/_normalize/ receives edits.jsonl, flags.jsonl, flags.csv, report.html, documents.jsonl,
     errors.jsonl and summary.json.
     """
     try:

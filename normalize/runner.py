@@ -33,6 +33,7 @@ from .io import (
     read_text_file,
 )
 from .pipeline import Normalizer
+from .report import write_report
 from .rules import RuleSet
 
 META_DIR = "_normalize"
@@ -328,6 +329,7 @@ def run(in_dir: Path | str, out_dir: Path | str, options: RunOptions) -> RunResu
                     "pass_cpu_seconds": {k: round(v, 4) for k, v in sorted(pass_seconds.items())}},
     }
     atomic_write(meta / "summary.json", (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode())
+    write_report(out_dir)
     return RunResult(summary, 1 if counts["documents_failed"] else 0)
 
 

@@ -59,6 +59,8 @@ def test_run_writes_every_output(seed_run):
     assert summary["edits"]["total"] == len(read_jsonl(meta / "edits.jsonl"))
     assert summary["tool"]["version"] == normalize.__version__ and summary["rules"]["version"]
     assert not list(seed_run.rglob("*.tmp")), "a temporary file was left behind"
+    assert (meta / "report.html").is_file()
+    assert (seed_run / "000_ec6e41eaaa5eef1a.txt").stat().st_mode & 0o044, "outputs are readable by others"
 
 
 def test_edits_jsonl_replays_every_document(seed_run):
