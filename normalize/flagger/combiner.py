@@ -1,0 +1,40 @@
+"""The combiner: a logistic regression over the signals' features.
+
+Weights are data, ``rules/flagger/weights.json``, written by ``scripts/fit_flagger.py`` (fitted on
+MLQE-PE train, label "good" = DA >= 50). Each feature is standardised with the mean and scale
+stored beside its coefficient, so the confidence of a sentence is P(good | features).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+
+class Combiner:
+    def __init__(self, data: dict) -> None:
+        self.features: list[str] = list(data["features"])
+        self.mean: list[float] = [float(x) for x in data["mean"]]
+        self.scale: list[float] = [float(x) or 1.0 for x in data["scale"]]
+        self.coef: list[float] = [float(x) for x in data["coef"]]
+        self.intercept = float(data["intercept"])
+        self.threshold = float(data["threshold"])
+        self._terms = list(zip(self.features, self.coef, self.mean, self.scale))
+
+    @classmethod
+    def load(cls, path: Path) -> Combiner:
+        return cls(json.loads(path.read_text(encoding="utf-8")))
+
+    def logit(self, feats: dict[str, float]) -> float:
+        z = self.intercept
+        for name, c, m, s in self._terms:
+            z += c * (feats.get(name, 0.0) - m) / s
+        return z
+
+    def confidence(self, feats: dict[str, float]) -> float:
+        z = self.logit(feats)
+        if z >= 0:
+            return 1.0 / (1.0 + math.exp(-z))
+        e = math.exp(z)
+        return e / (1.0 + e)

@@ -1,0 +1,111 @@
+"""Untranslated or foreign-language sentences.
+
+A cheap gate runs on every sentence: the share of its words the English word list knows, and
+the share of its letters outside the Latin script. Only when the gate says "maybe not English"
+is langdetect asked (seeded, so the answer is the same on every run); the reason fires when it
+names another language with confidence.
+"""
+
+from __future__ import annotations
+
+import regex
+
+from ..model import Reason
+from .text import Sentence
+
+_NON_LATIN = regex.compile(r"[^\p{Latin}\p{Common}\p{Inherited}]")
+# letters that English words do not carry (names aside): a hint of untranslated words
+_FOREIGN_LETTER = regex.compile(r"[^\x00-\x7f’‘“”–—…\p{Common}]")
+
+#: gate: below this share of known words (or above this share of non-Latin letters) ask langdetect
+GATE_KNOWN = 0.6
+GATE_NON_LATIN = 0.2
+#: langdetect must give another language at least this probability for the reason to fire
+MIN_PROB = 0.9
+MIN_WORDS = 3
+
+LANGUAGES = {
+    "af": "Afrikaans", "ar": "Arabic", "bg": "Bulgarian", "bn": "Bengali", "ca": "Catalan",
+    "cs": "Czech", "cy": "Welsh", "da": "Danish", "de": "German", "el": "Greek", "es": "Spanish",
+    "et": "Estonian", "fa": "Persian", "fi": "Finnish", "fr": "French", "gu": "Gujarati",
+    "he": "Hebrew", "hi": "Hindi", "hr": "Croatian", "hu": "Hungarian", "id": "Indonesian",
+    "it": "Italian", "ja": "Japanese", "kn": "Kannada", "ko": "Korean", "lt": "Lithuanian",
+    "lv": "Latvian", "mk": "Macedonian", "ml": "Malayalam", "mr": "Marathi", "ne": "Nepali",
+    "nl": "Dutch", "no": "Norwegian", "pa": "Punjabi", "pl": "Polish", "pt": "Portuguese",
+    "ro": "Romanian", "ru": "Russian", "sk": "Slovak", "sl": "Slovenian", "so": "Somali",
+    "sq": "Albanian", "sv": "Swedish", "sw": "Swahili", "ta": "Tamil", "te": "Telugu",
+    "th": "Thai", "tl": "Tagalog", "tr": "Turkish", "uk": "Ukrainian", "ur": "Urdu",
+    "vi": "Vietnamese", "zh-cn": "Chinese", "zh-tw": "Chinese",
+}
+
+
+class ForeignSignal:
+    def __init__(self) -> None:
+        self._factory = None
+        self._cache: dict[str, tuple[str, float]] = {}
+
+    def _detect(self, text: str) -> tuple[str, float]:
+        """(language, probability) of langdetect's best guess; ("", 0) when it cannot tell."""
+        got = self._cache.get(text)
+        if got is None:
+            got = self._langdetect(text)
+            if len(self._cache) >= 10_000:
+                self._cache.clear()
+            self._cache[text] = got
+        return got
+
+    def _langdetect(self, text: str) -> tuple[str, float]:
+        if self._factory is None:
+            from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+
+            factory = DetectorFactory()
+            factory.load_profile(PROFILES_DIRECTORY)
+            factory.set_seed(0)  # deterministic: same answer on every run
+            self._factory = factory
+        from langdetect.lang_detect_exception import LangDetectException
+
+        try:
+            det = self._factory.create()
+            det.append(text)
+            best = det.get_probabilities()
+        except LangDetectException:
+            return "", 0.0
+        if not best:
+            return "", 0.0
+        return best[0].lang, best[0].prob
+
+    def features(self, sent: Sentence, freqs: list[int], skip: frozenset[str]
+                 ) -> tuple[dict[str, float], list[Reason]]:
+        """``freqs``: the English frequency of each of ``sent.lows`` (0 = unknown)."""
+        n = n_lower = known_lower = 0
+        for w, low, f in zip(sent.words, sent.lows, freqs):
+            if low in skip:
+                continue
+            n += 1
+            # capitalised words are mostly names, which no word list knows: the gate reads the rest
+            if not w[0].isupper():
+                n_lower += 1
+                if f:
+                    known_lower += 1
+        known_share = known_lower / n_lower if n_lower else 1.0
+        non_latin = foreign_letters = 0.0
+        if not sent.text.isascii():
+            letters = sum(len(w) for w in sent.words) or 1
+            non_latin = len(_NON_LATIN.findall(sent.text)) / letters
+            foreign_letters = sum(1 for w in sent.words if _FOREIGN_LETTER.search(w)) / (n or 1)
+        feats = {"known_share": known_share, "non_latin": non_latin, "foreign_letters": foreign_letters,
+                 "foreign": 0.0}
+        reasons: list[Reason] = []
+        gate = (n_lower >= MIN_WORDS and known_share < GATE_KNOWN) or (
+            n >= MIN_WORDS and non_latin > GATE_NON_LATIN)
+        if gate:
+            lang, prob = self._detect(sent.text)
+            if lang and lang != "en" and prob >= MIN_PROB:
+                feats["foreign"] = 1.0
+                name = LANGUAGES.get(lang, lang)
+                reasons.append(Reason(
+                    "foreign",
+                    f"Looks untranslated: this sentence reads as {name} ({lang}), not English "
+                    f"(only {round(100 * known_share)}% of its lowercase words are English words).",
+                ))
+        return feats, reasons

@@ -1,0 +1,147 @@
+"""Out-of-vocabulary words: lowercase words the English word list does not know.
+
+Capitalised words (likely names), numbers, single letters and gazetteer names are skipped.
+A hyphenated word is fine when each part is known. A correction is offered only when
+pyspellchecker finds one clear candidate (one at edit distance 1, or one far more frequent
+than the rest); it is looked up for unknown words only, and cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..model import Reason
+from .text import Sentence
+
+MAX_REASONS = 3
+#: a candidate is "clear" when it is this many times more frequent than the next one
+CLEAR_RATIO = 20
+#: lowercase particles of names, never out of vocabulary
+NAME_PARTICLES = frozenset({"von", "der", "van", "den", "de", "del", "della", "di", "da", "du", "le",
+                            "la", "al", "el", "bin", "ibn", "ter", "ten", "dos", "das", "zu"})
+#: prefixes English glues to any word ("cyberattacks", "pre-deployed", "high-tech" is not one)
+PREFIXES = ("anti", "co", "counter", "cyber", "de", "ex", "geo", "hyper", "inter", "micro", "mid",
+            "multi", "neo", "non", "over", "post", "pre", "pro", "re", "self", "semi", "sub",
+            "super", "trans", "ultra", "un", "under")
+#: a word the list knows but this rarely (pyspellchecker counts) is "rare"
+RARE_FREQ = 100
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _edits1(word: str) -> set[str]:
+    """Every string one edit (delete, swap, replace, insert of a-z) away from ``word``."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    out = {a + b[1:] for a, b in splits if b}
+    out.update(a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1)
+    out.update(a + c + b[1:] for a, b in splits if b for c in _LETTERS)
+    out.update(a + c + b for a, b in splits for c in _LETTERS)
+    out.discard(word)
+    return out
+
+
+# British -> American endings: centre, colour, organise(d), analyse, defence, travelled
+_BRITISH = (("tres", "ters"), ("tre", "ter"), ("our", "or"), ("ours", "ors"), ("oured", "ored"),
+            ("ouring", "oring"), ("ise", "ize"), ("ised", "ized"), ("ises", "izes"), ("ising", "izing"),
+            ("isation", "ization"), ("isations", "izations"), ("yse", "yze"), ("ysed", "yzed"),
+            ("ence", "ense"), ("ences", "enses"), ("lled", "led"), ("lling", "ling"), ("ller", "ler"),
+            ("llers", "lers"), ("ogue", "og"), ("ogues", "ogs"), ("mme", "m"), ("mmes", "ms"))
+
+
+def _us_spellings(low: str) -> list[str]:
+    out = [low[: -len(gb)] + us for gb, us in _BRITISH if low.endswith(gb) and len(low) > len(gb) + 2]
+    if "our" in low:  # favourite, colourful
+        out.append(low.replace("our", "or"))
+    if "ae" in low or "oe" in low:
+        out.append(low.replace("ae", "e").replace("oe", "e"))
+    return out
+
+
+class OovSignal:
+    def __init__(self, frequency: Callable[[str], int]) -> None:
+        self.frequency = frequency
+        self._dictionary: dict[str, int] | None = None
+        self._suggestions: dict[str, str | None] = {}
+        self._known: dict[str, int] = {}
+
+    def freq(self, low: str) -> int:
+        """Frequency of a lowercase word (0 = unknown, cached). Possessives count as their word,
+        hyphenated words as their rarest part, British spellings as American ones (the word list
+        is American), a word with a common prefix ("cyberattacks", "pre-deployed") as the rest;
+        name particles ("von der Leyen") are known."""
+        f = self._known.get(low)
+        if f is None:
+            f = self.frequency(low) or (RARE_FREQ if low in NAME_PARTICLES else 0)
+            if not f and low.endswith("'s"):
+                f = self.freq(low[:-2])
+            if not f and "-" in low:
+                parts = [p for p in low.split("-") if p and p not in PREFIXES]
+                f = min((self.freq(p) for p in parts), default=0) if parts else 0
+            if not f:
+                f = max((self.frequency(v) for v in _us_spellings(low)), default=0)
+            if not f:
+                for p in PREFIXES:
+                    if low.startswith(p) and len(low) - len(p) >= 3:
+                        f = self.frequency(low[len(p):])
+                        if f:
+                            break
+            if len(self._known) < 500_000:
+                self._known[low] = f
+        return f
+
+    def suggestion(self, word: str) -> str | None:
+        """The one clear correction of an unknown lowercase word, or None (cached)."""
+        if word in self._suggestions:
+            return self._suggestions[word]
+        if self._dictionary is None:
+            from spellchecker import SpellChecker
+
+            self._dictionary = SpellChecker(distance=1).word_frequency.dictionary
+        best: str | None = None
+        if "-" not in word and 4 <= len(word) <= 30:
+            found = _edits1(word) & self._dictionary.keys()
+            cands = sorted(((self._dictionary[c], c) for c in found), reverse=True)
+            if len(cands) == 1 or (len(cands) > 1 and cands[0][0] >= CLEAR_RATIO * cands[1][0]):
+                best = cands[0][1]
+        if len(self._suggestions) < 100_000:
+            self._suggestions[word] = best
+        return best
+
+    def frequencies(self, sent: Sentence) -> list[int]:
+        """English frequency of each word of the sentence (0 = unknown)."""
+        get = self._known.get
+        out = [get(low, -1) for low in sent.lows]
+        if -1 in out:
+            out = [f if f >= 0 else self.freq(low) for f, low in zip(out, sent.lows)]
+        return out
+
+    def features(self, sent: Sentence, freqs: list[int], skip: frozenset[str]
+                 ) -> tuple[dict[str, float], list[Reason]]:
+        """``freqs``: :meth:`frequencies` of the sentence (shared with the foreign signal)."""
+        oov: list[str] = []
+        cap_unknown = rare = 0
+        for i, (w, low, f) in enumerate(zip(sent.words, sent.lows, freqs)):
+            if len(w) < 2 or low in skip:
+                continue
+            if w[0].isupper():
+                if not f and i > 0:
+                    cap_unknown += 1
+            elif not f:
+                oov.append(w)
+            elif f < RARE_FREQ:
+                rare += 1
+        n = len(sent.words) or 1
+        feats = {"oov_share": len(oov) / n, "oov_any": float(bool(oov)),
+                 "cap_unknown_share": cap_unknown / n, "rare_share": rare / n}
+        reasons: list[Reason] = []
+        seen: set[str] = set()
+        for w in oov:
+            if w in seen or len(reasons) >= MAX_REASONS:
+                continue
+            seen.add(w)
+            sug = self.suggestion(w.lower().replace("’", "'"))
+            msg = f"\u201c{w}\u201d is not an English word (not in the dictionary)"
+            msg += f"; did you mean \u201c{sug}\u201d?" if sug else ": a misspelling or an untranslated word?"
+            reasons.append(Reason("oov", msg, sug))
+        return feats, reasons
