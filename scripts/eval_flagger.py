@@ -25,30 +25,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mlqe import PAIRS, ROOT, is_bad, rows
+from mlqe import PAIRS, ROOT, auroc, is_bad, rows
 
 from normalize.flagger import Flagger
 from normalize.rules import RuleSet
 from normalize.sentences import SentenceSplitter
-
-
-def auroc(score_bad: list[float], bad: list[bool]) -> float:
-    """P(a random bad sentence scores above a random good one), ties counted half."""
-    order = sorted(range(len(score_bad)), key=lambda i: score_bad[i])
-    ranks = [0.0] * len(order)
-    i = 0
-    while i < len(order):
-        j = i
-        while j < len(order) and score_bad[order[j]] == score_bad[order[i]]:
-            j += 1
-        for k in range(i, j):
-            ranks[order[k]] = (i + j + 1) / 2  # mean of 1-based ranks i+1 .. j
-        i = j
-    pos = sum(bad)
-    neg = len(bad) - pos
-    if not pos or not neg:
-        return float("nan")
-    return (sum(r for r, b in zip(ranks, bad) if b) - pos * (pos + 1) / 2) / (pos * neg)
 
 
 def main() -> None:

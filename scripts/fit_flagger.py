@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build_fluency import FIRE_KEYS
 from build_fluency import OUT as FLUENCY_OUT
 from build_fluency import write as write_fluency
-from mlqe import PAIRS, ROOT, fold, is_bad, rows
+from mlqe import PAIRS, ROOT, auroc, fold, is_bad, rows
 
 from normalize.flagger.core import Signals
 from normalize.flagger.fluency import FluencyModel, build
@@ -95,22 +95,6 @@ def fit_lr(X: np.ndarray, y: np.ndarray, prior: np.ndarray, lam: np.ndarray) -> 
         if np.max(np.abs(step)) < 1e-10:
             break
     return w[1:], float(w[0])
-
-
-def auroc(score_bad: list[float], bad: list[bool]) -> float:
-    order = sorted(range(len(score_bad)), key=lambda i: score_bad[i])
-    ranks = [0.0] * len(order)
-    i = 0
-    while i < len(order):
-        j = i
-        while j < len(order) and score_bad[order[j]] == score_bad[order[i]]:
-            j += 1
-        for k in range(i, j):
-            ranks[order[k]] = (i + j + 1) / 2
-        i = j
-    pos = sum(bad)
-    neg = len(bad) - pos
-    return (sum(r for r, b in zip(ranks, bad) if b) - pos * (pos + 1) / 2) / (pos * neg)
 
 
 def main() -> None:
