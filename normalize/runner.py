@@ -128,16 +128,15 @@ def process_file(item: tuple[str, str | None]) -> FileOutcome:
         out.errors.append({"file": rel, "error": "skipped", "message": problem})
         return out
     try:
-        kind = input_kind(rel)
-        if kind == ".txt":
+        if input_kind(rel) == ".txt":
             _process_txt(rel, out)
         else:
             _process_jsonl(rel, out)
     except Exception as exc:
+        # a file's output is written only at its end, so none of its documents were written
         out.errors.append(_error(rel, None, exc))
-        if out.seen == 0:
-            out.seen = 1
-        out.documents = [] if kind == ".txt" else out.documents
+        out.seen = max(out.seen, 1)
+        out.documents = []
     return out
 
 

@@ -255,3 +255,20 @@ def test_broken_gazetteer_is_reported_with_file_and_line(tmp_path):
     run = cli("run", str(CORPUS), str(out_dir), "--rules", str(rules))
     assert run.returncode == 2 and b"zz_broken.yaml:2: duplicate entry" in run.stderr
     assert not out_dir.exists()
+
+
+def test_a_corrupt_gz_counts_as_failed_not_written(tmp_path):
+    inp = tmp_path / "in"
+    inp.mkdir()
+    data = gzip.compress(("\n".join(json.dumps({"text": f"line {i} ,  here"}) for i in range(2000)) + "\n").encode())
+    (inp / "broken.jsonl.gz").write_bytes(data[: len(data) // 2])  # truncated mid-stream
+    (inp / "good.txt").write_text("NATO ,  the Alliance")
+    out = tmp_path / "out"
+    r = cli("run", str(inp), str(out), "-q")
+    assert r.returncode == 1
+    assert not (out / "broken.jsonl.gz").exists()
+    summary = json.loads((out / "_normalize" / "summary.json").read_text())
+    docs = summary["documents"]
+    assert docs["written"] == 1 and docs["seen"] == docs["written"] + docs["failed"]
+    assert all(e["file"] != "broken.jsonl.gz" for e in read_jsonl(out / "_normalize" / "edits.jsonl"))
+    assert [e["file"] for e in read_jsonl(out / "_normalize" / "errors.jsonl")] == ["broken.jsonl.gz"]
