@@ -22,18 +22,23 @@ __version__ = "0.1.0"
 
 
 @lru_cache(maxsize=4)
-def _default(rules: str | None, only: tuple[str, ...], skip: tuple[str, ...]) -> Normalizer:
-    return Normalizer(rules, only=only, skip=skip)
+def _default(rules: str | None, only: tuple[str, ...], skip: tuple[str, ...], flagger: bool,
+             threshold: float | None) -> Normalizer:
+    return Normalizer(rules, only=only, skip=skip, flagger=flagger, threshold=threshold)
 
 
 def clean(text: str, *, rules: str | Path | None = None, only: list[str] | None = None,
-          skip: list[str] | None = None, metadata: dict[str, Any] | None = None) -> CleanResult:
+          skip: list[str] | None = None, metadata: dict[str, Any] | None = None,
+          flagger: bool = True, threshold: float | None = None) -> CleanResult:
     """Clean one document's text. Returns the cleaned text, its edits, flags and metadata.
 
-    The rule set is loaded once and cached; for many documents with custom settings build a
-    :class:`Normalizer` and call its ``clean`` method.
+    ``threshold``: sentences whose confidence is at most this are flagged (default: the fitted
+    one; 1.0 flags every sentence with its confidence). ``flagger=False`` flags only the passes'
+    suggestions and notes. The rule set is loaded once and cached; for many documents with
+    custom settings build a :class:`Normalizer` and call its ``clean`` method.
     """
-    n = _default(str(rules) if rules is not None else None, tuple(only or ()), tuple(skip or ()))
+    n = _default(str(rules) if rules is not None else None, tuple(only or ()), tuple(skip or ()),
+                 flagger, threshold)
     return n.clean(text, metadata=metadata)
 
 

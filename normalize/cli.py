@@ -20,7 +20,10 @@ from .rules import RuleSet, default_rules_dir
 from .runner import RunOptions, UsageError, run
 
 #: Keys a --config file may set (in a [normalize] or [tool.normalize] table, or at the top).
-CONFIG_KEYS = {"rules": str, "jobs": int, "only": list, "skip": list, "text_field": str, "quiet": bool}
+CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
+    "rules": str, "jobs": int, "only": list, "skip": list, "text_field": str, "quiet": bool,
+    "threshold": (float, int), "flagger": bool,
+}
 
 
 def _fail(message: str) -> None:
@@ -54,8 +57,11 @@ def load_config(path: Path) -> dict[str, Any]:
         if key_norm not in CONFIG_KEYS:
             raise UsageError(f"{path}: unknown setting {key!r} (settings: {', '.join(sorted(CONFIG_KEYS))})")
         want = CONFIG_KEYS[key_norm]
-        if not isinstance(value, want) or (want is int and isinstance(value, bool)):
-            raise UsageError(f"{path}: setting {key!r} must be a {want.__name__}")
+        if not isinstance(value, want) or (want is not bool and isinstance(value, bool)):
+            kind = "number" if isinstance(want, tuple) else want.__name__
+            raise UsageError(f"{path}: setting {key!r} must be a {kind}")
+        if key_norm == "threshold" and not 0 <= value <= 1:
+            raise UsageError(f"{path}: setting {key!r} must be between 0 and 1")
         out[key_norm] = value
     if "rules" in out:
         out["rules"] = str((path.parent / out["rules"]).resolve())
@@ -82,16 +88,21 @@ def main() -> None:
 @click.argument("out_dir", metavar="OUT", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--rules", "rules_dir", type=click.Path(file_okay=False), help="Rules directory (default: the bundled rules/).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="TOML settings: rules, jobs, only, skip, text_field, quiet.")
+              help="TOML settings: rules, jobs, only, skip, text_field, threshold, flagger, quiet.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
 @click.option("--engine", type=click.Choice(["local"]), default="local", show_default=True, help="Execution engine.")
 @click.option("--only", help="Run only these passes (comma-separated).")
 @click.option("--skip", help="Skip these passes (comma-separated).")
 @click.option("--text-field", help="JSONL field holding the text (default: text).")
+@click.option("--threshold", type=click.FloatRange(0, 1),
+              help="Flag sentences whose confidence is at most T (default: the fitted one; 1 flags every sentence).")
+@click.option("--flagger/--no-flagger", default=None,
+              help="Score every sentence (default) or flag only the passes' suggestions.")
 @click.option("--quiet", "-q", is_flag=True, default=None, help="No progress bar or summary line.")
 def run_cmd(in_dir: Path, out_dir: Path, rules_dir: str | None, config_file: Path | None,
             jobs: int | None, engine: str, only: str | None, skip: str | None,
-            text_field: str | None, quiet: bool | None) -> None:
+            text_field: str | None, threshold: float | None, flagger: bool | None,
+            quiet: bool | None) -> None:
     """Clean every .txt, .jsonl and .jsonl.gz file under IN into OUT (same relative paths).
 
     OUT/_normalize/ receives edits.jsonl, flags.jsonl, flags.csv, report.html, documents.jsonl,
@@ -109,6 +120,8 @@ def run_cmd(in_dir: Path, out_dir: Path, rules_dir: str | None, config_file: Pat
             rules=rules, only=only_l or [], skip=skip_l or [],
             jobs=jobs or cfg.get("jobs", 0), text_field=text_field or cfg.get("text_field", "text"),
             quiet=quiet if quiet is not None else cfg.get("quiet", False),
+            threshold=threshold if threshold is not None else cfg.get("threshold"),
+            flagger=flagger if flagger is not None else cfg.get("flagger", True),
         )
         result = run(in_dir, out_dir, options)
     except UsageError as exc:
@@ -132,12 +145,20 @@ def run_cmd(in_dir: Path, out_dir: Path, rules_dir: str | None, config_file: Pat
 @click.option("--explain", is_flag=True, help="Print each edit to stderr as FILE:LINE:COL pass/rule 'before' -> 'after'.")
 @click.option("--only", help="Run only these passes (comma-separated).")
 @click.option("--skip", help="Skip these passes (comma-separated).")
-def fix_cmd(file: Any, rules_dir: str | None, explain: bool, only: str | None, skip: str | None) -> None:
-    """Clean one document: FILE (or - for stdin) to stdout."""
+@click.option("--threshold", type=click.FloatRange(0, 1), help="Flag threshold (see `run --threshold`).")
+@click.option("--flagger/--no-flagger", default=True, help="Score sentences for --explain's flags.")
+def fix_cmd(file: Any, rules_dir: str | None, explain: bool, only: str | None, skip: str | None,
+            threshold: float | None, flagger: bool) -> None:
+    """Clean one document: FILE (or - for stdin) to stdout.
+
+    With --explain, stderr gets each edit, then each flagged sentence
+    (FILE:LINE:COL flag CONFIDENCE [reason codes] text), offsets into the cleaned text.
+    """
     from .io import InputError, decode_bytes
 
     only_l, skip_l = _pass_list(only), _pass_list(skip)
-    normalizer = Normalizer(load_rules(rules_dir), only=only_l, skip=skip_l)
+    normalizer = Normalizer(load_rules(rules_dir), only=only_l, skip=skip_l,
+                            flagger=flagger and explain, threshold=threshold)
     name = "<stdin>" if file.name in ("-", "<stdin>") else file.name
     try:
         text = decode_bytes(file.read()).text
@@ -153,6 +174,14 @@ def fix_cmd(file: Any, rules_dir: str | None, explain: bool, only: str | None, s
             col = e.start - (text.rfind("\n", 0, e.start) + 1) + 1
             arrow = "~>" if e.action == "suggest" else "->"
             click.echo(f"{name}:{line}:{col} {e.pass_name}/{e.rule} {e.before!r} {arrow} {e.after!r}", err=True)
+        out = res.text
+        for f in res.flags:
+            line = out.count("\n", 0, f.start) + 1
+            col = f.start - (out.rfind("\n", 0, f.start) + 1) + 1
+            codes = ",".join(dict.fromkeys(r.code for r in f.reasons))
+            click.echo(f"{name}:{line}:{col} flag {f.confidence:.2f} [{codes}] {f.text!r}", err=True)
+            for r in f.reasons:
+                click.echo(f"    {r.code}: {r.message}" + (f" -> {r.suggestion!r}" if r.suggestion else ""), err=True)
 
 
 @main.group("rules")

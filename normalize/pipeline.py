@@ -11,13 +11,20 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from pathlib import Path
 from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .model import CleanResult, Edit, EditRecord, Flag, Note, Reason
 from .passes import DocContext, Pass, select
+from .passes.gazetteer import load as _load_gazetteer
 from .rules import RuleSet
 from .sentences import SentenceSplitter
 from .tracked import TrackedText
+
+if TYPE_CHECKING:
+    from .flagger import Flagger
+
+#: the threshold when the flagger is off (only the passes' suggestions and notes are flagged)
+DEFAULT_THRESHOLD = 0.57
 
 
 class PassError(RuntimeError):
@@ -40,12 +47,33 @@ class Normalizer:
         only: Iterable[str] | None = None,
         skip: Iterable[str] | None = None,
         max_rounds: int = 3,
+        flagger: bool = True,
+        threshold: float | None = None,
     ) -> None:
         self.rules = rules if isinstance(rules, RuleSet) else RuleSet.load(rules)
         self.rules.require_ok()
         self.passes: list[Pass] = [cls(self.rules) for cls in select(list(only or []), list(skip or []))]
         self.max_rounds = max_rounds
         self.splitter = SentenceSplitter(self.rules.words.get("abbreviations", []))
+        self.flagger: Flagger | None = None
+        self.names: frozenset[str] = frozenset()
+        if flagger:
+            from .flagger import Flagger
+
+            self.flagger = Flagger(self.rules)
+            if self.rules.gazetteer:
+                self.names = _load_gazetteer(self.rules, []).names
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold must be between 0 and 1, not {threshold}")
+        #: a sentence whose confidence is at most this is flagged (1.0: every sentence)
+        self.threshold: float = threshold if threshold is not None else (
+            self.flagger.threshold if self.flagger else DEFAULT_THRESHOLD)
+
+    def preload(self) -> None:
+        """Load now what the flagger would load on first use. The batch runner calls this
+        before it forks its workers, so they share the loaded models."""
+        if self.flagger is not None:
+            self.flagger.preload()
 
     def clean(self, text: str, *, path: str | None = None,
               metadata: dict[str, Any] | None = None) -> CleanResult:
@@ -84,7 +112,13 @@ class Normalizer:
     # -- flags ----------------------------------------------------------------------------
     def _flags(self, tt: TrackedText, final: str, suggestions: list[EditRecord],
                notes: list[tuple[int, int, Note]]) -> list[Flag]:
-        if not suggestions and not notes:
+        """One flag per sentence that needs a reviewer.
+
+        A sentence is flagged when a pass left a suggestion or a note on it (a suggestion is
+        always shown: "sure or say so"), or when its confidence is at most the threshold. Its
+        confidence is the lowest of the flagger's score and the passes' suggestion confidences.
+        """
+        if not suggestions and not notes and (self.flagger is None or not final.strip()):
             return []
         spans = self.splitter.spans(final)
         if not spans:
@@ -104,15 +138,27 @@ class Normalizer:
                    Reason(s.rule, s.reason or f"{s.pass_name}: {s.rule}", s.after))
         for os_, oe, n in notes:
             attach(os_, oe, n.confidence, Reason(n.code, n.message, n.suggestion))
+        scores = (self.flagger.score(final, spans, self.names, report=by_sentence.keys(),
+                                     explain_at=min(self.threshold, self.flagger.threshold))
+                  if self.flagger else None)
         flags = []
-        for i in sorted(by_sentence):
-            s, e = spans[i]
-            reasons: list[Reason] = []
-            for _, r in by_sentence[i]:
-                if r not in reasons:
-                    reasons.append(r)
-            conf = min(c for c, _ in by_sentence[i])
-            flags.append(Flag(start=s, end=e, text=final[s:e], confidence=conf, reasons=reasons))
+        for i, (s, e) in enumerate(spans):
+            found = by_sentence.get(i)
+            if scores is None and not found:
+                continue
+            conf = min((c for c, _ in found), default=1.0) if found else 1.0
+            reasons: list[Reason] = [r for _, r in found] if found else []
+            if scores is not None:
+                sc = scores[i]
+                if not found and sc.confidence > self.threshold:
+                    continue
+                conf = min(conf, sc.confidence)
+                reasons.extend(sc.reasons)
+            unique: list[Reason] = []
+            for r in reasons:
+                if r not in unique:
+                    unique.append(r)
+            flags.append(Flag(start=s, end=e, text=final[s:e], confidence=conf, reasons=unique))
         return flags
 
 

@@ -206,6 +206,11 @@ class EnglishWords:
 
         self._freq = SpellChecker(distance=1).word_frequency.dictionary
 
+    @property
+    def dictionary(self) -> dict[str, int]:
+        """word -> frequency, lowercase (pyspellchecker's English list)."""
+        return self._freq
+
     def frequency(self, word: str) -> int:
         return self._freq.get(word.lower(), 0)
 

@@ -51,9 +51,12 @@ class RunOptions:
     jobs: int = 0
     text_field: str = "text"
     quiet: bool = False
+    threshold: float | None = None
+    flagger: bool = True
 
     def config(self) -> dict[str, Any]:
-        return {"only": self.only, "skip": self.skip, "text_field": self.text_field}
+        return {"only": self.only, "skip": self.skip, "text_field": self.text_field,
+                "threshold": self.threshold, "flagger": self.flagger}
 
 
 @dataclass
@@ -116,7 +119,9 @@ _STATE: dict[str, Any] = {}
 
 def _init_worker(options: RunOptions, in_dir: Path, out_dir: Path) -> None:
     if _STATE.get("options") is not options:
-        _STATE["normalizer"] = Normalizer(options.rules, only=options.only, skip=options.skip)
+        _STATE["normalizer"] = Normalizer(options.rules, only=options.only, skip=options.skip,
+                                          flagger=options.flagger, threshold=options.threshold)
+        _STATE["normalizer"].preload()
     _STATE.update(options=options, in_dir=in_dir, out_dir=out_dir)
 
 
@@ -265,8 +270,10 @@ def run(in_dir: Path | str, out_dir: Path | str, options: RunOptions) -> RunResu
     jobs = options.jobs or os.cpu_count() or 1
     items = discover(in_dir)
     progress = _progress(options.quiet)
+    # built once, here: forked workers inherit the loaded rules, automata and models
+    _init_worker(options, in_dir, out_dir)
+    threshold = _STATE["normalizer"].threshold
     if jobs == 1:
-        _init_worker(options, in_dir, out_dir)
         results: Iterator[FileOutcome] = map(process_file, items)
         pool = None
     else:
@@ -313,7 +320,7 @@ def run(in_dir: Path | str, out_dir: Path | str, options: RunOptions) -> RunResu
     summary = {
         "tool": {"name": "normalize", "version": __version__},
         "rules": {"dir": str(options.rules.root), "version": options.rules.version},
-        "config": options.config(),
+        "config": {**options.config(), "threshold": threshold},
         "input": str(in_dir),
         "output": str(out_dir),
         "files": {"seen": counts["files_seen"], "with_errors": len(files_failed)},

@@ -12,7 +12,14 @@ from collections.abc import Iterable
 import regex
 
 _END = regex.compile(r"[.!?…]+[”’\"')\]»]*(?=[ \t\u00a0]+[“\"‘'(\[«]?[\p{Lu}\d])")
-_LAST_WORD = regex.compile(r"([\w.]+)\.?$")
+
+
+def _last_word(line: str, lo: int, hi: int) -> str:
+    """The run of word characters and dots that ends at ``hi`` (not before ``lo``)."""
+    j = hi
+    while j > lo and (line[j - 1].isalnum() or line[j - 1] in "._"):
+        j -= 1
+    return line[j:hi]
 
 
 class SentenceSplitter:
@@ -30,10 +37,8 @@ class SentenceSplitter:
     def _line(self, line: str, offset: int, out: list[tuple[int, int]]) -> None:
         start = 0
         for m in _END.finditer(line):
-            before = line[start : m.start()]
-            w = _LAST_WORD.search(before)
-            if m.group().startswith(".") and w:
-                word = w.group(1).lower()
+            if m.group().startswith("."):
+                word = _last_word(line, max(start, m.start() - 64), m.start()).lower()
                 if word in self.abbreviations or (len(word) == 1 and word.isalpha()):
                     continue
             self._emit(line, start, m.end(), offset, out)

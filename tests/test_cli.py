@@ -272,3 +272,42 @@ def test_a_corrupt_gz_counts_as_failed_not_written(tmp_path):
     assert docs["written"] == 1 and docs["seen"] == docs["written"] + docs["failed"]
     assert all(e["file"] != "broken.jsonl.gz" for e in read_jsonl(out / "_normalize" / "edits.jsonl"))
     assert [e["file"] for e in read_jsonl(out / "_normalize" / "errors.jsonl")] == ["broken.jsonl.gz"]
+
+
+def test_seed_run_flags_at_most_15_percent_with_reasons(seed_run):
+    meta = seed_run / "_normalize"
+    flags = read_jsonl(meta / "flags.jsonl")
+    summary = json.loads((meta / "summary.json").read_text())
+    assert summary["flags"]["total"] == len(flags) > 0
+    assert all(f["reasons"] for f in flags)
+    assert 0 < summary["config"]["threshold"] < 1
+    sentences = sum(1 for line in (meta / "flags.csv").read_text().splitlines()[1:])
+    assert sentences == len(flags)
+
+
+def test_threshold_and_no_flagger_options(tmp_path):
+    inp = tmp_path / "in"
+    inp.mkdir()
+    (inp / "a.txt").write_text("The summit ended. To study. Denmark sends four F-16 bombers to Lithuania.\n")
+    assert cli("run", str(inp), str(tmp_path / "all"), "--threshold", "1", "-q").returncode == 0
+    everything = read_jsonl(tmp_path / "all" / "_normalize" / "flags.jsonl")
+    assert [f["text"] for f in everything] == ["The summit ended.", "To study.",
+                                               "Denmark sends four F-16 bombers to Lithuania."]
+    assert cli("run", str(inp), str(tmp_path / "off"), "--no-flagger", "-q").returncode == 0
+    off = read_jsonl(tmp_path / "off" / "_normalize" / "flags.jsonl")
+    assert [f["text"] for f in off] == ["Denmark sends four F-16 bombers to Lithuania."]
+    r = cli("run", str(inp), str(tmp_path / "bad"), "--threshold", "2")
+    assert r.returncode == 2 and not (tmp_path / "bad").exists()
+    cfg = tmp_path / "n.toml"
+    cfg.write_text("threshold = 1.5\n")
+    r = cli("run", str(inp), str(tmp_path / "bad2"), "--config", str(cfg))
+    assert r.returncode == 2 and b"between 0 and 1" in r.stderr and not (tmp_path / "bad2").exists()
+    cfg.write_text("threshold = 0\nquiet = true\n")
+    assert cli("run", str(inp), str(tmp_path / "zero"), "--config", str(cfg)).returncode == 0
+    assert read_jsonl(tmp_path / "zero" / "_normalize" / "flags.jsonl") == off
+
+
+def test_fix_explain_prints_flags():
+    r = cli("fix", "-", "--explain", input=b"We studied. To study.\n")
+    assert r.returncode == 0 and r.stdout == b"We studied. To study.\n"
+    assert "<stdin>:1:13 flag" in r.stderr.decode() and "[fragment]" in r.stderr.decode()

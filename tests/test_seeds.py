@@ -72,3 +72,13 @@ def test_must_flag(cleaned, name, text):
     hits = [f for f in flags if text in f.text]
     assert hits, f"no flagged sentence contains {text!r}"
     assert any(r.suggestion or r.message for f in hits for r in f.reasons)
+
+
+def test_flagged_share_of_the_seeds_is_at_most_15_percent(cleaned):
+    from normalize.sentences import SentenceSplitter
+    from normalize.rules import RuleSet
+
+    split = SentenceSplitter(RuleSet.load().words.get("abbreviations", []))
+    sentences = sum(len(split.spans(res.text)) for res in cleaned.values())
+    flags = sum(len(res.flags) for res in cleaned.values())
+    assert flags <= 0.15 * sentences, f"{flags} of {sentences} sentences flagged"

@@ -21,16 +21,24 @@ class Combiner:
         self.intercept = float(data["intercept"])
         self.threshold = float(data["threshold"])
         self._terms = list(zip(self.features, self.coef, self.mean, self.scale))
+        # the same logit as a plain linear form: one multiply-add per feature in the hot path
+        self._linear = [(name, c / s) for name, c, s in zip(self.features, self.coef, self.scale)]
+        self._offset = self.intercept - sum(c * m / s for _, c, m, s in self._terms)
 
     @classmethod
     def load(cls, path: Path) -> Combiner:
         return cls(json.loads(path.read_text(encoding="utf-8")))
 
     def logit(self, feats: dict[str, float]) -> float:
-        z = self.intercept
-        for name, c, m, s in self._terms:
-            z += c * (feats.get(name, 0.0) - m) / s
+        z = self._offset
+        get = feats.get
+        for name, w in self._linear:
+            z += w * get(name, 0.0)
         return z
+
+    def contributions(self, feats: dict[str, float]) -> list[tuple[float, str]]:
+        """Each feature's term of the logit, most negative (most to blame) first."""
+        return sorted((c * (feats.get(name, 0.0) - m) / s, name) for name, c, m, s in self._terms)
 
     def confidence(self, feats: dict[str, float]) -> float:
         z = self.logit(feats)

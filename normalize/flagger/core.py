@@ -8,15 +8,16 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..model import Reason
 from .combiner import Combiner
-from .fluency import FluencyModel
+from .fluency import FluencyModel, Scored
 from .foreign import ForeignSignal
-from .oov import OovSignal
+from .oov import RARE_FREQ, OovSignal
 from .structure import StructureSignal, unmatched_marks
 from .text import _TOKEN, Sentence
 
@@ -26,6 +27,13 @@ if TYPE_CHECKING:
 FLUENCY_FILE = "fluency.json.gz"
 _IMPLIED_BY_FOREIGN = frozenset({"oov", "fluency", "mt-style"})
 WEIGHTS_FILE = "weights.json"
+#: the combiner's contributions to a sentence's logit, most negative first (Combiner.contributions)
+Blame = list[tuple[float, str]]
+# which words explain a feature that pulled a sentence's confidence down (Signals.explain)
+_FAMILY = {"lm_logprob": "fluency", "lm_gain": "fluency", "lm_low_share": "fluency",
+           "mt_logprob": "mt-style", "mt_gain": "mt-style", "oov_share": "rare-words",
+           "oov_any": "rare-words", "rare_share": "rare-words", "cap_unknown_share": "rare-words",
+           "known_share": "rare-words", "log_words": "length"}
 
 
 @dataclass(slots=True)
@@ -55,7 +63,7 @@ class Signals:
         english = rules.english
         self.abbreviations: list[str] = list(rules.words.get("abbreviations", []))
         self.fluency = fluency or FluencyModel.load(model_dir(rules) / FLUENCY_FILE)
-        self.oov = OovSignal(english.frequency)
+        self.oov = OovSignal(english.frequency, getattr(english, "dictionary", None))
         self.foreign = ForeignSignal()
         self.structure = StructureSignal()
         self._skip_cache: dict[frozenset[str], frozenset[str]] = {}
@@ -71,26 +79,47 @@ class Signals:
             self._skip_cache[names] = got
         return got
 
-    def sentence(self, sent: Sentence, skip: frozenset[str] = frozenset(),
-                 unmatched: str | None = None) -> tuple[dict[str, float], list[Reason]]:
+    def sentence(self, sent: Sentence, skip: frozenset[str] = frozenset(), unmatched: str | None = None,
+                 detail: Callable[[dict[str, float]], bool] | bool = True,
+                 blame: Callable[[dict[str, float]], Blame | None] | None = None,
+                 ) -> tuple[dict[str, float], list[Reason]]:
+        """Features and reasons of one sentence.
+
+        The features are always computed; the costly reasons (spelling suggestions, the fluency
+        quotes) only when ``detail`` is true, or returns true for the features. Without them
+        the list holds the cheap reasons only (foreign, structure). With ``detail``, a sentence
+        left without a reason gets one from :meth:`explain` when ``blame`` gives the features'
+        contributions (the flagger does so for sentences it flags)."""
         feats: dict[str, float] = {"log_words": math.log1p(len(sent.words))}
-        reasons: list[Reason] = []
         freqs = self.oov.frequencies(sent)
-        for f, r in (self.foreign.features(sent, freqs, skip), self.oov.features(sent, freqs, skip),
-                     self.structure.features(sent, unmatched), self.fluency.features(sent)):
+        f_foreign, r_foreign = self.foreign.features(sent, freqs, skip)
+        f_oov, oov_words = self.oov.measure(sent, freqs, skip)
+        f_struct, r_struct = self.structure.features(sent, unmatched)
+        f_fluency, scored = self.fluency.measure(sent)
+        for f in (f_foreign, f_oov, f_struct, f_fluency):
             feats.update(f)
-            reasons.extend(r)
+        if not (detail if isinstance(detail, bool) else detail(feats)):
+            return feats, [*r_foreign, *r_struct]
+        reasons = [*r_foreign, *self.oov.reasons(oov_words), *r_struct, *self.fluency.reasons(sent, scored, feats)]
         if feats["foreign"]:  # unknown words and odd phrasing are what "untranslated" means
             reasons = [r for r in reasons if r.code not in _IMPLIED_BY_FOREIGN]
+        if not reasons and blame is not None:
+            contributions = blame(feats)
+            if contributions is not None:
+                reasons = [self.explain(sent, feats, contributions, skip, freqs, scored)]
         return feats, reasons
 
-    def spans(self, text: str, spans: list[tuple[int, int]], names: frozenset[str] = frozenset()
+    def spans(self, text: str, spans: list[tuple[int, int]], names: frozenset[str] = frozenset(),
+              detail: Callable[[int, dict[str, float]], bool] | bool = True,
+              blame: Callable[[dict[str, float]], Blame | None] | None = None,
               ) -> list[tuple[dict[str, float], list[Reason]]]:
+        """Features and reasons of each span of ``text``. ``detail``: whether span ``i`` with
+        these features gets its costly reasons too; ``blame``: see :meth:`sentence`."""
         skip = self.skip_words(names) if names else frozenset()
         # quotes and brackets are balanced per paragraph (line): a quote may run over sentences
         by_line: dict[int, list[tuple[int, str]]] = {}
         out = []
-        for s, e in spans:
+        for i, (s, e) in enumerate(spans):
             ls = text.rfind("\n", 0, s) + 1
             marks = by_line.get(ls)
             if marks is None:
@@ -98,8 +127,41 @@ class Signals:
                 line = text[ls : le if le >= 0 else len(text)]
                 marks = by_line[ls] = [(ls + at, m) for at, m in unmatched_marks(line)]
             mark = next((m for at, m in marks if s <= at < e), None) if marks else None
-            out.append(self.sentence(Sentence.of(text[s:e]), skip, mark))
+            want = detail if isinstance(detail, bool) else (lambda f, i=i: detail(i, f))
+            out.append(self.sentence(Sentence.of(text[s:e]), skip, mark, want, blame))
         return out
+
+    def explain(self, sent: Sentence | str, feats: dict[str, float], blame: Blame,
+                skip: frozenset[str] = frozenset(), freqs: list[int] | None = None,
+                scored: Scored | None = None) -> Reason:
+        """Why a sentence with no reason of its own scored low: words for its worst features.
+
+        ``blame`` is the combiner's contributions, most negative first. The first feature that
+        pulled the confidence down and has words for it gives the reason; several weak ones
+        together give "low-confidence". ``skip``: words of known names; ``freqs`` and ``scored``
+        (what :meth:`sentence` measured) save measuring again.
+        """
+        if isinstance(sent, str):
+            sent = Sentence.of(sent)
+        for contribution, name in blame:
+            if contribution > -0.15:
+                break
+            family = _FAMILY.get(name)
+            if family in ("fluency", "mt-style"):
+                return self.fluency.explain(sent, family, scored)
+            if family == "rare-words":
+                freqs = self.oov.frequencies(sent) if freqs is None else freqs
+                words = [w for i, (w, low, f) in enumerate(zip(sent.words, sent.lows, freqs))
+                         if len(w) > 1 and low not in skip and f < RARE_FREQ and (i > 0 or not f)]
+                if words:
+                    shown = ", ".join(f"\u201c{w}\u201d" for w in dict.fromkeys(words[:4]))
+                    return Reason("rare-words", f"Rare or unknown words for English news: {shown}; "
+                                  "a garbled name or a mistranslated term?")
+            if family == "length" and feats.get("log_words", 0.0) > math.log1p(30):
+                return Reason("length", f"A long sentence ({len(sent.words)} words): machine "
+                              "translation goes wrong more often in long sentences.")
+        return Reason("low-confidence", "Several weak signals together (word choice, phrasing, "
+                      "length) make this sentence look like a poor translation; none is decisive.")
 
     def sentence_text(self, text: str, names: frozenset[str] = frozenset()
                       ) -> tuple[dict[str, float], list[Reason]]:
@@ -120,13 +182,38 @@ class Flagger:
         self.signals = Signals(rules)
         self.combiner = Combiner.load(model_dir(rules) / WEIGHTS_FILE)
 
+    def preload(self) -> None:
+        """Load what is otherwise loaded on first use (langdetect's profiles), so that forked
+        workers share it and no document pays for it."""
+        self.signals.foreign.preload()
+
     @property
     def threshold(self) -> float:
         """The default threshold: a sentence with confidence below it is flagged."""
         return self.combiner.threshold
 
-    def score(self, text: str, spans: list[tuple[int, int]], names: frozenset[str] = frozenset()
-              ) -> list[SentenceScore]:
-        conf = self.combiner.confidence
-        return [SentenceScore(s, e, conf(feats), reasons)
-                for (s, e), (feats, reasons) in zip(spans, self.signals.spans(text, spans, names))]
+    def score(self, text: str, spans: list[tuple[int, int]], names: frozenset[str] = frozenset(),
+              explain_at: float | None = None, report: Collection[int] = ()) -> list[SentenceScore]:
+        """One score per span, in two steps: the features of every sentence (cheap), then the
+        reasons of the sentences a reviewer will see: those whose confidence is at most
+        ``explain_at`` (default: :attr:`threshold`) and the spans listed in ``report``. The
+        others get no reasons. A sentence at most ``explain_at`` always has a reason: if no
+        signal fired on its own, the features that pulled its confidence down are put into
+        words (:meth:`Signals.explain`)."""
+        comb = self.combiner
+        at = self.threshold if explain_at is None else explain_at
+        report = set(report)
+        confs: list[float] = []
+
+        def detail(i: int, feats: dict[str, float]) -> bool:
+            confs.append(comb.confidence(feats))
+            return confs[-1] <= at or i in report
+
+        def blame(feats: dict[str, float]) -> Blame | None:
+            conf = confs[-1]
+            return comb.contributions(feats) if conf <= at and conf < 1.0 else None
+
+        out = []
+        for (s, e), (_, reasons), conf in zip(spans, self.signals.spans(text, spans, names, detail, blame), confs):
+            out.append(SentenceScore(s, e, conf, reasons))
+        return out

@@ -28,6 +28,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 from ..model import Reason
 from .text import Sentence
@@ -102,6 +103,18 @@ class _Trigrams:
         self.tri = {(tri[i] * V + tri[i + 1]) * V + tri[i + 2]: tri[i + 3] / q
                     for i in range(0, len(tri), 4)}
 
+    def bigram(self, key: int) -> float:
+        """log10 p(w | v) of the bigram code ``v * V + w``, backing off to the unigram."""
+        lp = self.bi.get(key)
+        return lp if lp is not None else self.bow1[key // self.V] + self.uni[key % self.V]
+
+    def backoff(self, key: int) -> float:
+        """log10 p(w | u v) of the trigram code ``(u * V + v) * V + w`` by backing off (for a
+        trigram this model does not list)."""
+        V = self.V
+        c, w = divmod(key, V)
+        return self.bow2.get(c, 0.0) + self.bigram((c % V) * V + w)
+
     def logprobs(self, ids: list[int], bos: int, eos: int) -> list[float]:
         """log10 p(w | two before) for each id and for the end of the sentence."""
         V, tri, bi, bow2, bow1, uni = self.V, self.tri, self.bi, self.bow2, self.bow1, self.uni
@@ -117,6 +130,15 @@ class _Trigrams:
             lps.append(lp)
             u, v = v, w
         return lps
+
+
+class Scored(NamedTuple):
+    """A sentence as the models saw it: token ids, and log10 p of each token (and the end
+    mark) under the English and the bad-MT model."""
+
+    ids: list[int]
+    lps: list[float]
+    mps: list[float]
 
 
 class FluencyModel:
@@ -139,9 +161,14 @@ class FluencyModel:
         self._num, self._year = self.ids["<num>"], self.ids["<year>"]
         self._other_punct = self.ids["<p>"]
         self._punct = {k: self.ids.get(v, self._other_punct) for k, v in _PUNCT.items()}
-        self._tri = _merge(self.english.tri, self.bad_mt.tri, None)
-        self._bi = _merge(self.english.bi, self.bad_mt.bi, None)
-        self._bow2 = _merge(self.english.bow2, self.bad_mt.bow2, 0.0)
+        # one table for both models, every entry complete: a side the model lacks holds that
+        # model's backed-off value, so a hit needs one lookup and a miss two
+        en, mt = self.english, self.bad_mt
+        self._bi = {k: (en.bigram(k) if a is None else a, mt.bigram(k) if b is None else b)
+                    for k, (a, b) in _merge(en.bi, mt.bi, None).items()}
+        self._bow2 = _merge(en.bow2, mt.bow2, 0.0)
+        self._tri = {k: (en.backoff(k) if a is None else a, mt.backoff(k) if b is None else b)
+                     for k, (a, b) in _merge(en.tri, mt.tri, None).items()}
 
     @classmethod
     def load(cls, path: Path) -> FluencyModel:
@@ -176,11 +203,12 @@ class FluencyModel:
                 out.append(self._punct.get(t, self._other_punct))
         return out
 
-    def _totals(self, ids: list[int]) -> tuple[float, float, float, int]:
+    def _totals(self, ids: list[int], lps: list[float], mps: list[float]) -> tuple[float, float, float, int]:
         """Sums over the sentence (and its end) of log10 p under each model, of the unigram
         log10 p, and the count of tokens whose context makes them much less likely.
 
-        The hot path: both models are read through merged tables (one lookup serves both)."""
+        The hot path: both models are read through merged tables (one lookup serves both).
+        ``lps`` and ``mps`` receive each token's log10 p under the two models (for the quotes)."""
         V = self.english.V
         tri, bi, bow2 = self._tri.get, self._bi.get, self._bow2.get
         e_bow1, e_uni = self.english.bow1, self.english.uni
@@ -191,15 +219,21 @@ class FluencyModel:
         ids.append(self.eos)
         for w in ids:
             c = u * V + v
-            lp, mp = tri(c * V + w, _NONE2)
-            if lp is None or mp is None:
-                b_lp, b_mp = bi(v * V + w, _NONE2)
+            got = tri(c * V + w)
+            if got is None:
+                b = bi(v * V + w)
                 w_lp, w_mp = bow2(c, _ZERO2)
-                if lp is None:
-                    lp = (b_lp if b_lp is not None else e_bow1[v] + e_uni[w]) + w_lp
-                if mp is None:
-                    mp = (b_mp if b_mp is not None else m_bow1[v] + m_uni[w]) + w_mp
+                if b is None:
+                    lp = e_bow1[v] + e_uni[w] + w_lp
+                    mp = m_bow1[v] + m_uni[w] + w_mp
+                else:
+                    lp = b[0] + w_lp
+                    mp = b[1] + w_mp
+            else:
+                lp, mp = got
             up = e_uni[w]
+            lps.append(lp)
+            mps.append(mp)
             t_en += lp
             t_mt += mp
             t_uni += up
@@ -209,33 +243,49 @@ class FluencyModel:
         ids.pop()
         return t_en, t_mt, t_uni, low
 
-    def features(self, sent: Sentence) -> tuple[dict[str, float], list[Reason]]:
+    def measure(self, sent: Sentence) -> tuple[dict[str, float], Scored]:
+        """Features, and the scored tokens (for :meth:`reasons`)."""
         ids = self.token_ids(sent)
-        total, mt_total, uni_total, low = self._totals(ids)
+        lps: list[float] = []
+        mps: list[float] = []
+        total, mt_total, uni_total, low = self._totals(ids, lps, mps)
         n = len(ids) + 1
-        gain = (total - uni_total) / n
-        mt_style = (total - mt_total) / n  # log10 P(english) / P(bad MT), per token
-        feats = {"lm_logprob": total / n, "lm_gain": gain, "lm_low_share": low / n,
+        feats = {"lm_logprob": total / n, "lm_gain": (total - uni_total) / n, "lm_low_share": low / n,
                  "mt_logprob": mt_total / n, "mt_gain": (mt_total - uni_total) / n,
-                 "mt_style": mt_style}
+                 "mt_style": (total - mt_total) / n}  # log10 P(english) / P(bad MT), per token
+        return feats, Scored(ids, lps, mps)
+
+    def reasons(self, sent: Sentence, scored: Scored, feats: dict[str, float]) -> list[Reason]:
+        """The reasons that fire on their own, each quoting the sentence's worst stretch."""
         reasons: list[Reason] = []
-        if len(ids) >= self.fire_min_tokens and (gain < self.fire_gain or mt_style < self.fire_mt_style):
-            toks = raw_tokens(sent)
-            lps = self.english.logprobs(ids, self.bos, self.eos)
-            if gain < self.fire_gain:
-                uni = self.english.uni
-                gains = [a - uni[i] for a, i in zip(lps, [*ids, self.eos])]
-                reasons.append(Reason("fluency", _fluency_message(toks, gains)))
-            if mt_style < self.fire_mt_style:
-                mts = self.bad_mt.logprobs(ids, self.bos, self.eos)
-                at = _worst_window([a - b for a, b in zip(lps, mts)])
-                reasons.append(Reason(
-                    "mt-style",
-                    "Phrasing typical of faulty machine translation: this sentence is closer to "
-                    "translations that reviewers rejected than to edited English "
-                    f"(most around \u201c{_shown(toks, at)}\u201d).",
-                ))
-        return feats, reasons
+        if len(scored.ids) >= self.fire_min_tokens:
+            if feats["lm_gain"] < self.fire_gain:
+                reasons.append(self.explain(sent, "fluency", scored))
+            if feats["mt_style"] < self.fire_mt_style:
+                reasons.append(self.explain(sent, "mt-style", scored))
+        return reasons
+
+    def explain(self, sent: Sentence, code: str, scored: Scored | None = None) -> Reason:
+        """The "fluency" or "mt-style" reason of the sentence, quoting its worst stretch.
+
+        :meth:`features` gives it when the signal alone passes its fire threshold; the flagger
+        also asks for it when these features are what made a sentence's confidence low.
+        """
+        if scored is None:
+            scored = self.measure(sent)[1]
+        ids, lps, mts = scored
+        toks = raw_tokens(sent)
+        if code == "fluency":
+            uni = self.english.uni
+            gains = [a - uni[i] for a, i in zip(lps, [*ids, self.eos])]
+            return Reason("fluency", _fluency_message(toks, gains))
+        at = _worst_window([a - b for a, b in zip(lps, mts)])
+        return Reason(
+            "mt-style",
+            "Phrasing typical of faulty machine translation: this sentence is closer to "
+            "translations that reviewers rejected than to edited English "
+            f"(most around \u201c{_shown(toks, at)}\u201d).",
+        )
 
 
 def _worst_window(values: list[float]) -> int:
@@ -249,7 +299,11 @@ def _worst_window(values: list[float]) -> int:
 
 
 def _shown(toks: list[str], at: int) -> str:
-    words = toks[max(0, at - 2) : at + 1]
+    """The three tokens ending at ``at``, widened to take in a word if they are all marks."""
+    lo, hi = max(0, at - 2), at + 1
+    while not any(t[:1].isalnum() for t in toks[lo:hi]) and (lo > 0 or hi < len(toks)):
+        lo, hi = max(0, lo - 1), min(len(toks), hi + 1)
+    words = toks[lo:hi]
     return " ".join(w for w in words if not w.startswith("<")) or " ".join(words)
 
 

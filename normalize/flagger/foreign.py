@@ -54,7 +54,8 @@ class ForeignSignal:
             self._cache[text] = got
         return got
 
-    def _langdetect(self, text: str) -> tuple[str, float]:
+    def preload(self) -> None:
+        """Load langdetect's language profiles now rather than on the first gated sentence."""
         if self._factory is None:
             from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 
@@ -62,6 +63,9 @@ class ForeignSignal:
             factory.load_profile(PROFILES_DIRECTORY)
             factory.set_seed(0)  # deterministic: same answer on every run
             self._factory = factory
+
+    def _langdetect(self, text: str) -> tuple[str, float]:
+        self.preload()
         from langdetect.lang_detect_exception import LangDetectException
 
         try:

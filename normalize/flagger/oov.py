@@ -59,9 +59,11 @@ def _us_spellings(low: str) -> list[str]:
 
 
 class OovSignal:
-    def __init__(self, frequency: Callable[[str], int]) -> None:
+    def __init__(self, frequency: Callable[[str], int], dictionary: dict[str, int] | None = None) -> None:
+        """``dictionary``: word -> frequency for spelling suggestions (loaded on first use if
+        not given; pass the one the rules already hold)."""
         self.frequency = frequency
-        self._dictionary: dict[str, int] | None = None
+        self._dictionary: dict[str, int] | None = dictionary
         self._suggestions: dict[str, str | None] = {}
         self._known: dict[str, int] = {}
 
@@ -116,9 +118,11 @@ class OovSignal:
             out = [f if f >= 0 else self.freq(low) for f, low in zip(out, sent.lows)]
         return out
 
-    def features(self, sent: Sentence, freqs: list[int], skip: frozenset[str]
-                 ) -> tuple[dict[str, float], list[Reason]]:
-        """``freqs``: :meth:`frequencies` of the sentence (shared with the foreign signal)."""
+    def measure(self, sent: Sentence, freqs: list[int], skip: frozenset[str]
+                ) -> tuple[dict[str, float], list[str]]:
+        """Features, and the unknown lowercase words (for :meth:`reasons`).
+
+        ``freqs``: :meth:`frequencies` of the sentence (shared with the foreign signal)."""
         oov: list[str] = []
         cap_unknown = rare = 0
         for i, (w, low, f) in enumerate(zip(sent.words, sent.lows, freqs)):
@@ -134,6 +138,11 @@ class OovSignal:
         n = len(sent.words) or 1
         feats = {"oov_share": len(oov) / n, "oov_any": float(bool(oov)),
                  "cap_unknown_share": cap_unknown / n, "rare_share": rare / n}
+        return feats, oov
+
+    def reasons(self, oov: list[str]) -> list[Reason]:
+        """One reason per unknown word (at most MAX_REASONS), with a spelling suggestion where
+        one is clear: a dictionary search, so only for sentences a reviewer will see."""
         reasons: list[Reason] = []
         seen: set[str] = set()
         for w in oov:
@@ -144,4 +153,4 @@ class OovSignal:
             msg = f"\u201c{w}\u201d is not an English word (not in the dictionary)"
             msg += f"; did you mean \u201c{sug}\u201d?" if sug else ": a misspelling or an untranslated word?"
             reasons.append(Reason("oov", msg, sug))
-        return feats, reasons
+        return reasons

@@ -15,7 +15,8 @@ Word-level checks run as one regular expression each over the sentence (C speed)
 from __future__ import annotations
 
 import re
-from itertools import pairwise
+from itertools import islice
+from operator import eq
 
 from ..model import Reason
 from .text import OPENERS, Sentence
@@ -159,7 +160,7 @@ def _fragment(sent: Sentence) -> str | None:
 def _repetitions(sent: Sentence) -> list[Reason]:
     out: list[Reason] = []
     lows = sent.lows
-    doubled = any(a == b for a, b in pairwise(lows))
+    doubled = any(map(eq, lows, islice(lows, 1, None)))
     for m in _DOUBLE.finditer(sent.text) if doubled else ():
         if m.group(1).lower() not in _DOUBLES_OK:
             out.append(Reason("repetition", f"Repeated word: \u201c{m.group()}\u201d.", m.group(1)))

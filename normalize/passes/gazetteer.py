@@ -30,6 +30,9 @@ _FUNCTION = {"of", "the", "and", "for", "on", "de", "du", "des"}
 _COMMON = 1000
 
 
+_ACRONYM_S = regex.compile(r"(?<![\w\-])(\p{Lu}{2,})s(?![\w\-'’])")
+
+
 def _lower(text: str) -> str:
     low = text.lower()
     if len(low) == len(text):
@@ -134,6 +137,7 @@ class GazetteerPass(Pass):
         self._near_misses(text, tokens, free, edits)
         self._consistency(text, free, edits)
         self._acronyms(text, edits, notes)
+        self._acronym_plurals(text, edits)
         return PassResult(edits=_sorted_unique(edits), notes=notes)
 
     def _protected(self, text: str, lowered: str) -> list[tuple[int, int]]:
@@ -338,6 +342,20 @@ class GazetteerPass(Pass):
             suggestion = phrase_entry.acronym if phrase_entry is not None and phrase_entry.acronym else (
                 acr_entry.name if acr_entry is not None and phrase_entry is None else None)
             notes.append(Note(span_s, m.end(), "acronym-mismatch", message, suggestion, confidence=0.35))
+
+    def _acronym_plurals(self, text: str, edits: list[Edit]) -> None:
+        """"NATOs have": an organisation's acronym with a bare "s" is a foreign genitive (German
+        "NATOs", Swedish "Natos") that the MT carried over; suggest the English possessive."""
+        g = self.g
+        apostrophe = "\u2019" if text.count("\u2019") >= text.count("'") else "'"
+        for m in _ACRONYM_S.finditer(text):
+            acr = m.group(1)
+            if acr not in g.by_acronym or m.group() in g.by_acronym or m.group() in g.names:
+                continue
+            edits.append(Edit(m.start(), m.end(), f"{acr}{apostrophe}s", rule="acronym-genitive", action="suggest",
+                              confidence=0.45, reason=f"“{m.group()}” is not English: {acr} "
+                              f"({g.entries[g.by_acronym[acr]].name}) takes no plural; a possessive "
+                              f"(“{acr}{apostrophe}s”) or the name alone was probably meant"))
 
 
 def _strip_possessive(s: int, e: int, word: str) -> tuple[int, int, str]:
