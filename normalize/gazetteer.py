@@ -5,6 +5,11 @@ canonical names for casing) goes into one Aho-Corasick automaton, so matching co
 for 100 entries as for 10,000. Name parts are indexed for the rules that go beyond the list
 (anchored garbles, near-miss spellings), with a deletion index so that finding spelling
 neighbours does not scan the gazetteer either.
+
+An entry may be extended from another file (``- extends: NAME`` with ``variants``, ``garbles``,
+``foreign_acronyms``, ``calques``, ``never`` and ``note``): ``normalize apply`` writes reviewers'
+proposals that way, without touching the curated files. Extensions are applied after every
+file is loaded, so file order does not matter.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ WINDOWS = {"sentence", "paragraph", "document"}
 ENTRY_FIELDS = {"name", "type", "given", "surname", "nationality", "country", "roles", "variants",
                 "garbles", "literal", "acronym", "foreign_acronyms", "calques", "context", "never",
                 "note", "__line__"}
+#: fields an ``extends:`` item may add to an entry defined elsewhere
+EXTEND_FIELDS = {"extends", "variants", "garbles", "foreign_acronyms", "calques", "never", "note", "__line__"}
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 #: English words so common that a form made only of them needs a context guard.
 COMMON_FREQ = 20000
@@ -116,8 +123,9 @@ class Gazetteer:
         issues = issues if issues is not None else []
         g = cls()
         english = rules.english if rules.gazetteer else None
-        form_owner: dict[str, tuple[str, str, int]] = {}
+        form_owner: dict[tuple[str, bool], tuple[str, str, int]] = {}
         name_seen: dict[str, tuple[str, int]] = {}
+        extensions: list[tuple[dict[str, Any], str]] = []
         for fname, data in sorted(rules.gazetteer.items()):
             file = rules.rel(f"gazetteer/{fname}")
             if not isinstance(data, dict):
@@ -136,13 +144,18 @@ class Gazetteer:
                 issues.append(RuleIssue(file, line_of(data), "entries: expected a list"))
                 continue
             for raw in entries:
-                g._load_entry(raw, file, issues, form_owner, name_seen, english)
+                if isinstance(raw, dict) and "extends" in raw:
+                    extensions.append((raw, file))
+                else:
+                    g._load_entry(raw, file, issues, form_owner, name_seen, english)
+        for raw, file in extensions:
+            g._extend_entry(raw, file, issues, form_owner, english)
         g._build()
         return g
 
     def _load_entry(self, raw: Any, file: str, issues: list[RuleIssue],
-                    form_owner: dict[str, tuple[str, str, int]], name_seen: dict[str, tuple[str, int]],
-                    english: Any) -> None:
+                    form_owner: dict[tuple[str, bool], tuple[str, str, int]],
+                    name_seen: dict[str, tuple[str, int]], english: Any) -> None:
         ln = line_of(raw)
         if not isinstance(raw, dict):
             issues.append(RuleIssue(file, ln, "an entry must be a mapping"))
@@ -194,6 +207,18 @@ class Gazetteer:
                 else:
                     issues.append(RuleIssue(file, line_of(item, ln), f"{name!r}: literal {part}: {{word, lang, via}}"))
         self.entries.append(entry)
+        self._add_forms(idx, raw, file, ln, issues, form_owner, english)
+        self.forms.append(Form(name, "canonical", idx, file=file, line=ln))
+
+    def _add_forms(self, idx: int, raw: dict[str, Any], file: str, ln: int, issues: list[RuleIssue],
+                   form_owner: dict[tuple[str, bool], tuple[str, str, int]], english: Any) -> None:
+        """The surface forms of ``raw`` (variants, garbles, foreign acronyms, calques) for entry ``idx``.
+
+        A calque is only ever a suggestion, so a variant or garble may share its text with a calque
+        (of this entry or another): the variant is rewritten, and the calque no longer fires there.
+        """
+        entry = self.entries[idx]
+        name = entry.name
 
         def add(item: Any, kind: str) -> None:
             if isinstance(item, str):
@@ -213,7 +238,8 @@ class Gazetteer:
                 issues.append(RuleIssue(file, iln, f"{name!r}: {kind} {text!r} is the canonical name itself",
                                         "warning"))
                 return
-            owner = form_owner.get(text)
+            key = (text, kind == "calque")  # calques and rewrites are owned separately
+            owner = form_owner.get(key)
             if owner and owner[0] != name and kind != "calque":
                 issues.append(RuleIssue(file, iln, f"{kind} {text!r} points at {name!r} and at {owner[0]!r} "
                                                    f"({owner[1]}:{owner[2]})"))
@@ -221,7 +247,7 @@ class Gazetteer:
             if owner and owner[0] == name:
                 issues.append(RuleIssue(file, iln, f"{name!r}: {text!r} listed twice", "warning"))
                 return
-            form_owner[text] = (name, file, iln)
+            form_owner[key] = (name, file, iln)
             if kind in ("variant", "garble") and guard is None and entry.guard is None and english is not None \
                     and _is_common_phrase(text, english):
                 issues.append(RuleIssue(file, iln, f"{name!r}: {kind} {text!r} is common English and has no "
@@ -239,7 +265,31 @@ class Gazetteer:
                     issues.append(RuleIssue(file, line_of(item, ln), f"{name!r}: a calque needs text and suggest"))
                     continue
                 add(item, kind)
-        self.forms.append(Form(name, "canonical", idx, file=file, line=ln))
+
+    def _extend_entry(self, raw: dict[str, Any], file: str, issues: list[RuleIssue],
+                      form_owner: dict[tuple[str, bool], tuple[str, str, int]], english: Any) -> None:
+        """``- extends: NAME``: more forms and ``never`` phrases for an entry defined in any file."""
+        ln = line_of(raw)
+        target = raw.get("extends")
+        allowed = ", ".join(sorted(EXTEND_FIELDS - {"extends", "__line__"}))
+        for key in raw:
+            if key not in EXTEND_FIELDS:
+                issues.append(RuleIssue(file, ln, f"extends {target!r}: field {key!r} cannot be extended "
+                                                  f"(only {allowed})"))
+        if not isinstance(target, str) or not target.strip():
+            issues.append(RuleIssue(file, ln, "extends: the name of an entry is expected"))
+            return
+        idx = next((i for i, e in enumerate(self.entries) if e.name == target), None)
+        if idx is None:
+            issues.append(RuleIssue(file, ln, f"extends {target!r}: no entry has this name"))
+            return
+        entry = self.entries[idx]
+        never = raw.get("never") or []
+        if not isinstance(never, list) or not all(isinstance(x, str) and x.strip() for x in never):
+            issues.append(RuleIssue(file, ln, f"extends {target!r}: never must be a list of phrases"))
+        else:
+            entry.never = entry.never + tuple(x for x in never if x not in entry.never)
+        self._add_forms(idx, raw, file, ln, issues, form_owner, english)
 
     def _build(self) -> None:
         a = ahocorasick.Automaton()
