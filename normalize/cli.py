@@ -200,3 +200,99 @@ def rules_check(directory: str | None) -> None:
     warnings = len(rules.issues) - errors
     click.echo(f"{rules.root}: {errors} error(s), {warnings} warning(s)", err=True)
     sys.exit(1 if errors else 0)
+
+
+@main.command("review")
+@click.argument("out_dir", metavar="OUT", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port to listen on (0: any free port; the URL is printed).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to listen on (127.0.0.1 or ::1).")
+@click.option("--reviewer", help="Your name, saved with each decision (default: the login name).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in a browser.")
+@click.option("--verbose", "-v", is_flag=True, help="Log every request to stderr.")
+def review_cmd(out_dir: Path, port: int, host: str, reviewer: str | None, open_browser: bool, verbose: bool) -> None:
+    """Review the flags of a finished run in the browser (a local app on 127.0.0.1).
+
+    Decisions (accept a suggestion, type a correction, false alarm, revert an automatic edit)
+    are saved at once in OUT/_normalize/decisions.jsonl; `normalize apply OUT` applies them.
+    """
+    import getpass
+
+    from .review.server import is_loopback, make_server, valid_name
+
+    if not is_loopback(host):
+        _fail(f"--host {host}: the review app only listens on this machine (127.0.0.1 or ::1)")
+    if reviewer is None:
+        try:
+            reviewer = getpass.getuser()
+        except (KeyError, OSError):
+            reviewer = "reviewer"
+    if not valid_name(reviewer):
+        _fail("--reviewer: a name of 1 to 80 printable characters")
+    try:
+        server = make_server(out_dir, host=host, port=port, reviewer=reviewer, verbose=verbose)
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+        return
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+        return
+    view = server.app.view
+    click.echo(f"normalize review: {len(view.flags)} flags in {out_dir}; decisions go to "
+               f"{out_dir / '_normalize' / 'decisions.jsonl'}", err=True)
+    click.echo(server.url)
+    sys.stdout.flush()
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(server.url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("normalize review: stopped", err=True)
+    finally:
+        server.server_close()
+
+
+@main.command("apply")
+@click.argument("out_dir", metavar="OUT", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--rules", "rules_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Rules directory for the proposals (default: the run's, from summary.json).")
+@click.option("--proposals", "proposals_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write gazetteer proposals (default: RULES/gazetteer/review-proposals.yaml).")
+@click.option("--quiet", "-q", is_flag=True, help="Only errors and conflicts.")
+def apply_cmd(out_dir: Path, rules_dir: Path | None, proposals_file: Path | None, quiet: bool) -> None:
+    """Apply the reviewers' decisions to the cleaned documents in OUT and propose gazetteer changes.
+
+    Changes are recorded in OUT/_normalize/edits.jsonl (action "review"); applying twice changes
+    nothing more. Conflicting decisions are skipped and listed. Exit 1 when the proposals could
+    not be written because they would not pass `rules check`.
+    """
+    from .review.apply import ApplyError, apply_decisions
+
+    try:
+        res = apply_decisions(out_dir, rules_dir, proposals_file)
+    except ApplyError as exc:
+        _fail(str(exc))
+        return
+    for st in res.conflicts:
+        who = ", ".join(f"{r} ({d.get('action')})" for r, d in sorted(st.active.items()))
+        d0 = next(iter(st.active.values()))
+        where = f"{d0.get('file')}" + (f":{d0.get('line')}" if d0.get("line") is not None else "")
+        click.echo(f"normalize: conflict on {st.key} in {where}: {who}; skipped", err=True)
+    for d, why in res.skipped:
+        click.echo(f"normalize: skipped decision {d.get('id')} ({d.get('action')} by {d.get('reviewer')}): {why}",
+                   err=True)
+    for issue in res.proposal_issues:
+        click.echo(str(issue), err=True)
+    if not quiet:
+        for note in res.notes:
+            click.echo(f"normalize: note: {note}", err=True)
+        n_text = sum(1 for p in res.applied if p.change is not None)
+        click.echo(f"normalize: {len(res.applied)} decisions in effect ({len(res.new)} new), {n_text} text changes in "
+                   f"{len({p.flag.doc.file for p in res.applied if p.change is not None})} files "
+                   f"({len(res.files_written)} written now), {len(res.conflicts)} conflicts, "
+                   f"{len(res.skipped)} skipped", err=True)
+        if res.proposals_written and res.proposals is not None:
+            click.echo(f"normalize: {len(res.proposals)} gazetteer proposals in {res.proposals_path}", err=True)
+    sys.exit(0 if res.ok else 1)
