@@ -22,7 +22,7 @@ from .runner import RunOptions, UsageError, run
 #: Keys a --config file may set (in a [normalize] or [tool.normalize] table, or at the top).
 CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
     "rules": str, "jobs": int, "only": list, "skip": list, "text_field": str, "quiet": bool,
-    "threshold": (float, int), "flagger": bool,
+    "threshold": (float, int), "flagger": bool, "engine": str, "scheduler": str, "chunk_mb": (float, int),
 }
 
 
@@ -88,9 +88,16 @@ def main() -> None:
 @click.argument("out_dir", metavar="OUT", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--rules", "rules_dir", type=click.Path(file_okay=False), help="Rules directory (default: the bundled rules/).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="TOML settings: rules, jobs, only, skip, text_field, threshold, flagger, quiet.")
+              help="TOML settings: rules, jobs, only, skip, text_field, threshold, flagger, engine, scheduler, chunk_mb, quiet.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
-@click.option("--engine", type=click.Choice(["local"]), default="local", show_default=True, help="Execution engine.")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default=None,
+              help="Execution engine: local worker processes (default) or a Dask cluster.")
+@click.option("--scheduler", metavar="ADDR",
+              help="Dask scheduler address (tcp://HOST:8786); without it --engine dask starts a local cluster.")
+@click.option("--force", is_flag=True, help="Redo every document, even those whose result is current.")
+@click.option("--prune", is_flag=True, help="Remove outputs whose input is gone (they are always reported).")
+@click.option("--chunk-mb", type=click.FloatRange(min=0.001), default=None,
+              help="Split plain .jsonl files larger than this into chunks (default 8).")
 @click.option("--only", help="Run only these passes (comma-separated).")
 @click.option("--skip", help="Skip these passes (comma-separated).")
 @click.option("--text-field", help="JSONL field holding the text (default: text).")
@@ -100,7 +107,8 @@ def main() -> None:
               help="Score every sentence (default) or flag only the passes' suggestions.")
 @click.option("--quiet", "-q", is_flag=True, default=None, help="No progress bar or summary line.")
 def run_cmd(in_dir: Path, out_dir: Path, rules_dir: str | None, config_file: Path | None,
-            jobs: int | None, engine: str, only: str | None, skip: str | None,
+            jobs: int | None, engine: str | None, scheduler: str | None, force: bool, prune: bool,
+            chunk_mb: float | None, only: str | None, skip: str | None,
             text_field: str | None, threshold: float | None, flagger: bool | None,
             quiet: bool | None) -> None:
     """Clean every .txt, .jsonl and .jsonl.gz file under IN into OUT (same relative paths).
@@ -122,7 +130,13 @@ def run_cmd(in_dir: Path, out_dir: Path, rules_dir: str | None, config_file: Pat
             quiet=quiet if quiet is not None else cfg.get("quiet", False),
             threshold=threshold if threshold is not None else cfg.get("threshold"),
             flagger=flagger if flagger is not None else cfg.get("flagger", True),
+            force=force, prune=prune,
+            engine=engine or cfg.get("engine", "local"),
+            scheduler=scheduler or cfg.get("scheduler"),
+            chunk_bytes=int((chunk_mb if chunk_mb is not None else cfg.get("chunk_mb", 8)) * 1024 * 1024),
         )
+        if options.scheduler and options.engine != "dask":
+            raise UsageError("--scheduler needs --engine dask")
         result = run(in_dir, out_dir, options)
     except UsageError as exc:
         _fail(str(exc))
@@ -130,10 +144,18 @@ def run_cmd(in_dir: Path, out_dir: Path, rules_dir: str | None, config_file: Pat
     s = result.summary
     if not options.quiet:
         docs = s["documents"]
+        units = s["units"]
+        reused = f", {units['reused']} of {units['total']} files reused" if units["reused"] else ""
         click.echo(
             f"normalize: {docs['written']} of {docs['seen']} documents written to {out_dir}, "
-            f"{s['edits']['total']} edits, {s['flags']['total']} flags, {docs['failed']} failed "
+            f"{s['edits']['total']} edits, {s['flags']['total']} flags, {docs['failed']} failed{reused} "
             f"({s['timings']['wall_seconds']:.2f}s)", err=True)
+        stale = s["stale"]
+        if stale["outputs"] and not stale["removed"]:
+            click.echo(f"normalize: {len(stale['outputs'])} output(s) have no input any more "
+                       f"(e.g. {stale['outputs'][0]}); --prune removes them", err=True)
+        elif stale["removed"]:
+            click.echo(f"normalize: removed {len(stale['removed'])} output(s) whose input is gone", err=True)
         if docs["failed"]:
             click.echo(f"normalize: see {out_dir / '_normalize' / 'errors.jsonl'}", err=True)
     sys.exit(result.exit_code)

@@ -109,28 +109,37 @@ def iter_jsonl(path: Path, text_field: str) -> Iterator[Record]:
     opener = gzip.open if path.name.endswith(".gz") else open
     with opener(path, "rb") as fh:
         for n, raw_bytes in enumerate(fh, 1):
-            try:
-                raw = raw_bytes.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield Record(n, None, f"line is not UTF-8: {exc}", raw_bytes.decode("utf-8", "replace"))
-                continue
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                yield Record(n, None, f"invalid JSON: {exc}", raw.rstrip("\r\n"))
-                continue
-            if not isinstance(obj, dict):
-                yield Record(n, None, "a JSON object is expected on each line", raw.rstrip("\r\n"))
-            elif not isinstance(obj.get(text_field), str):
-                yield Record(n, None, f"no string field {text_field!r}", raw.rstrip("\r\n"))
-            else:
-                yield Record(n, obj)
+            rec = parse_jsonl_line(n, raw_bytes, text_field)
+            if rec is not None:
+                yield rec
+
+
+def parse_jsonl_line(n: int, raw_bytes: bytes, text_field: str) -> Record | None:
+    """Line ``n`` of a JSONL input as a Record (None for a blank line)."""
+    try:
+        raw = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Record(n, None, f"line is not UTF-8: {exc}", raw_bytes.decode("utf-8", "replace"))
+    if not raw.strip():
+        return None
+    try:
+        obj = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return Record(n, None, f"invalid JSON: {exc}", raw.rstrip("\r\n"))
+    if not isinstance(obj, dict):
+        return Record(n, None, "a JSON object is expected on each line", raw.rstrip("\r\n"))
+    if not isinstance(obj.get(text_field), str):
+        return Record(n, None, f"no string field {text_field!r}", raw.rstrip("\r\n"))
+    return Record(n, obj)
 
 
 def dumps_record(obj: dict[str, Any]) -> str:
     return json.dumps(obj, ensure_ascii=False)
+
+
+def umask() -> int:
+    """The process's umask (read once at import)."""
+    return _UMASK
 
 
 def atomic_write(path: Path, data: bytes) -> None:

@@ -1,24 +1,43 @@
 """Batch runs: mirror IN to OUT, clean every document, write the audit trail and summary.
 
-The main process walks IN in a fixed order and hands files to worker processes (``--jobs``);
-results come back in the same order, so every output file is deterministic. Each document's
-output is written atomically; the run's own files (OUT/_normalize/) are written to temporary
-names and renamed when the run ends.
+A run has three steps:
+
+1. **Plan** (main process): walk IN in a fixed order; for every input file compute its content
+   hash and decide whether its previous result can be reused: it can when a *part* for it
+   exists in OUT/_normalize/parts/ with the same input hash and the same *run key* (tool
+   version, rules version and configuration) and its output is still there. A plain .jsonl
+   file larger than ``chunk_bytes`` is split into chunks at line boundaries, so one big file
+   is not one task. The plan is spooled to a file, so memory stays flat however big IN is.
+2. **Work** (an engine: ``local`` worker processes, or ``dask`` on a cluster): each unit of
+   work cleans its documents, writes its cleaned output atomically, then its part (the
+   documents' records, edits, flags and errors) atomically. A unit whose part exists is done;
+   a run killed at any moment leaves only whole files behind, and the next run redoes exactly
+   the units without a part.
+3. **Assemble** (main process): concatenate the parts in plan order into edits.jsonl,
+   flags.jsonl, flags.csv, documents.jsonl, errors.jsonl and manifest.jsonl, join the chunks
+   of split files, write summary.json and report.html. Every byte of these depends only on
+   the inputs, the rules, the configuration and the version: a resumed run, a re-run and a run
+   on another engine or with another number of workers give the same files (summary.json's
+   timings and reuse counts aside).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import io
+import gzip
+import hashlib
 import json
-import multiprocessing
 import os
+import re
+import shutil
 import sys
+import tempfile
 import time
 import traceback
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,17 +45,21 @@ from . import __version__
 from .io import (
     InputError,
     atomic_write,
+    decode_bytes,
     dumps_record,
-    gzip_bytes,
     input_kind,
-    iter_jsonl,
-    read_text_file,
+    parse_jsonl_line,
+    umask,
 )
 from .pipeline import Normalizer
 from .report import write_report
 from .rules import RuleSet
 
 META_DIR = "_normalize"
+PARTS_DIR = "parts"
+#: plain .jsonl files larger than this are split into chunks of about this size
+CHUNK_BYTES = 8 * 1024 * 1024
+_HASH_BLOCK = 1 << 20
 
 
 class UsageError(Exception):
@@ -53,26 +76,16 @@ class RunOptions:
     quiet: bool = False
     threshold: float | None = None
     flagger: bool = True
+    force: bool = False
+    prune: bool = False
+    engine: str = "local"
+    scheduler: str | None = None
+    chunk_bytes: int = CHUNK_BYTES
 
     def config(self) -> dict[str, Any]:
+        """What changes the output (and so the run key); not how the run is executed."""
         return {"only": self.only, "skip": self.skip, "text_field": self.text_field,
                 "threshold": self.threshold, "flagger": self.flagger}
-
-
-@dataclass
-class DocOutcome:
-    info: dict[str, Any]
-    edits: list[dict[str, Any]]
-    flags: list[dict[str, Any]]
-
-
-@dataclass
-class FileOutcome:
-    rel: str
-    documents: list[DocOutcome] = field(default_factory=list)
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-    seen: int = 0
 
 
 @dataclass
@@ -81,7 +94,30 @@ class RunResult:
     exit_code: int
 
 
-# -- discovery -----------------------------------------------------------------------------
+# -- planning ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Unit:
+    """One task: a whole input file, or one chunk (a byte range of whole lines) of a big .jsonl.
+
+    ``problem`` set means the file is not read (e.g. a link out of IN) and is reported.
+    """
+
+    rel: str
+    sha256: str = ""
+    chunk: int = 0
+    chunks: int = 1
+    start: int = 0
+    end: int | None = None
+    first_line: int = 1
+    problem: str | None = None
+    reuse: bool = False
+
+    @property
+    def part_name(self) -> str:
+        digest = hashlib.sha1(self.rel.encode("utf-8", "surrogateescape")).hexdigest()
+        return f"{digest[:2]}/{digest}.{self.chunk}.part"
+
+
 def check_paths(in_dir: Path, out_dir: Path) -> None:
     if not in_dir.is_dir():
         raise UsageError(f"input directory {str(in_dir)!r} does not exist")
@@ -95,7 +131,8 @@ def check_paths(in_dir: Path, out_dir: Path) -> None:
 def discover(in_dir: Path) -> Iterator[tuple[str, str | None]]:
     """Yield (relative path, problem) for every input file, in a fixed order.
 
-    Symbolic links are never followed out of IN; directories are not followed through links.
+    Symbolic links are never followed out of IN; directories are not followed through links,
+    so a link loop cannot trap the walk.
     """
     root = in_dir.resolve()
     for dirpath, dirnames, filenames in os.walk(in_dir, followlinks=False):
@@ -106,43 +143,190 @@ def discover(in_dir: Path) -> Iterator[tuple[str, str | None]]:
             path = Path(dirpath) / name
             rel = path.relative_to(in_dir).as_posix()
             if path.is_symlink():
-                target = path.resolve()
+                try:
+                    target = path.resolve(strict=True)
+                except (OSError, RuntimeError):
+                    yield rel, "symbolic link is broken or loops; not followed"
+                    continue
                 if root not in target.parents:
                     yield rel, "symbolic link points outside the input directory; not followed"
                     continue
             yield rel, None
 
 
-# -- the worker ----------------------------------------------------------------------------
+def run_key(options: RunOptions, threshold: float | None) -> str:
+    """What a part's result depends on besides its input: version, rules, configuration."""
+    data = {"tool": __version__, "rules": options.rules.version,
+            "config": {**options.config(), "threshold": threshold}}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(_HASH_BLOCK):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _read_header(path: Path) -> dict[str, Any] | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            kind, header = json.loads(fh.readline())
+    except (OSError, ValueError, TypeError):
+        return None
+    return header if kind == "h" and isinstance(header, dict) else None
+
+
+def _chunk_bounds(path: Path, chunk_bytes: int) -> list[tuple[int, int, int]]:
+    """(start, end, first line) of chunks of whole lines, each about ``chunk_bytes`` long."""
+    bounds = []
+    start, line, pos = 0, 1, 0
+    lines_in_chunk = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(_HASH_BLOCK):
+            at = 0
+            while True:
+                cut = start + chunk_bytes
+                if cut >= pos + len(block):
+                    lines_in_chunk += block.count(b"\n", at)
+                    break
+                nl = block.find(b"\n", max(at, cut - pos))
+                if nl < 0:
+                    lines_in_chunk += block.count(b"\n", at)
+                    break
+                lines_in_chunk += block.count(b"\n", at, nl + 1)
+                end = pos + nl + 1
+                bounds.append((start, end, line))
+                line += lines_in_chunk
+                lines_in_chunk = 0
+                start, at = end, nl + 1
+            pos += len(block)
+    if pos > start or not bounds:
+        bounds.append((start, pos, line))
+    return bounds
+
+
+def plan(in_dir: Path, parts: Path, out_dir: Path, options: RunOptions, key: str) -> Iterator[Unit]:
+    """Every unit of the run, in a fixed order, each marked ``reuse`` when its part is current."""
+    for rel, problem in discover(in_dir):
+        if problem:
+            yield Unit(rel, problem=problem)
+            continue
+        path = in_dir / rel
+        try:
+            sha = file_sha256(path)
+            size = path.stat().st_size
+        except OSError as exc:
+            yield Unit(rel, problem=f"cannot read: {exc.strerror or exc}")
+            continue
+        if rel.endswith(".jsonl") and size > options.chunk_bytes:
+            bounds = _chunk_bounds(path, options.chunk_bytes)
+        else:
+            bounds = [(0, -1, 1)]
+        units = [Unit(rel, sha, i, len(bounds), s, None if e < 0 else e, fl) for i, (s, e, fl) in enumerate(bounds)]
+        if not options.force and (out_dir / rel).is_file():
+            current = all(_current(parts / u.part_name, u, key) for u in units)
+            if current:
+                units = [Unit(**{**asdict(u), "reuse": True}) for u in units]
+        yield from units
+
+
+def _current(part: Path, unit: Unit, key: str) -> bool:
+    h = _read_header(part)
+    return bool(h) and h.get("sha256") == unit.sha256 and h.get("key") == key and \
+        h.get("chunks") == unit.chunks and h.get("start") == unit.start
+
+
+# -- the work -------------------------------------------------------------------------------
 _STATE: dict[str, Any] = {}
 
 
-def _init_worker(options: RunOptions, in_dir: Path, out_dir: Path) -> None:
-    if _STATE.get("options") is not options:
-        _STATE["normalizer"] = Normalizer(options.rules, only=options.only, skip=options.skip,
-                                          flagger=options.flagger, threshold=options.threshold)
-        _STATE["normalizer"].preload()
-    _STATE.update(options=options, in_dir=in_dir, out_dir=out_dir)
+@dataclass
+class WorkSpec:
+    """What a worker needs, picklable for any engine: paths, settings, the expected versions."""
+
+    in_dir: str
+    out_dir: str
+    rules_dir: str
+    rules_version: str
+    only: list[str]
+    skip: list[str]
+    text_field: str
+    threshold: float | None
+    flagger: bool
+    key: str
 
 
-def process_file(item: tuple[str, str | None]) -> FileOutcome:
-    rel, problem = item
-    out = FileOutcome(rel)
-    if problem:
-        out.seen = 1
-        out.errors.append({"file": rel, "error": "skipped", "message": problem})
-        return out
-    try:
-        if input_kind(rel) == ".txt":
-            _process_txt(rel, out)
-        else:
-            _process_jsonl(rel, out)
-    except Exception as exc:
-        # a file's output is written only at its end, so none of its documents were written
-        out.errors.append(_error(rel, None, exc))
-        out.seen = max(out.seen, 1)
-        out.documents = []
-    return out
+def normalizer_for(spec: WorkSpec, rules: RuleSet | None = None) -> Normalizer:
+    """The worker's pipeline, built once per worker process and spec."""
+    if _STATE.get("spec") != spec:
+        rules = rules or RuleSet.load(spec.rules_dir)
+        if rules.version != spec.rules_version:
+            raise RuntimeError(f"the rules in {spec.rules_dir} changed during the run "
+                               f"({rules.version} != {spec.rules_version})")
+        n = Normalizer(rules, only=spec.only, skip=spec.skip, flagger=spec.flagger, threshold=spec.threshold)
+        n.preload()
+        _STATE.update(spec=spec, normalizer=n)
+    return _STATE["normalizer"]
+
+
+def work(spec: WorkSpec, unit: Unit) -> dict[str, Any]:
+    """Do one unit: clean its documents, write its output and then its part. Returns counts."""
+    in_dir, out_dir = Path(spec.in_dir), Path(spec.out_dir)
+    part_path = out_dir / META_DIR / PARTS_DIR / unit.part_name
+    t0 = time.perf_counter()
+    part = _Part(unit, spec.key)
+    if unit.problem:
+        part.seen = 1
+        part.error({"file": unit.rel, "error": "skipped", "message": unit.problem})
+    else:
+        try:
+            normalizer = normalizer_for(spec)
+            if input_kind(unit.rel) == ".txt":
+                _work_txt(normalizer, in_dir, out_dir, unit, part)
+            else:
+                _work_jsonl(normalizer, spec.text_field, in_dir, out_dir, unit, part)
+        except Exception as exc:
+            # a unit's output is written only at its end, so none of its documents were written
+            part.fail(_error(unit.rel, None, exc))
+    part.timings["unit_seconds"] = time.perf_counter() - t0
+    part.write(part_path)
+    return {"rel": unit.rel, "chunk": unit.chunk, "seen": part.seen, "written": part.written}
+
+
+class _Part:
+    """The records of one unit, written as one JSONL file: a header, then ["d", document],
+    ["e", edit], ["f", flag], ["x", error] lines in document order."""
+
+    def __init__(self, unit: Unit, key: str) -> None:
+        self.unit = unit
+        self.key = key
+        self.lines: list[str] = []
+        self.seen = 0
+        self.written = 0
+        self.encoding: str | None = None
+        self.timings: dict[str, float] = {}
+
+    def add(self, kind: str, obj: Any) -> None:
+        self.lines.append(json.dumps([kind, obj], ensure_ascii=False))
+
+    def error(self, row: dict[str, Any]) -> None:
+        self.add("x", row)
+
+    def fail(self, row: dict[str, Any]) -> None:
+        self.lines = [ln for ln in self.lines if ln.startswith('["x"')]
+        self.seen = max(self.seen, 1)
+        self.written = 0
+        self.error(row)
+
+    def write(self, path: Path) -> None:
+        u = self.unit
+        header = {"file": u.rel, "sha256": u.sha256, "key": self.key, "chunk": u.chunk, "chunks": u.chunks,
+                  "start": u.start, "seen": self.seen, "written": self.written,
+                  "timings": {k: round(v, 6) for k, v in sorted(self.timings.items())}}
+        body = "\n".join([json.dumps(["h", header], ensure_ascii=False), *self.lines]) + "\n"
+        atomic_write(path, body.encode("utf-8"))
 
 
 def _error(rel: str, line: int | None, exc: BaseException) -> dict[str, Any]:
@@ -160,12 +344,11 @@ def _error(rel: str, line: int | None, exc: BaseException) -> dict[str, Any]:
     return row
 
 
-def _clean(rel: str, line: int | None, text: str, encoding: str | None,
-           out: FileOutcome) -> tuple[str, DocOutcome]:
-    normalizer: Normalizer = _STATE["normalizer"]
+def _clean(normalizer: Normalizer, rel: str, line: int | None, text: str, encoding: str | None,
+           part: _Part) -> str:
     res = normalizer.clean(text, path=rel)
     for name, secs in res.timings.items():
-        out.timings[name] = out.timings.get(name, 0.0) + secs
+        part.timings[name] = part.timings.get(name, 0.0) + secs
     info: dict[str, Any] = {"file": rel}
     if line is not None:
         info["line"] = line
@@ -173,47 +356,142 @@ def _clean(rel: str, line: int | None, text: str, encoding: str | None,
         info["encoding"] = encoding
     info.update(chars_in=len(text), chars_out=len(res.text), edits=len(res.edits),
                 flags=len(res.flags), metadata=res.metadata)
-    doc = DocOutcome(info, [e.to_json(rel, line) for e in res.edits],
-                     [f.to_json(rel, line) for f in res.flags])
-    return res.text, doc
+    part.add("d", info)
+    for e in res.edits:
+        part.add("e", e.to_json(rel, line))
+    for f in res.flags:
+        part.add("f", f.to_json(rel, line))
+    part.written += 1
+    return res.text
 
 
-def _process_txt(rel: str, out: FileOutcome) -> None:
-    in_dir: Path = _STATE["in_dir"]
-    out_dir: Path = _STATE["out_dir"]
-    out.seen = 1
-    decoded = read_text_file(in_dir / rel)
-    text, doc = _clean(rel, None, decoded.text, decoded.encoding, out)
-    atomic_write(out_dir / rel, text.encode("utf-8"))
-    out.documents.append(doc)
+def _read_unit_bytes(path: Path, unit: Unit) -> bytes:
+    with open(path, "rb") as fh:
+        if unit.end is None:
+            return fh.read()
+        fh.seek(unit.start)
+        return fh.read(unit.end - unit.start)
 
 
-def _process_jsonl(rel: str, out: FileOutcome) -> None:
-    in_dir: Path = _STATE["in_dir"]
-    out_dir: Path = _STATE["out_dir"]
-    field_name = _STATE["options"].text_field
-    buf = io.StringIO()
-    for rec in iter_jsonl(in_dir / rel, field_name):
-        out.seen += 1
-        if rec.obj is None:
-            out.errors.append({"file": rel, "line": rec.line, "error": "input",
-                               "message": rec.error, "raw": rec.raw[:10000]})
-            continue
-        try:
-            text, doc = _clean(rel, rec.line, rec.obj[field_name], None, out)
-        except Exception as exc:
-            out.errors.append(_error(rel, rec.line, exc))
-            continue
-        obj = dict(rec.obj)
-        obj[field_name] = text
-        buf.write(dumps_record(obj))
-        buf.write("\n")
-        out.documents.append(doc)
-    data = buf.getvalue().encode("utf-8")
-    atomic_write(out_dir / rel, gzip_bytes(data) if rel.endswith(".gz") else data)
+def _work_txt(normalizer: Normalizer, in_dir: Path, out_dir: Path, unit: Unit, part: _Part) -> None:
+    part.seen = 1
+    data = _read_unit_bytes(in_dir / unit.rel, unit)
+    decoded = decode_bytes(data)
+    text = _clean(normalizer, unit.rel, None, decoded.text, decoded.encoding, part)
+    atomic_write(out_dir / unit.rel, text.encode("utf-8"))
 
 
-# -- the main process ------------------------------------------------------------------------
+def _jsonl_lines(in_dir: Path, unit: Unit) -> Iterator[tuple[int, bytes]]:
+    path = in_dir / unit.rel
+    if unit.rel.endswith(".gz"):
+        with gzip.open(path, "rb") as fh:
+            yield from enumerate(fh, 1)
+        return
+    with open(path, "rb") as fh:
+        fh.seek(unit.start)
+        remaining = None if unit.end is None else unit.end - unit.start
+        n = unit.first_line
+        for raw in fh:
+            if remaining is not None:
+                if remaining <= 0:
+                    break
+                remaining -= len(raw)
+            yield n, raw
+            n += 1
+
+
+def _work_jsonl(normalizer: Normalizer, field_name: str, in_dir: Path, out_dir: Path, unit: Unit,
+                part: _Part) -> None:
+    # the cleaned lines go to a temporary file, not to memory: a big file stays cheap
+    target = out_dir / unit.rel if unit.chunks == 1 else _piece_path(out_dir, unit)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as raw_out:
+            sink: Any = (gzip.GzipFile(filename="", mode="wb", fileobj=raw_out, mtime=0)
+                         if unit.rel.endswith(".gz") else raw_out)
+            for n, raw in _jsonl_lines(in_dir, unit):
+                rec = parse_jsonl_line(n, raw, field_name)
+                if rec is None:
+                    continue
+                part.seen += 1
+                if rec.obj is None:
+                    part.error({"file": unit.rel, "line": rec.line, "error": "input",
+                                "message": rec.error, "raw": rec.raw[:10000]})
+                    continue
+                try:
+                    text = _clean(normalizer, unit.rel, rec.line, rec.obj[field_name], None, part)
+                except Exception as exc:
+                    part.error(_error(unit.rel, rec.line, exc))
+                    continue
+                obj = dict(rec.obj)
+                obj[field_name] = text
+                sink.write((dumps_record(obj) + "\n").encode("utf-8"))
+            if sink is not raw_out:
+                sink.close()
+        os.chmod(tmp, 0o666 & ~umask())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _piece_path(out_dir: Path, unit: Unit) -> Path:
+    return out_dir / META_DIR / PARTS_DIR / (unit.part_name[: -len(".part")] + ".out")
+
+
+# -- engines --------------------------------------------------------------------------------
+def _local(spec: WorkSpec, units: Iterable[Unit], jobs: int, rules: RuleSet) -> Iterator[dict[str, Any]]:
+    if jobs == 1:
+        normalizer_for(spec, rules)
+        for u in units:
+            yield work(spec, u)
+        return
+    import gc
+    import multiprocessing
+    from functools import partial
+
+    normalizer_for(spec, rules)  # built here: forked workers inherit the loaded models
+    gc.freeze()  # keep the collector from touching (and so copying) the shared objects
+    ctx = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
+    with ctx.Pool(jobs) as pool:
+        yield from pool.imap_unordered(partial(work, spec), units, chunksize=1)
+    gc.unfreeze()
+
+
+def _dask(spec: WorkSpec, units: Iterable[Unit], jobs: int, scheduler: str | None) -> Iterator[dict[str, Any]]:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise UsageError("--engine dask needs dask.distributed: pip install 'normalize[dask]'") from None
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    try:
+        window = max(4, 4 * sum(client.nthreads().values()))  # tasks in flight: memory stays flat
+        pending = as_completed()
+        it = iter(units)
+        for u in it:
+            pending.add(client.submit(work, spec, u, pure=False))
+            if pending.count() >= window:
+                break
+        for fut in pending:
+            yield fut.result()
+            fut.release()
+            nxt = next(it, None)
+            if nxt is not None:
+                pending.add(client.submit(work, spec, nxt, pure=False))
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# -- assembling -------------------------------------------------------------------------------
 FLAG_CSV_FIELDS = ["file", "line", "start", "end", "confidence", "reasons", "messages",
                    "suggestions", "text"]
 
@@ -247,101 +525,269 @@ class _Sink:
         os.replace(self.tmp, self.path)
 
 
+class _Spool:
+    """The plan, one unit a line in a temporary file: replayed for work and for assembly."""
+
+    def __init__(self, meta: Path) -> None:
+        self.path = meta / ".plan.tmp"
+        self.fh = open(self.path, "w+", encoding="utf-8")  # noqa: SIM115
+        self.count = 0
+
+    def add(self, unit: Unit) -> None:
+        self.fh.write(json.dumps(asdict(unit), ensure_ascii=False) + "\n")
+        self.count += 1
+
+    def __iter__(self) -> Iterator[Unit]:
+        self.fh.flush()
+        with open(self.path, encoding="utf-8") as fh:
+            for line in fh:
+                yield Unit(**json.loads(line))
+
+    def close(self) -> None:
+        self.fh.close()
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+
+
+_TMP_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
+
+
+def _sweep_temporaries(out_dir: Path) -> int:
+    """Remove temporary files a killed run left behind (never a finished output)."""
+    removed = 0
+    for dirpath, _dirnames, filenames in os.walk(out_dir):
+        for name in filenames:
+            if _TMP_NAME.match(name) or (name.startswith(".") and name.endswith(".jsonl.tmp")) \
+                    or name in (".flags.csv.tmp", ".plan.tmp"):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(dirpath, name))
+                    removed += 1
+    return removed
+
+
 def run(in_dir: Path | str, out_dir: Path | str, options: RunOptions) -> RunResult:
     in_dir, out_dir = Path(in_dir), Path(out_dir)
     check_paths(in_dir, out_dir)
+    if options.engine not in ("local", "dask"):
+        raise UsageError(f"unknown engine {options.engine!r} (engines: local, dask)")
     t0 = time.perf_counter()
     meta = out_dir / META_DIR
+    parts = meta / PARTS_DIR
     meta.mkdir(parents=True, exist_ok=True)
-    sinks = {name: _Sink(meta / name) for name in
-             ("edits.jsonl", "flags.jsonl", "flags.csv", "errors.jsonl", "documents.jsonl")}
-    csv_writer = csv.writer(sinks["flags.csv"].fh)
-    csv_writer.writerow(FLAG_CSV_FIELDS)
-
-    counts: Counter[str] = Counter()
-    by_pass: Counter[str] = Counter()
-    by_rule: Counter[str] = Counter()
-    by_action: Counter[str] = Counter()
-    by_reason: Counter[str] = Counter()
-    pass_seconds: Counter[str] = Counter()
-    errors_by_kind: Counter[str] = Counter()
-    files_failed: set[str] = set()
-
+    _sweep_temporaries(out_dir)
+    threshold = effective_threshold(options)
+    key = run_key(options, threshold)
     jobs = options.jobs or os.cpu_count() or 1
-    items = discover(in_dir)
-    progress = _progress(options.quiet)
-    # built once, here: forked workers inherit the loaded rules, automata and models
-    _init_worker(options, in_dir, out_dir)
-    threshold = _STATE["normalizer"].threshold
-    if jobs == 1:
-        results: Iterator[FileOutcome] = map(process_file, items)
-        pool = None
-    else:
-        ctx = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
-        pool = ctx.Pool(jobs, initializer=_init_worker, initargs=(options, in_dir, out_dir))
-        results = pool.imap(process_file, items, chunksize=2)
+
+    # 1. plan
+    spool = _Spool(meta)
+    todo = reused = 0
     try:
-        for outcome in results:
-            counts["files_seen"] += 1
-            counts["documents_seen"] += outcome.seen
-            counts["documents_written"] += len(outcome.documents)
-            counts["documents_failed"] += outcome.seen - len(outcome.documents)
-            for doc in outcome.documents:
-                counts["chars_in"] += doc.info["chars_in"]
-                counts["chars_out"] += doc.info["chars_out"]
-                sinks["documents.jsonl"].fh.write(json.dumps(doc.info, ensure_ascii=False) + "\n")
-                for e in doc.edits:
-                    sinks["edits.jsonl"].fh.write(json.dumps(e, ensure_ascii=False) + "\n")
-                    by_pass[e["pass"]] += 1
-                    by_rule[f"{e['pass']}/{e['rule']}"] += 1
-                    by_action[e["action"]] += 1
-                counts["flags"] += len(doc.flags)
-                for f in doc.flags:
-                    sinks["flags.jsonl"].fh.write(json.dumps(f, ensure_ascii=False) + "\n")
-                    csv_writer.writerow(flag_csv_row(f))
-                    for r in f["reasons"]:
-                        by_reason[r["code"]] += 1
-            for err in outcome.errors:
-                sinks["errors.jsonl"].fh.write(json.dumps(err, ensure_ascii=False) + "\n")
-                errors_by_kind[err["error"]] += 1
-                files_failed.add(outcome.rel)
-            pass_seconds.update(outcome.timings)
-            if progress is not None:
-                progress.update(1)
-    finally:
-        if pool is not None:
-            pool.close()
-            pool.join()
+        for unit in plan(in_dir, parts, out_dir, options, key):
+            spool.add(unit)
+            if unit.reuse:
+                reused += 1
+            else:
+                todo += 1
+        t_plan = time.perf_counter() - t0
+
+        # 2. work
+        spec = WorkSpec(str(in_dir.resolve()), str(out_dir.resolve()), str(options.rules.root),
+                        options.rules.version, list(options.only), list(options.skip), options.text_field,
+                        options.threshold, options.flagger, key)
+        progress = _progress(options.quiet, todo)
+        if todo:
+            units = (u for u in spool if not u.reuse)
+            if options.engine == "dask":
+                results = _dask(spec, units, jobs, options.scheduler)
+            else:
+                results = _local(spec, units, min(jobs, todo), options.rules)
+            for _ in results:
+                if progress is not None:
+                    progress.update(1)
         if progress is not None:
             progress.close()
+        t_work = time.perf_counter() - t0 - t_plan
+
+        # 3. assemble
+        summary = _assemble(spool, in_dir, out_dir, options, threshold, key)
+    finally:
+        spool.close()
+    summary["units"] = {"total": todo + reused, "done": todo, "reused": reused}
+    summary["timings"] = {"wall_seconds": round(time.perf_counter() - t0, 3), "plan_seconds": round(t_plan, 3),
+                          "work_seconds": round(t_work, 3), "jobs": jobs, "engine": options.engine,
+                          "pass_cpu_seconds": summary.pop("_pass_seconds")}
+    atomic_write(meta / "summary.json", (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode())
+    write_report(out_dir)
+    return RunResult(summary, 1 if summary["documents"]["failed"] else 0)
+
+
+def effective_threshold(options: RunOptions) -> float | None:
+    """The flag threshold the run uses (without loading the flagger's models)."""
+    if options.threshold is not None or not options.flagger:
+        return options.threshold
+    from .flagger.core import WEIGHTS_FILE, model_dir
+
+    return float(json.loads((model_dir(options.rules) / WEIGHTS_FILE).read_text(encoding="utf-8"))["threshold"])
+
+
+def _assemble(spool: _Spool, in_dir: Path, out_dir: Path, options: RunOptions, threshold: float | None,
+              key: str) -> dict[str, Any]:
+    meta = out_dir / META_DIR
+    parts = meta / PARTS_DIR
+    sinks = {name: _Sink(meta / name) for name in
+             ("edits.jsonl", "flags.jsonl", "flags.csv", "errors.jsonl", "documents.jsonl", "manifest.jsonl")}
+    csv_writer = csv.writer(sinks["flags.csv"].fh)
+    csv_writer.writerow(FLAG_CSV_FIELDS)
+    counts: Counter[str] = Counter()
+    by: dict[str, Counter[str]] = {k: Counter() for k in ("pass", "rule", "action", "reason", "error")}
+    pass_seconds: Counter[str] = Counter()
+    files_failed = 0
+    live: set[str] = set()
+    file_acc: dict[str, Any] | None = None
+
+    def close_file(acc: dict[str, Any] | None) -> None:
+        nonlocal files_failed
+        if acc is None:
+            return
+        counts["files_seen"] += 1
+        if acc["failed"] or acc["errors"]:
+            files_failed += 1
+        row = {"file": acc["file"], "sha256": acc["sha256"], "key": key,
+               "seen": acc["seen"], "written": acc["written"], "failed": acc["failed"]}
+        sinks["manifest.jsonl"].fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        if acc["chunks"] > 1:
+            _join_pieces(out_dir, acc["units"])
+
+    for unit in spool:
+        live.add(unit.part_name)
+        if file_acc is None or file_acc["file"] != unit.rel:
+            close_file(file_acc)
+            file_acc = {"file": unit.rel, "sha256": unit.sha256, "chunks": unit.chunks, "seen": 0,
+                        "written": 0, "failed": 0, "errors": 0, "units": []}
+        file_acc["units"].append(unit)
+        part = parts / unit.part_name
+        try:
+            fh = open(part, encoding="utf-8")  # noqa: SIM115
+        except OSError as exc:  # a worker died before writing it: the unit's documents failed
+            row = {"file": unit.rel, "error": "internal", "message": f"no result for this file ({exc.strerror})"}
+            sinks["errors.jsonl"].fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            by["error"]["internal"] += 1
+            file_acc["seen"] += 1
+            file_acc["failed"] += 1
+            file_acc["errors"] += 1
+            continue
+        with fh:
+            _, header = json.loads(fh.readline())
+            seen, written = header["seen"], header["written"]
+            file_acc["seen"] += seen
+            file_acc["written"] += written
+            file_acc["failed"] += seen - written
+            pass_seconds.update({k: v for k, v in header["timings"].items() if k != "unit_seconds"})
+            for line in fh:
+                kind, obj = json.loads(line)
+                if kind == "d":
+                    counts["chars_in"] += obj["chars_in"]
+                    counts["chars_out"] += obj["chars_out"]
+                    sinks["documents.jsonl"].fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
+                elif kind == "e":
+                    sinks["edits.jsonl"].fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
+                    by["pass"][obj["pass"]] += 1
+                    by["rule"][f"{obj['pass']}/{obj['rule']}"] += 1
+                    by["action"][obj["action"]] += 1
+                elif kind == "f":
+                    counts["flags"] += 1
+                    sinks["flags.jsonl"].fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
+                    csv_writer.writerow(flag_csv_row(obj))
+                    for r in obj["reasons"]:
+                        by["reason"][r["code"]] += 1
+                elif kind == "x":
+                    sinks["errors.jsonl"].fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
+                    by["error"][obj["error"]] += 1
+                    file_acc["errors"] += 1
+        counts["documents_seen"] += seen
+        counts["documents_written"] += written
+    close_file(file_acc)
     for sink in sinks.values():
         sink.commit()
+    stale = _stale(out_dir, parts, live, prune=options.prune)
 
-    summary = {
+    return {
         "tool": {"name": "normalize", "version": __version__},
         "rules": {"dir": str(options.rules.root), "version": options.rules.version},
         "config": {**options.config(), "threshold": threshold},
+        "run_key": key,
         "input": str(in_dir),
         "output": str(out_dir),
-        "files": {"seen": counts["files_seen"], "with_errors": len(files_failed)},
+        "files": {"seen": counts["files_seen"], "with_errors": files_failed},
         "documents": {"seen": counts["documents_seen"], "written": counts["documents_written"],
-                      "failed": counts["documents_failed"]},
+                      "failed": counts["documents_seen"] - counts["documents_written"]},
         "characters": {"input": counts["chars_in"], "output": counts["chars_out"]},
-        "edits": {"total": sum(by_action.values()), "by_action": dict(sorted(by_action.items())),
-                  "by_pass": dict(sorted(by_pass.items())), "by_rule": dict(sorted(by_rule.items()))},
-        "flags": {"total": counts["flags"], "by_reason": dict(sorted(by_reason.items()))},
-        "errors": {"total": sum(errors_by_kind.values()), "by_kind": dict(sorted(errors_by_kind.items()))},
-        "timings": {"wall_seconds": round(time.perf_counter() - t0, 3), "jobs": jobs,
-                    "pass_cpu_seconds": {k: round(v, 4) for k, v in sorted(pass_seconds.items())}},
+        "edits": {"total": sum(by["action"].values()), "by_action": dict(sorted(by["action"].items())),
+                  "by_pass": dict(sorted(by["pass"].items())), "by_rule": dict(sorted(by["rule"].items()))},
+        "flags": {"total": counts["flags"], "by_reason": dict(sorted(by["reason"].items()))},
+        "errors": {"total": sum(by["error"].values()), "by_kind": dict(sorted(by["error"].items()))},
+        "stale": stale,
+        "_pass_seconds": {k: round(v, 4) for k, v in sorted(pass_seconds.items())},
     }
-    atomic_write(meta / "summary.json", (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode())
-    write_report(out_dir)
-    return RunResult(summary, 1 if counts["documents_failed"] else 0)
 
 
-def _progress(quiet: bool):
-    if quiet or not sys.stderr.isatty():
+def _join_pieces(out_dir: Path, units: list[Unit]) -> None:
+    """The output of a file cleaned in chunks: its pieces, in order, as one file."""
+    target = out_dir / units[0].rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as dst:
+            for u in units:
+                piece = _piece_path(out_dir, u)
+                if piece.exists():
+                    with open(piece, "rb") as src:
+                        shutil.copyfileobj(src, dst, _HASH_BLOCK)
+        os.chmod(tmp, 0o666 & ~umask())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _stale(out_dir: Path, parts: Path, live: set[str], *, prune: bool) -> dict[str, Any]:
+    """Outputs of inputs that are gone: reported, and removed with ``prune``."""
+    gone: list[str] = []
+    if parts.is_dir():
+        for sub in sorted(parts.iterdir()):
+            if not sub.is_dir():
+                continue
+            for part in sorted(sub.glob("*.part")):
+                name = f"{sub.name}/{part.name}"
+                if name in live:
+                    continue
+                header = _read_header(part)
+                rel = header.get("file") if header else None
+                if rel and header.get("chunk", 0) == 0:
+                    gone.append(rel)
+                if prune:
+                    with contextlib.suppress(OSError):
+                        part.unlink()
+                    with contextlib.suppress(OSError):
+                        part.with_suffix(".out").unlink()
+    removed = []
+    if prune:
+        root = out_dir.resolve()
+        for rel in gone:
+            target = (out_dir / rel).resolve()
+            if root in target.parents and META_DIR not in target.relative_to(root).parts[:1]:
+                with contextlib.suppress(OSError):
+                    target.unlink()
+                    removed.append(rel)
+    return {"outputs": sorted(gone), "removed": sorted(removed)}
+
+
+def _progress(quiet: bool, total: int) -> Any:
+    if quiet or not sys.stderr.isatty() or not total:
         return None
     from tqdm import tqdm
 
-    return tqdm(unit="file", desc="normalize", dynamic_ncols=True)
+    return tqdm(total=total, unit="file", desc="normalize", dynamic_ncols=True)
+

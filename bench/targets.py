@@ -1,0 +1,210 @@
+"""Every speed and memory target of issue #5, measured side by side in one run.
+
+    python bench/targets.py [--copies 10] [--docs 1500] [--reps 3] [--skip memory,...]
+
+Corpus: bench/corpus.py (the seed articles plus the MT side of ../shared/data grouped into
+articles by doc_id, about 4 MB), written as .txt files; the memory target also runs over ten
+copies of it. Prints a Markdown table: target, measured figure, goal, met or not.
+
+1. throughput: the whole pipeline (every pass and flagging) against ``ftfy.fix_text`` alone,
+   over the same documents on one core, alternating runs (median);
+2. scaling: ``normalize run --jobs 1`` against ``--jobs 2`` over the corpus (work phase);
+3. memory: peak resident memory of each worker process (VmHWM, which counts pages shared with
+   the parent after fork) and its proportional share (Pss), over the corpus and ten copies;
+4. gazetteer: the gazetteer pass with 10,000 entries against 100 (bench/gazetteer_scale.py);
+5. re-run: a second ``normalize run`` over the unchanged corpus against the first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import corpus as bench_corpus
+
+ROOT = Path(__file__).resolve().parent.parent
+ROWS: list[tuple[str, str, str, bool]] = []
+
+
+def row(target: str, measured: str, goal: str, met: bool) -> None:
+    ROWS.append((target, measured, goal, met))
+    print(f"  {target}: {measured} (goal {goal}: {'met' if met else 'NOT met'})", flush=True)
+
+
+def throughput(docs: list[str], reps: int) -> None:
+    import ftfy
+
+    from normalize import Normalizer
+
+    mb = sum(len(d.encode()) for d in docs) / 1e6
+    times: dict[str, list[float]] = {"ftfy": [], "normalize": []}
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        for d in docs:
+            ftfy.fix_text(d)
+        times["ftfy"].append(time.perf_counter() - t0)
+        n = Normalizer()
+        n.preload()
+        t0 = time.perf_counter()
+        for d in docs:
+            n.clean(d)
+        times["normalize"].append(time.perf_counter() - t0)
+    ftfy_s, ours_s = statistics.median(times["ftfy"]), statistics.median(times["normalize"])
+    print(f"  one core, {mb:.2f} MB: ftfy.fix_text {mb / ftfy_s:.2f} MB/s, normalize {mb / ours_s:.2f} MB/s")
+    ratio = ftfy_s / ours_s
+    row("throughput: whole pipeline / ftfy.fix_text, one core", f"{ratio:.2f}x ({mb / ours_s:.2f} vs "
+        f"{mb / ftfy_s:.2f} MB/s)", ">= 2x", ratio >= 2)
+
+
+class Watch:
+    """Peak VmHWM and Pss of the run's worker processes (children of the CLI process)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.hwm: dict[int, int] = {}
+        self.pss: dict[int, int] = {}
+        self.stop = False
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _children(self) -> list[int]:
+        out = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/stat") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == self.pid:
+                out.append(int(pid))
+        return out
+
+    def _loop(self) -> None:
+        while not self.stop:
+            for pid in self._children():
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                    hwm = int(status.split("VmHWM:")[1].split()[0])
+                    rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+                    pss = int(rollup.split("\nPss:")[1].split()[0])
+                except (OSError, IndexError, ValueError):
+                    continue
+                self.hwm[pid] = max(self.hwm.get(pid, 0), hwm)
+                self.pss[pid] = max(self.pss.get(pid, 0), pss)
+            time.sleep(0.2)
+
+    def close(self) -> tuple[float, float]:
+        self.stop = True
+        self.thread.join()
+        mb = 1024
+        return (max(self.hwm.values(), default=0) / mb, max(self.pss.values(), default=0) / mb)
+
+
+def cli_run(inp: Path, out: Path, *args: str, watch: bool = False) -> tuple[float, dict, tuple[float, float]]:
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "normalize", "run", str(inp), str(out), "-q", *args], cwd=ROOT)
+    w = Watch(proc.pid) if watch else None
+    proc.wait()
+    secs = time.perf_counter() - t0
+    mem = w.close() if w else (0.0, 0.0)
+    summary = json.loads((out / "_normalize" / "summary.json").read_text())
+    return secs, summary, mem
+
+
+def scaling(tmp: Path, reps: int) -> None:
+    inp = tmp / "c1"
+    work: dict[int, list[float]] = {1: [], 2: []}
+    for _ in range(reps):
+        for jobs in (1, 2):
+            _, s, _ = cli_run(inp, tmp / f"scale{jobs}", "--jobs", str(jobs), "--force")
+            work[jobs].append(s["timings"]["work_seconds"])
+    one, two = statistics.median(work[1]), statistics.median(work[2])
+    row("scaling: one worker / two workers (work phase)", f"{one / two:.2f}x ({one:.1f} s vs {two:.1f} s)",
+        ">= 1.8x", one / two >= 1.8)
+
+
+def memory(tmp: Path, copies: int) -> None:
+    got = {}
+    for name in ("c1", f"c{copies}"):
+        _, s, (hwm, pss) = cli_run(tmp / name, tmp / f"mem_{name}", "--jobs", "2", "--force", watch=True)
+        got[name] = (hwm, pss, s["characters"]["input"] / 1e6)
+        print(f"  {name}: {got[name][2]:.1f} M characters, worker peak RSS {hwm:.0f} MB, peak Pss {pss:.0f} MB")
+    (h1, p1, _), (h10, p10, _) = got["c1"], got[f"c{copies}"]
+    row(f"memory: peak per worker (RSS / Pss), corpus x1 and x{copies}",
+        f"RSS {h1:.0f} -> {h10:.0f} MB; Pss {p1:.0f} -> {p10:.0f} MB", "<= 150 MB, flat",
+        max(h1, h10) <= 150 and h10 <= h1 * 1.15)
+
+
+def gazetteer(reps: int) -> None:
+    import gazetteer_scale
+
+    from normalize.passes.gazetteer import GazetteerPass
+
+    docs = gazetteer_scale.corpus(400)
+    with tempfile.TemporaryDirectory() as t:
+        small, large = (GazetteerPass(gazetteer_scale.build_rules(Path(t), n)) for n in (100, 10_000))
+    times: dict[int, list[float]] = {100: [], 10_000: []}
+    for _ in range(max(reps, 3)):
+        times[100].append(gazetteer_scale.time_pass(small, docs))
+        times[10_000].append(gazetteer_scale.time_pass(large, docs))
+    ratio = min(times[10_000]) / min(times[100])
+    row("gazetteer: 10,000 entries / 100 entries", f"{ratio:.2f}x", "<= 1.2x", ratio <= 1.2)
+
+
+def rerun(tmp: Path) -> None:
+    out = tmp / "rerun"
+    first, _, _ = cli_run(tmp / "c1", out)
+    second, s2, _ = cli_run(tmp / "c1", out)
+    assert s2["units"]["reused"] == s2["units"]["total"], s2["units"]
+    row("re-run over an unchanged corpus / first run", f"{second / first:.1%} ({second:.1f} s vs {first:.1f} s)",
+        "<= 10%", second / first <= 0.10)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--copies", type=int, default=10)
+    ap.add_argument("--docs", type=int, default=1500, help="documents for the one-core throughput target")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--skip", default="", help="comma-separated: throughput,scaling,memory,gazetteer,rerun")
+    args = ap.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    docs = bench_corpus.documents()
+    tmp = Path(tempfile.mkdtemp(prefix="normalize-bench-"))
+    try:
+        n, size = bench_corpus.write(tmp / "c1", 1)
+        print(f"corpus: {n} documents, {size / 1e6:.1f} MB; machine: {os.cpu_count()} cores", flush=True)
+        if "memory" not in skip:
+            bench_corpus.write(tmp / f"c{args.copies}", args.copies)
+        steps = {
+            "throughput": lambda: throughput(docs[: args.docs], args.reps),
+            "scaling": lambda: scaling(tmp, args.reps),
+            "memory": lambda: memory(tmp, args.copies),
+            "gazetteer": lambda: gazetteer(args.reps),
+            "rerun": lambda: rerun(tmp),
+        }
+        for name, step in steps.items():
+            if name not in skip:
+                print(f"{name}:", flush=True)
+                step()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("\n| target | measured | goal | met |")
+    print("| --- | --- | --- | --- |")
+    for target, measured, goal, met in ROWS:
+        print(f"| {target} | {measured} | {goal} | {'yes' if met else '**no**'} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,176 @@
+"""Incremental, resumable and distributed runs (the runner's plan / work / assemble steps).
+
+Outputs are compared byte for byte, except summary.json (timings and reuse counts) and the
+runner's own parts/ folder (its headers carry timings).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus_in"
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "normalize", *args], cwd=ROOT, capture_output=True, timeout=600)
+
+
+def outputs(out: Path) -> dict[str, bytes]:
+    """Every file of a run that must be reproducible, by relative path."""
+    got = {}
+    for p in sorted(out.rglob("*")):
+        rel = p.relative_to(out).as_posix()
+        if p.is_file() and rel != "_normalize/summary.json" and not rel.startswith("_normalize/parts/"):
+            data = p.read_bytes()
+            if rel == "_normalize/report.html":  # it names the output folder
+                data = data.replace(str(out).encode(), b"OUT")
+            got[rel] = data
+    return got
+
+
+def summary(out: Path) -> dict:
+    return json.loads((out / "_normalize" / "summary.json").read_text())
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """The seeds, a nested folder, and a .jsonl with a malformed line."""
+    inp = tmp_path / "in"
+    shutil.copytree(CORPUS, inp, ignore=shutil.ignore_patterns("README*"))
+    (inp / "sub").mkdir()
+    (inp / "sub" / "a.txt").write_text("NATO ,  the Alliance said so.\n", encoding="utf-8")
+    lines = [json.dumps({"id": i, "text": f"Report {i}: NATO ,  the Alliance met."}) for i in range(5)]
+    lines.insert(2, "{not json")
+    (inp / "sub" / "b.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return inp
+
+
+def test_rerun_reuses_everything_and_changes_no_byte(corpus, tmp_path):
+    out = tmp_path / "out"
+    assert cli("run", str(corpus), str(out), "-q", "--jobs", "2").returncode == 1  # the bad JSONL line
+    first = outputs(out)
+    s1 = summary(out)
+    assert s1["units"] == {"total": 7, "done": 7, "reused": 0}
+    assert cli("run", str(corpus), str(out), "-q", "--jobs", "2").returncode == 1
+    assert outputs(out) == first
+    s2 = summary(out)
+    assert s2["units"] == {"total": 7, "done": 0, "reused": 7}
+    for k in ("documents", "edits", "flags", "errors", "files"):
+        assert s2[k] == s1[k]
+    manifest = [json.loads(x) for x in (out / "_normalize" / "manifest.jsonl").read_text().splitlines()]
+    assert [m["file"] for m in manifest][-2:] == ["sub/a.txt", "sub/b.jsonl"]
+    assert all(m["seen"] == m["written"] + m["failed"] for m in manifest)
+    assert next(m for m in manifest if m["file"] == "sub/b.jsonl")["failed"] == 1
+
+
+def test_a_changed_input_is_redone_and_the_result_equals_a_fresh_run(corpus, tmp_path):
+    out, fresh = tmp_path / "out", tmp_path / "fresh"
+    cli("run", str(corpus), str(out), "-q")
+    (corpus / "sub" / "a.txt").write_text("Andrej Doubt spoke ,  briefly.\n", encoding="utf-8")
+    cli("run", str(corpus), str(out), "-q")
+    assert summary(out)["units"] == {"total": 7, "done": 1, "reused": 6}
+    cli("run", str(corpus), str(fresh), "-q")
+    assert outputs(out) == outputs(fresh)
+
+
+def test_changed_rules_config_or_force_redo_everything(corpus, tmp_path):
+    out = tmp_path / "out"
+    cli("run", str(corpus), str(out), "-q")
+    cli("run", str(corpus), str(out), "-q", "--threshold", "0.3")
+    assert summary(out)["units"]["reused"] == 0
+    cli("run", str(corpus), str(out), "-q", "--threshold", "0.3", "--force")
+    assert summary(out)["units"]["reused"] == 0
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    with open(rules / "words" / "abbreviations.txt", "a", encoding="utf-8") as fh:
+        fh.write("\nzzyzx\n")
+    cli("run", str(corpus), str(out), "-q", "--threshold", "0.3", "--rules", str(rules))
+    assert summary(out)["units"]["reused"] == 0
+    cli("run", str(corpus), str(out), "-q", "--threshold", "0.3", "--rules", str(rules))
+    assert summary(out)["units"]["reused"] == 7
+
+
+def test_outputs_of_vanished_inputs_are_reported_then_pruned(corpus, tmp_path):
+    out = tmp_path / "out"
+    cli("run", str(corpus), str(out), "-q")
+    (corpus / "sub" / "a.txt").unlink()
+    r = cli("run", str(corpus), str(out))
+    assert b"have no input any more" in r.stderr
+    s = summary(out)
+    assert s["stale"] == {"outputs": ["sub/a.txt"], "removed": []}
+    assert (out / "sub" / "a.txt").exists()
+    assert "sub/a.txt" not in (out / "_normalize" / "documents.jsonl").read_text()
+    cli("run", str(corpus), str(out), "-q", "--prune")
+    assert summary(out)["stale"] == {"outputs": ["sub/a.txt"], "removed": ["sub/a.txt"]}
+    assert not (out / "sub" / "a.txt").exists()
+    cli("run", str(corpus), str(out), "-q")
+    assert summary(out)["stale"] == {"outputs": [], "removed": []}
+
+
+def test_a_big_jsonl_in_chunks_gives_the_same_bytes(tmp_path):
+    inp = tmp_path / "in"
+    inp.mkdir()
+    rows = [json.dumps({"id": i, "text": f"Sentence {i} ,  with NATO and the Coalition.", "x": [i, 1.5]})
+            for i in range(400)]
+    rows[37] = "{broken"
+    (inp / "big.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (inp / "big.jsonl.gz").write_bytes(gzip.compress(("\n".join(rows) + "\n").encode()))
+    whole, chunked = tmp_path / "whole", tmp_path / "chunked"
+    cli("run", str(inp), str(whole), "-q", "--jobs", "1")
+    cli("run", str(inp), str(chunked), "-q", "--jobs", "2", "--chunk-mb", "0.004")
+    assert summary(chunked)["units"]["total"] > 5  # the .jsonl was split; the .gz is one unit
+    assert outputs(chunked) == outputs(whole)
+    errors = [json.loads(x) for x in (chunked / "_normalize" / "errors.jsonl").read_text().splitlines()]
+    assert [(e["file"], e["line"]) for e in errors] == [("big.jsonl", 38), ("big.jsonl.gz", 38)]
+
+
+def test_killed_runs_resume_to_the_same_bytes_and_never_show_a_partial_file(tmp_path):
+    inp = tmp_path / "in"
+    inp.mkdir()
+    seeds = sorted(CORPUS.glob("*.txt"))
+    for i in range(40):
+        src = seeds[i % len(seeds)]
+        (inp / f"{i:03d}.txt").write_text(f"Copy {i}.\n" + src.read_text(encoding="utf-8"), encoding="utf-8")
+    ref = tmp_path / "ref"
+    assert cli("run", str(inp), str(ref), "-q", "--jobs", "2").returncode == 0
+    expected = outputs(ref)
+    out = tmp_path / "out"
+    for delay in (1.5, 2.5, 3.5):
+        proc = subprocess.Popen([sys.executable, "-m", "normalize", "run", str(inp), str(out), "-q", "--jobs", "2"],
+                                cwd=ROOT, start_new_session=True)
+        time.sleep(delay)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        for rel, data in outputs(out).items():
+            if not rel.startswith("_normalize/"):
+                assert data == expected[rel], f"{rel} is partial after a kill at {delay}s"
+    assert cli("run", str(inp), str(out), "-q", "--jobs", "2").returncode == 0
+    assert outputs(out) == expected
+    assert not [p for p in out.rglob("*.tmp")], "temporary files were left behind"
+
+
+def test_dask_engine_gives_the_same_bytes_as_the_local_engine(corpus, tmp_path):
+    pytest.importorskip("distributed")
+    local, dask = tmp_path / "local", tmp_path / "dask"
+    cli("run", str(corpus), str(local), "-q", "--jobs", "2")
+    r = cli("run", str(corpus), str(dask), "-q", "--jobs", "2", "--engine", "dask", "--chunk-mb", "0.001")
+    assert r.returncode == 1, r.stderr.decode()[-2000:]
+    assert summary(dask)["timings"]["engine"] == "dask"
+    assert outputs(dask) == outputs(local)
+
+
+def test_scheduler_without_dask_engine_is_a_usage_error(corpus, tmp_path):
+    r = cli("run", str(corpus), str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:1")
+    assert r.returncode == 2 and not (tmp_path / "o").exists()
