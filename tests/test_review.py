@@ -486,3 +486,32 @@ def test_gazetteer_variant_may_share_a_calque_text_in_any_file_order(tmp_path):
         n = normalize.Normalizer(tmp_path / "rules", flagger=False)
         res = n.clean("Denmark will send four F-16 bombers to Lithuania.")
         assert res.text == "Denmark will send four F-16 fighter jets to Lithuania." and res.flags == []
+
+
+def test_apply_after_an_incremental_rerun(run):
+    """A new `normalize run` with the same rules reuses its results and keeps the reviewed outputs,
+    but rebuilds edits.jsonl without the review records: the review app still reads the pre-review
+    text, and apply records the review edits again."""
+    corpus, out, rules = run
+    app = ReviewApp(out, "tester")
+    app.decide({"action": "accept", "flag": flag_with(app, "F-16"), "reason": 0, "reviewer": "ann"})
+    proposals = out.parent / "proposals.yaml"  # not in the rules: the next run's results are reused
+    apply_decisions(out, rules, proposals)
+    reviewed = (out / "nato.txt").read_bytes()
+    res = CliRunner().invoke(main, ["run", str(corpus), str(out), "--rules", str(rules), "--no-flagger", "-q", "-j", "1"])
+    assert res.exit_code == 1, res.output
+    assert (out / "nato.txt").read_bytes() == reviewed
+    units = json.loads((out / "_normalize" / "summary.json").read_text()).get("units")
+    assert units is None or units["reused"] == units["total"]
+    assert all(f.located for f in RunView(out).flags.values())
+    assert apply_decisions(out, rules, proposals).files_written == []
+    assert [(r["before"], r["after"]) for r in _edits(out) if r["action"] == "review"] == [("F-16 bombers", "F-16 fighter jets")]
+
+
+def test_the_page_never_parses_data_as_html():
+    from normalize.review.page import APP_JS, render_page
+
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
+        assert sink not in APP_JS
+    page = render_page('tok"en', '<img src=x onerror=alert(1)>')
+    assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page and 'content="tok&quot;en"' in page

@@ -338,6 +338,13 @@ APP_JS = r"""
     var pts = Object.keys(cuts).map(Number).filter(function (n) { return n >= 0 && n <= text.length; })
       .sort(function (a, b) { return a - b; });
     if (ctx.clippedLeft) p.appendChild(el("span", "gap", "… "));
+    var mark = null;  // the flagged sentence: one <mark> around everything inside it
+    function box(a, b) {
+      var inside = ctx.end > ctx.start && a >= ctx.start && b <= ctx.end && !(a === b && (a === ctx.start || a === ctx.end));
+      if (!inside) return p;
+      if (!mark) { mark = el("mark", "hl"); p.appendChild(mark); }
+      return mark;
+    }
     for (var k = 0; k < pts.length; k++) {
       var a = pts[k], b = k + 1 < pts.length ? pts[k + 1] : null;
       edits.forEach(function (x) {  // removals: a mark where the text was
@@ -345,12 +352,11 @@ APP_JS = r"""
           var cut = el("span", "cut", "✂");
           cut.title = x.e.pass + "/" + x.e.rule + " removed: " + x.e.before;
           add(cut, el("sup", "el", letter(x.i)));
-          p.appendChild(cut);
+          box(a, a).appendChild(cut);
         }
       });
       if (b === null || b === a) continue;
-      var seg = document.createTextNode(text.slice(a, b));
-      var node = seg;
+      var node = document.createTextNode(text.slice(a, b));
       var over = edits.filter(function (x) { return x.e.start <= a && b <= x.e.end && x.e.start < x.e.end; });
       if (over.length) {
         var u = el("span", "ed");
@@ -361,14 +367,10 @@ APP_JS = r"""
         node = u;
         over.forEach(function (x) { (spans[x.e.id] = spans[x.e.id] || []).push(u); });
       }
-      if (a >= ctx.start && b <= ctx.end && ctx.end > ctx.start) {
-        var m = el("mark", "hl");
-        m.appendChild(node);
-        node = m;
-      }
-      p.appendChild(node);
+      var into = box(a, b);
+      into.appendChild(node);
       edits.forEach(function (x) {
-        if (x.e.end === b && x.e.start < x.e.end) p.appendChild(el("sup", "el", letter(x.i)));
+        if (x.e.end === b && x.e.start < x.e.end) into.appendChild(el("sup", "el", letter(x.i)));
       });
     }
     if (ctx.clippedRight) p.appendChild(el("span", "gap", " …"));
