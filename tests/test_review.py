@@ -424,6 +424,8 @@ def test_proposals_never_overwrite_a_curated_file(run):
     res = CliRunner().invoke(main, ["apply", str(out), "--rules", str(rules), "--proposals",
                                     str(rules / "gazetteer" / "people.yaml")])
     assert res.exit_code == 2 and "not a proposals file" in res.output
+    assert "F-16 bombers" in (out / "nato.txt").read_text(encoding="utf-8")  # nothing was written
+    assert not (out / "_normalize" / "applied.jsonl").exists()
 
 
 def test_yaml_quoting_survives_hostile_text():

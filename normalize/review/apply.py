@@ -312,18 +312,26 @@ def _record_applied(meta: Path, kept: list[Planned], result: ApplyResult) -> Non
 
 
 # -- proposals ------------------------------------------------------------------------------------
-def _proposals(view: RunView, states: dict[str, TargetState], rules_dir: Path | None, path: Path | None,
-               n_decisions: int, result: ApplyResult) -> None:
+def _proposals_target(view: RunView, rules_dir: Path | None, path: Path | None) -> tuple[Path, Path] | None:
+    """The rules directory and the proposals file; checked before anything is written."""
     rules_dir = rules_dir or (Path(view.rules_dir) if view.rules_dir else None)
     if rules_dir is None:
-        result.notes.append("no rules directory recorded in summary.json: pass --rules to get gazetteer proposals")
-        return
+        return None
     path = path or rules_dir / "gazetteer" / PROPOSALS_NAME
-    result.proposals_path = path
     if path.exists():
         with open(path, encoding="utf-8", errors="replace") as fh:
             if fh.readline().rstrip("\n") != MARKER:
                 raise ApplyError(f"{path}: not a proposals file written by normalize apply; not overwritten")
+    return rules_dir, path
+
+
+def _proposals(view: RunView, states: dict[str, TargetState], target: tuple[Path, Path] | None,
+               n_decisions: int, result: ApplyResult) -> None:
+    if target is None:
+        result.notes.append("no rules directory recorded in summary.json: pass --rules to get gazetteer proposals")
+        return
+    rules_dir, path = target
+    result.proposals_path = path
     rules = RuleSet.load(rules_dir)
     broken = [i for i in rules.errors if not i.file.endswith(path.name)]
     if broken or not rules.root.is_dir():
@@ -372,6 +380,7 @@ def apply_decisions(out_dir: Path | str, rules_dir: Path | str | None = None,
         view = RunView(out_dir)
     except FileNotFoundError as exc:
         raise ApplyError(str(exc)) from None
+    target = _proposals_target(view, Path(rules_dir) if rules_dir else None, Path(proposals) if proposals else None)
     decisions = DecisionStore(out_dir).load()
     result = ApplyResult()
     states = effective(decisions)
@@ -380,6 +389,5 @@ def apply_decisions(out_dir: Path | str, rules_dir: Path | str | None = None,
     _write_documents(view, kept, result)
     result.applied = kept
     _record_applied(view.meta, kept, result)
-    _proposals(view, states, Path(rules_dir) if rules_dir else None, Path(proposals) if proposals else None,
-               len(decisions), result)
+    _proposals(view, states, target, len(decisions), result)
     return result
