@@ -125,6 +125,18 @@ def test_review_accept_false_alarm_conflict_apply_and_rerun(browser, tmp_path):
         assert "ann: accepted → F-16 fighter jets" in f16.locator(".verdicts").text_content()
         assert "ann: false alarm" in card(page, "Also: The Coalition does not want").locator(".verdicts").text_content()
 
+        # ann types a correction: "e", edit the sentence, Ctrl+Enter
+        natos = card(page, "NATOs have a long-standing interest")
+        natos.locator(".fhead").click()
+        page.keyboard.press("e")
+        area = natos.locator("textarea")
+        assert area.is_visible() and area.evaluate("e => e === document.activeElement")
+        area.fill(area.input_value().replace("NATOs have", "NATO countries have"))
+        with page.expect_response(lambda r: r.url.endswith("/api/decision")) as resp:
+            page.keyboard.press("Control+Enter")
+        assert resp.value.status == 200
+        assert "ann: corrected → NATO countries" in natos.locator(".verdicts").text_content()
+
         # bob disagrees with ann on another flag: a conflict, shown, nothing overwritten
         decide_with_key(page, "the federation responded in writing", "a")
         page.fill("#reviewer", "bob")
@@ -155,7 +167,7 @@ def test_review_accept_false_alarm_conflict_apply_and_rerun(browser, tmp_path):
         assert "ann: accepted → F-16 fighter jets" in card(page, "four F-16 bombers").locator(".verdicts").text_content()
         assert "ann: false alarm" in card(page, "Also: The Coalition does not").locator(".verdicts").text_content()
         assert card(page, "the federation responded").locator(".conflict-note").is_visible()
-        assert "2 decided · 1 conflict · " in page.text_content("#summary")
+        assert "3 decided · 1 conflict · " in page.text_content("#summary")
 
         # the README's screenshot: the calque flags of seed 004, with the three decisions
         page.select_option("#f-doc", label=next(o for o in page.eval_on_selector_all(
@@ -175,8 +187,8 @@ def test_review_accept_false_alarm_conflict_apply_and_rerun(browser, tmp_path):
     assert errors == [] and dialogs == []
     assert all(u.startswith(server.url) for u in requests), requests
     decisions = [json.loads(x) for x in (out / "_normalize" / "decisions.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert [(d["reviewer"], d["action"]) for d in decisions] == [("ann", "accept"), ("ann", "false-alarm"),
-                                                                 ("ann", "accept"), ("bob", "false-alarm")]
+    assert [(d["reviewer"], d["action"]) for d in decisions] == [
+        ("ann", "accept"), ("ann", "false-alarm"), ("ann", "correct"), ("ann", "accept"), ("bob", "false-alarm")]
 
     # apply: the accepted correction goes into the document; the conflict is skipped and reported
     applied = normalize_cmd("apply", str(out))
@@ -186,9 +198,12 @@ def test_review_accept_false_alarm_conflict_apply_and_rerun(browser, tmp_path):
     assert "the federation responded" in seed.read_text(encoding="utf-8")
     review = [json.loads(x) for x in (out / "_normalize" / "edits.jsonl").read_text(encoding="utf-8").splitlines()
               if '"review"' in x]
-    assert [(r["before"], r["after"], r["reviewer"]) for r in review] == [("F-16 bombers", "F-16 fighter jets", "ann")]
+    assert sorted((r["rule"], r["before"], r["after"], r["reviewer"]) for r in review) == [
+        ("accept", "F-16 bombers", "F-16 fighter jets", "ann"), ("correct", "NATOs", "NATO countries", "ann")]
+    assert "“NATO countries have a long-standing" in next(out.glob("003_*.txt")).read_text(encoding="utf-8")
     proposals = rules / "gazetteer" / "review-proposals.yaml"
-    assert proposals.exists()
+    assert "F-16 fighter jets" in proposals.read_text(encoding="utf-8")
+    assert "NATO countries" not in proposals.read_text(encoding="utf-8").replace("sentence: ", "").split("#")[0]
     assert normalize_cmd("rules", "check", str(rules)).returncode == 0
 
     # a new run with the proposals: the correction is made by itself, the false alarm is gone

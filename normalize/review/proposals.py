@@ -280,6 +280,8 @@ class Builder:
                     if r.get("code") in GAZETTEER_CODES and span and span[0] <= e and s <= span[1]:
                         code = str(r["code"])
                         break
+                if code in NOT_YET_EFFECTIVE:
+                    return  # grammar around an acronym, not a name
             self.correction(d, sentence, s, e, change.after, code)
         elif action == "false-alarm":
             for r in reasons:

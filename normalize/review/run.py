@@ -293,6 +293,18 @@ class FlagView:
         q = 0
         while q < min(len(a), len(b)) - p and a[-1 - q] == b[-1 - q]:
             q += 1
+
+        def word(ch: str) -> bool:
+            return ch.isalnum() or ch in "'’-"
+
+        def at(t: str, i: int) -> bool:
+            return 0 <= i < len(t) and word(t[i])
+
+        # whole words: "NATOs" -> "NATO countries", not "" -> " countrie"
+        while p > 0 and word(a[p - 1]) and (at(a, p) or at(b, p)):
+            p -= 1
+        while q > 0 and word(a[len(a) - q]) and (at(a, len(a) - q - 1) or at(b, len(b) - q - 1)):
+            q -= 1
         return Change(self.start + p, self.end - q, a[p : len(a) - q], b[p : len(b) - q])
 
     def near_edits(self) -> list[EditView]:

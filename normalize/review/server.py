@@ -216,6 +216,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "normalize-review"
     sys_version = ""
     protocol_version = "HTTP/1.1"
+    timeout = 30  # a client that stops sending mid-request does not hold a thread for ever
     server: ReviewServer
 
     def log_message(self, format: str, *args: Any) -> None:
