@@ -183,9 +183,11 @@ class Flagger:
         self.combiner = Combiner.load(model_dir(rules) / WEIGHTS_FILE)
 
     def preload(self) -> None:
-        """Load what is otherwise loaded on first use (langdetect's profiles), so that forked
+        """Load what is otherwise loaded on first use (langdetect's profiles, the spelling
+        correction index), so that forked
         workers share it and no document pays for it."""
         self.signals.foreign.preload()
+        self.signals.oov.corrections()
 
     @property
     def threshold(self) -> float:

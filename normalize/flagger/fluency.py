@@ -157,6 +157,7 @@ class FluencyModel:
         self.fire_mt_style: float = float(data.get("fire_mt_style", -1.0))
         self.fire_min_tokens: int = int(data.get("fire_min_tokens", 6))
         self._cls: dict[str, int] = {}
+        self._tok_ids: dict[str, tuple[int, ...]] = {}
         self._poss = self.ids.get("'s", self.ids["<w>"])
         self._num, self._year = self.ids["<num>"], self.ids["<year>"]
         self._other_punct = self.ids["<p>"]
@@ -187,21 +188,28 @@ class FluencyModel:
         return i
 
     def token_ids(self, sent: Sentence) -> list[int]:
-        """Token ids of the sentence: the same stream as :func:`raw_tokens`, with caches."""
-        cache = self._cls
+        """Token ids of the sentence: the same stream as :func:`raw_tokens`, through a cache
+        from token to its ids (a possessive word gives two)."""
+        cache = self._tok_ids
         out: list[int] = []
+        extend = out.extend
         for t, k in zip(sent.toks, sent.kinds):
-            if k == "w":
-                if t.endswith(("'s", "’s")) and len(t) > 2:
-                    out.append(cache.get(t[:-2]) or self.token_id(t[:-2]))
-                    out.append(self._poss)
-                else:
-                    out.append(cache.get(t) or self.token_id(t))
-            elif k == "n":
-                out.append(self._year if len(t) == 4 and t[:2] in ("19", "20") else self._num)
-            else:
-                out.append(self._punct.get(t, self._other_punct))
+            got = cache.get(t)
+            if got is None:
+                got = self._ids_of(t, k)
+                if len(cache) < 200_000:
+                    cache[t] = got
+            extend(got)
         return out
+
+    def _ids_of(self, t: str, kind: str) -> tuple[int, ...]:
+        if kind == "w":
+            if t.endswith(("'s", "’s")) and len(t) > 2:
+                return self.token_id(t[:-2]), self._poss
+            return (self.token_id(t),)
+        if kind == "n":
+            return (self._year if len(t) == 4 and t[:2] in ("19", "20") else self._num,)
+        return (self._punct.get(t, self._other_punct),)
 
     def _totals(self, ids: list[int], lps: list[float], mps: list[float]) -> tuple[float, float, float, int]:
         """Sums over the sentence (and its end) of log10 p under each model, of the unigram

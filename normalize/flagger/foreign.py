@@ -23,6 +23,9 @@ GATE_NON_LATIN = 0.2
 #: langdetect must give another language at least this probability for the reason to fire
 MIN_PROB = 0.9
 MIN_WORDS = 3
+#: langdetect's random trials per text (its default is 7; 3 gives the same verdicts on clear
+#: cases at less than half the cost, and only a confident verdict fires the reason)
+N_TRIAL = 3
 
 LANGUAGES = {
     "af": "Afrikaans", "ar": "Arabic", "bg": "Bulgarian", "bn": "Bengali", "ca": "Catalan",
@@ -70,6 +73,7 @@ class ForeignSignal:
 
         try:
             det = self._factory.create()
+            det.n_trial = N_TRIAL
             det.append(text)
             best = det.get_probabilities()
         except LangDetectException:

@@ -2,13 +2,16 @@
 
 Capitalised words (likely names), numbers, single letters and gazetteer names are skipped.
 A hyphenated word is fine when each part is known. A correction is offered only when
-pyspellchecker finds one clear candidate (one at edit distance 1, or one far more frequent
-than the rest); it is looked up for unknown words only, and cached.
+one clear candidate is found among pyspellchecker's frequent words (one at edit distance 1, or
+one far more frequent than the rest); it is looked up for the unknown words of the sentences a
+reviewer will see, through a deletion index built once, and cached.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+
+from rapidfuzz.distance import OSA
 
 from ..model import Reason
 from .text import Sentence
@@ -27,18 +30,33 @@ PREFIXES = ("anti", "co", "counter", "cyber", "de", "ex", "geo", "hyper", "inter
 RARE_FREQ = 100
 
 
-_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+#: only words at least this frequent are offered as corrections: a rare word is no clear fix
+SUGGEST_MIN_FREQ = 500
 
 
-def _edits1(word: str) -> set[str]:
-    """Every string one edit (delete, swap, replace, insert of a-z) away from ``word``."""
-    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-    out = {a + b[1:] for a, b in splits if b}
-    out.update(a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1)
-    out.update(a + c + b[1:] for a, b in splits if b for c in _LETTERS)
-    out.update(a + c + b for a, b in splits for c in _LETTERS)
-    out.discard(word)
-    return out
+class Corrections:
+    """Frequent words one edit away from a word (delete, insert, replace, or swap of two
+    neighbours): a deletion index, built once, so a lookup costs a few dictionary probes
+    instead of generating every one-edit string."""
+
+    def __init__(self, dictionary: dict[str, int], min_freq: int = SUGGEST_MIN_FREQ) -> None:
+        self.freq = {w: f for w, f in dictionary.items() if f >= min_freq and 2 <= len(w) <= 31}
+        index: dict[str, list[str]] = {}
+        for w in self.freq:
+            for d in {w[:i] + w[i + 1 :] for i in range(len(w))}:
+                index.setdefault(d, []).append(w)
+        self.index = index
+
+    def near(self, word: str) -> list[tuple[int, str]]:
+        """(frequency, word) of the frequent words at edit distance 1, most frequent first."""
+        index, freq = self.index, self.freq
+        found = set(index.get(word, ()))  # word is one of theirs with a letter missing
+        for d in {word[:i] + word[i + 1 :] for i in range(len(word))}:
+            if d in freq:  # word is one of theirs with a letter too many
+                found.add(d)
+            found.update(index.get(d, ()))  # one letter replaced or two swapped (checked below)
+        found.discard(word)
+        return sorted(((freq[w], w) for w in found if OSA.distance(word, w, score_cutoff=1) <= 1), reverse=True)
 
 
 # British -> American endings: centre, colour, organise(d), analyse, defence, travelled
@@ -64,6 +82,7 @@ class OovSignal:
         not given; pass the one the rules already hold)."""
         self.frequency = frequency
         self._dictionary: dict[str, int] | None = dictionary
+        self._corrections: Corrections | None = None
         self._suggestions: dict[str, str | None] = {}
         self._known: dict[str, int] = {}
 
@@ -92,18 +111,23 @@ class OovSignal:
                 self._known[low] = f
         return f
 
+    def corrections(self) -> Corrections:
+        """The correction index (built on first use, or by :meth:`preload`)."""
+        if self._corrections is None:
+            if self._dictionary is None:
+                from spellchecker import SpellChecker
+
+                self._dictionary = SpellChecker(distance=1).word_frequency.dictionary
+            self._corrections = Corrections(self._dictionary)
+        return self._corrections
+
     def suggestion(self, word: str) -> str | None:
         """The one clear correction of an unknown lowercase word, or None (cached)."""
         if word in self._suggestions:
             return self._suggestions[word]
-        if self._dictionary is None:
-            from spellchecker import SpellChecker
-
-            self._dictionary = SpellChecker(distance=1).word_frequency.dictionary
         best: str | None = None
         if "-" not in word and 4 <= len(word) <= 30:
-            found = _edits1(word) & self._dictionary.keys()
-            cands = sorted(((self._dictionary[c], c) for c in found), reverse=True)
+            cands = self.corrections().near(word)
             if len(cands) == 1 or (len(cands) > 1 and cands[0][0] >= CLEAR_RATIO * cands[1][0]):
                 best = cands[0][1]
         if len(self._suggestions) < 100_000:
