@@ -179,6 +179,9 @@ def _doc_bytes(view: RunView, rel: str, source: bytes, new_texts: dict[int, str]
     gz = rel.endswith(".gz")
     records = read_records(source, gz)
     for n, text in new_texts.items():
+        if not 0 <= n < len(records):
+            raise ApplyError(f"{rel}: has {len(records)} records but documents.jsonl lists more; "
+                             "is it the output of this run?")
         obj = json.loads(records[n].decode("utf-8"))
         obj[view.text_field] = text
         records[n] = dumps_record(obj).encode("utf-8")
