@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -109,9 +110,135 @@ def _rel(path: Path, root: Path) -> str:
         return str(path)
 
 
-def compile_pattern(pattern: str, flags: int = 0) -> regex.Pattern[str]:
-    """Compile a curator's pattern with the ``regex`` module (which supports match timeouts)."""
-    return regex.compile(pattern, flags | regex.VERSION0)
+class RuleTimeout(TimeoutError):
+    """A curator's pattern ran past its time budget on a document (catastrophic backtracking).
+
+    The document fails with a clear message naming the rule; the run goes on."""
+
+    def __init__(self, origin: str, pattern: str, seconds: float, length: int) -> None:
+        self.origin = origin
+        self.pattern = pattern
+        shown = pattern if len(pattern) <= 80 else pattern[:77] + "..."
+        where = f"rule {origin}" if origin else f"pattern {shown!r}"
+        super().__init__(f"{where} took more than {seconds:.1f}s on a text of {length} characters "
+                         "(a pattern that backtracks catastrophically?)")
+
+    def where(self) -> tuple[str, int]:
+        """(file, line) of the rule, from its origin ``FILE:LINE id``."""
+        m = regex.match(r"(.*):(\d+) ", self.origin)
+        return (m.group(1), int(m.group(2))) if m else (self.origin or "rules", 0)
+
+
+#: the time budget of one match grows with the text: this many seconds per character on top of
+#: PATTERN_TIMEOUT (2 s per million characters, about 20 times what the shipped rules need)
+PATTERN_SECONDS_PER_CHAR = 2e-6
+
+
+def match_budget(length: int, base: float | None = None) -> float:
+    """Seconds one regex operation over ``length`` characters may take."""
+    return (PATTERN_TIMEOUT if base is None else base) + length * PATTERN_SECONDS_PER_CHAR
+
+
+class TimedPattern:
+    """A compiled curator's pattern whose every operation is bounded in time.
+
+    It wraps a ``regex`` pattern: ``search``, ``match``, ``fullmatch``, ``finditer``, ``findall``,
+    ``sub`` and ``subn`` take the usual arguments; ``timeout`` (default :data:`PATTERN_TIMEOUT`) is the
+    base of a budget that grows with the length of the text (:func:`match_budget`), so a long
+    document is not cut short while a catastrophic pattern still stops quickly. Running out raises
+    :class:`RuleTimeout`. Other attributes (``pattern``, ``flags``, ``groupindex``, ...) are the
+    wrapped pattern's.
+    """
+
+    __slots__ = ("origin", "regex")
+
+    def __init__(self, compiled: regex.Pattern[str], origin: str = "") -> None:
+        self.regex = compiled
+        self.origin = origin
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.regex, name)
+
+    def __repr__(self) -> str:
+        return f"TimedPattern({self.regex.pattern!r})"
+
+    def _budget(self, string: str, timeout: float | None) -> float:
+        return match_budget(len(string), timeout)
+
+    def _timeout(self, string: str, budget: float) -> RuleTimeout:
+        return RuleTimeout(self.origin, self.regex.pattern, budget, len(string))
+
+    def search(self, string: str, *args: Any, timeout: float | None = None, **kw: Any) -> regex.Match[str] | None:
+        budget = self._budget(string, timeout)
+        try:
+            return self.regex.search(string, *args, timeout=budget, **kw)
+        except TimeoutError:
+            raise self._timeout(string, budget) from None
+
+    def match(self, string: str, *args: Any, timeout: float | None = None, **kw: Any) -> regex.Match[str] | None:
+        budget = self._budget(string, timeout)
+        try:
+            return self.regex.match(string, *args, timeout=budget, **kw)
+        except TimeoutError:
+            raise self._timeout(string, budget) from None
+
+    def fullmatch(self, string: str, *args: Any, timeout: float | None = None,
+                  **kw: Any) -> regex.Match[str] | None:
+        budget = self._budget(string, timeout)
+        try:
+            return self.regex.fullmatch(string, *args, timeout=budget, **kw)
+        except TimeoutError:
+            raise self._timeout(string, budget) from None
+
+    def finditer(self, string: str, *args: Any, timeout: float | None = None, **kw: Any) -> Iterator[regex.Match[str]]:
+        budget = self._budget(string, timeout)  # for the whole iteration, as in ``regex``
+        try:
+            yield from self.regex.finditer(string, *args, timeout=budget, **kw)
+        except TimeoutError:
+            raise self._timeout(string, budget) from None
+
+    def findall(self, string: str, *args: Any, timeout: float | None = None, **kw: Any) -> list[Any]:
+        budget = self._budget(string, timeout)
+        try:
+            return self.regex.findall(string, *args, timeout=budget, **kw)
+        except TimeoutError:
+            raise self._timeout(string, budget) from None
+
+    def sub(self, repl: Any, string: str, *args: Any, timeout: float | None = None, **kw: Any) -> str:
+        budget = self._budget(string, timeout)
+        try:
+            return self.regex.sub(repl, string, *args, timeout=budget, **kw)
+        except TimeoutError:
+            raise self._timeout(string, budget) from None
+
+    def subn(self, repl: Any, string: str, *args: Any, timeout: float | None = None, **kw: Any) -> tuple[str, int]:
+        budget = self._budget(string, timeout)
+        try:
+            return self.regex.subn(repl, string, *args, timeout=budget, **kw)
+        except TimeoutError:
+            raise self._timeout(string, budget) from None
+
+
+# A quantified group that ends in an unbounded quantifier and is itself repeated without bound,
+# e.g. (a+)+ or (?:\w+\s*)*: the classic shape of catastrophic backtracking. A heuristic: it
+# gives a warning, and every match is bounded in time anyway (TimedPattern).
+_NESTED_QUANTIFIER = regex.compile(r"(?<!\\)(?:[+*]|\{\d*,\})[?+]?\)(?:[+*]|\{\d*,\})")
+
+
+def risky_pattern(pattern: str) -> str | None:
+    """Why ``pattern`` looks prone to catastrophic backtracking, or None."""
+    m = _NESTED_QUANTIFIER.search(pattern)
+    if m:
+        return (f"nested unbounded repetition {m.group()!r} can backtrack catastrophically; every match "
+                f"is stopped after {PATTERN_TIMEOUT}s plus {PATTERN_SECONDS_PER_CHAR * 1e6:g}s per million "
+                "characters, failing the document")
+    return None
+
+
+def compile_pattern(pattern: str, flags: int = 0, origin: str = "") -> TimedPattern:
+    """Compile a curator's pattern with the ``regex`` module, every operation bounded in time
+    (:class:`TimedPattern`). ``origin`` (``FILE:LINE id``) names the rule in a timeout error."""
+    return TimedPattern(regex.compile(pattern, flags | regex.VERSION0), origin)
 
 
 # -- word lists ----------------------------------------------------------------------------
@@ -121,6 +248,11 @@ def load_word_list(path: Path, root: Path, issues: list[RuleIssue]) -> list[str]
     words: list[str] = []
     seen: dict[str, int] = {}
     try:
+        size = path.stat().st_size
+        if size > MAX_RULE_FILE_BYTES:
+            issues.append(RuleIssue(rel, 1, f"file is {size} bytes; rules files are limited to "
+                                            f"{MAX_RULE_FILE_BYTES} bytes"))
+            return words
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         issues.append(RuleIssue(rel, 1, f"cannot read: {exc}"))
@@ -234,9 +366,14 @@ def rules_version(root: Path) -> str:
             if name.startswith(".") or name.endswith((".pyc", "~")):
                 continue
             path = Path(dirpath) / name
-            h.update(str(path.relative_to(root)).encode())
+            h.update(str(path.relative_to(root)).encode("utf-8", "surrogateescape"))
             h.update(b"\0")
             with contextlib.suppress(OSError):
-                h.update(path.read_bytes())
+                if path.stat().st_size > MAX_RULE_FILE_BYTES:  # refused when loaded; not read here
+                    h.update(f"{path.stat().st_size}:{path.stat().st_mtime_ns}".encode())
+                else:
+                    with open(path, "rb") as fh:
+                        while block := fh.read(1 << 20):
+                            h.update(block)
             h.update(b"\0")
     return h.hexdigest()[:16]

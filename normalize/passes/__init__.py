@@ -6,7 +6,7 @@ in ``PASSES``. ``--only`` and ``--skip`` select passes by name.
 
 from __future__ import annotations
 
-from ..rules import RuleIssue, RuleSet
+from ..rules import RuleIssue, RuleSet, RuleTimeout
 from .base import DocContext, Pass
 from .debris import DebrisPass
 from .encoding import EncodingPass
@@ -21,7 +21,11 @@ def validate_rules(rules: RuleSet) -> None:
     """Run every pass's validation and add what it finds to ``rules.issues``."""
     found: list[RuleIssue] = []
     for p in PASSES:
-        found.extend(p.validate(rules))
+        try:
+            found.extend(p.validate(rules))
+        except RuleTimeout as exc:  # a rule's own example made its pattern backtrack
+            file, line = exc.where()
+            found.append(RuleIssue(file, line, f"{exc} while checking the rule's examples"))
     rules.issues.extend(found)
 
 

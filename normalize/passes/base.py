@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -9,7 +10,7 @@ from typing import Any, ClassVar
 import regex
 
 from ..model import Edit, PassResult
-from ..rules import RuleIssue, RuleSet, compile_pattern, line_of
+from ..rules import RuleIssue, RuleSet, TimedPattern, compile_pattern, line_of, risky_pattern
 
 
 @dataclass
@@ -71,6 +72,29 @@ def non_overlapping(edits: Iterable[Edit]) -> list[Edit]:
     return out
 
 
+class SpanIndex:
+    """A fixed set of spans ``[start, end)`` that answers "does this span overlap any of them?"
+    in O(log n), so a pass can test every token of a long document against every match
+    without a quadratic scan."""
+
+    def __init__(self, spans: Iterable[tuple[int, int]]) -> None:
+        ordered = sorted(spans)
+        self._starts = [s for s, _ in ordered]
+        self._max_end: list[int] = []
+        top = -1
+        for _, e in ordered:
+            top = max(top, e)
+            self._max_end.append(top)
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    def overlaps(self, start: int, end: int) -> bool:
+        """True when ``[start, end)`` shares at least one position with a span of the set."""
+        i = bisect_left(self._starts, end)  # spans that start before ``end``
+        return i > 0 and self._max_end[i - 1] > start
+
+
 def iter_lines(text: str) -> Iterator[tuple[int, int, str]]:
     """Yield (start, end, line) for every line; ``end`` excludes the line break."""
     pos = 0
@@ -91,7 +115,7 @@ class PatternRule:
     """A curator's regex rule: id, compiled pattern, replacement and examples."""
 
     id: str
-    pattern: regex.Pattern[str]
+    pattern: TimedPattern
     replace: str = ""
     kind: str = ""
     confidence: float = 1.0
@@ -134,10 +158,13 @@ def load_pattern_rules(
             continue
         seen[rid] = ln
         try:
-            pat = compile_pattern(str(item["pattern"]), flags)
-        except regex.error as exc:
+            pat = compile_pattern(str(item["pattern"]), flags, origin=f"{file}:{ln} {rid!r}")
+        except (regex.error, RecursionError, OverflowError) as exc:
             issues.append(RuleIssue(file, ln, f"{section}: rule {rid!r}: bad pattern: {exc}"))
             continue
+        risk = risky_pattern(str(item["pattern"]))
+        if risk:
+            issues.append(RuleIssue(file, ln, f"{section}: rule {rid!r}: {risk}", "warning"))
         conf = item.get("confidence", 1.0)
         if not isinstance(conf, (int, float)) or not 0 <= conf <= 1:
             issues.append(RuleIssue(file, ln, f"{section}: rule {rid!r}: confidence must be 0..1"))

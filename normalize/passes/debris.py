@@ -13,7 +13,7 @@ from typing import Any
 import regex
 
 from ..model import Edit, PassResult
-from ..rules import PATTERN_TIMEOUT, RuleIssue, RuleSet, compile_pattern, line_of
+from ..rules import PATTERN_TIMEOUT, RuleIssue, RuleSet, TimedPattern, compile_pattern, line_of, risky_pattern
 from .base import DocContext, Pass, iter_lines, non_overlapping
 
 FILE = "debris.yaml"
@@ -29,7 +29,7 @@ _CLOSERS = "”’\"')]»"
 class _LineRule:
     id: str
     kind: str
-    pattern: regex.Pattern[str]
+    pattern: TimedPattern
     caption: str = ""
     line: int = 0
 
@@ -37,8 +37,8 @@ class _LineRule:
 @dataclass
 class DebrisRules:
     lines: list[_LineRule] = field(default_factory=list)
-    bullet: regex.Pattern[str] | None = None
-    bullet_credit: regex.Pattern[str] | None = None
+    bullet: TimedPattern | None = None
+    bullet_credit: TimedPattern | None = None
     bullet_max_items: int = 5
     bullet_max_words: int = 14
     trailers: list[dict[str, Any]] = field(default_factory=list)
@@ -65,7 +65,7 @@ def _expand(pattern: str, words: dict[str, list[str]], file: str, line: int,
 
 
 def _compile(item: dict[str, Any], key: str, rules: RuleSet, issues: list[RuleIssue],
-             section: str, extra_flags: int = 0) -> regex.Pattern[str] | None:
+             section: str, extra_flags: int = 0) -> TimedPattern | None:
     file = rules.rel(FILE)
     ln = line_of(item)
     if key not in item:
@@ -77,9 +77,12 @@ def _compile(item: dict[str, Any], key: str, rules: RuleSet, issues: list[RuleIs
             issues.append(RuleIssue(file, ln, f"{section}: unknown flag {ch!r}"))
         flags |= _FLAGS.get(ch, 0)
     source = _expand(str(item[key]), rules.words, file, ln, issues)
+    risk = risky_pattern(str(item[key]))
+    if risk:
+        issues.append(RuleIssue(file, ln, f"{section}: rule {item.get('id', '?')!r}: {risk}", "warning"))
     try:
-        return compile_pattern(source, flags)
-    except regex.error as exc:
+        return compile_pattern(source, flags, origin=f"{file}:{ln} {item.get('id', section)!r}")
+    except (regex.error, RecursionError, OverflowError) as exc:
         issues.append(RuleIssue(file, ln, f"{section}: rule {item.get('id', '?')!r}: bad pattern: {exc}"))
         return None
 
@@ -124,7 +127,7 @@ def load_rules(rules: RuleSet, issues: list[RuleIssue]) -> DebrisRules:
         caption = str(it.get("caption") or "")
         if caption not in ("", "below-at-start"):
             issues.append(RuleIssue(file, line_of(it), f"lines: unknown caption mode {caption!r}"))
-        full = compile_pattern(rf"^(?:{pat.pattern})$", pat.flags | regex.MULTILINE)
+        full = compile_pattern(rf"^(?:{pat.pattern})$", pat.flags | regex.MULTILINE, origin=pat.origin)
         out.lines.append(_LineRule(it["id"], str(it.get("kind", "debris")), full, caption, line_of(it)))
         examples("lines", it, it["id"])
 

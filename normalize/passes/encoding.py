@@ -66,6 +66,8 @@ class EncodingPass(Pass):
             if not _GATE.search(line):
                 continue
             fixed, explanation = ftfy.fix_and_explain(line, config=_CONFIG)
+            if fixed == line:  # (then a second call would give the same: skip it)
+                continue
             # ftfy is not always idempotent in one call; a second call settles it
             again = ftfy.fix_and_explain(fixed, config=_CONFIG)
             if again.text != fixed:

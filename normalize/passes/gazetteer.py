@@ -9,6 +9,7 @@ that only the context supports). A rule never fires where its guard fails.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterator
 from functools import lru_cache
 from itertools import pairwise
@@ -19,7 +20,7 @@ from rapidfuzz.distance import Levenshtein
 from ..gazetteer import Entry, Form, Gazetteer, Guard, translit_key
 from ..model import Edit, Note, PassResult
 from ..rules import RuleIssue, RuleSet
-from .base import DocContext, Pass
+from .base import DocContext, Pass, SpanIndex
 
 _CAP_TOKEN = regex.compile(r"(?<![\p{L}\p{N}’'-])\p{Lu}[\p{L}’'-]*\p{L}(?![\p{L}\p{N}])")
 _ACRONYM = regex.compile(
@@ -28,6 +29,8 @@ _ACRONYM = regex.compile(
 _FUNCTION = {"of", "the", "and", "for", "on", "de", "du", "des"}
 #: frequency (pyspellchecker) above which a capitalised word counts as a common English word
 _COMMON = 1000
+#: how far a sentence window reaches on each side of a match, at most
+_SENTENCE_REACH = 1000
 
 
 _ACRONYM_S = regex.compile(r"(?<![\w\-])(\p{Lu}{2,})s(?![\w\-'’])")
@@ -59,6 +62,9 @@ class GazetteerPass(Pass):
         self.g = load(rules, [])
         self.titles = frozenset(w.lower() for w in rules.words.get("titles", []))
         self.english = rules.english
+        self._cache: dict[tuple, object] = {}
+        self._breaks: list[int] = []
+        self._breaks_of: str | None = None
 
     @classmethod
     def validate(cls, rules: RuleSet) -> list[RuleIssue]:
@@ -69,11 +75,16 @@ class GazetteerPass(Pass):
         return issues
 
     # -- helpers ----------------------------------------------------------------------------
-    @staticmethod
-    def _paragraph(text: str, s: int, e: int) -> tuple[int, int]:
-        ps = text.rfind("\n", 0, s) + 1
-        pe = text.find("\n", e)
-        return ps, len(text) if pe < 0 else pe
+    def _paragraph(self, text: str, s: int, e: int) -> tuple[int, int]:
+        breaks = self._breaks if self._breaks_of is text else None
+        if breaks is None:  # outside run(): scan
+            ps = text.rfind("\n", 0, s) + 1
+            pe = text.find("\n", e)
+            return ps, len(text) if pe < 0 else pe
+        i = bisect_left(breaks, s)  # the line breaks of the text, found once per run
+        ps = breaks[i - 1] + 1 if i > 0 else 0
+        j = bisect_left(breaks, e)
+        return ps, breaks[j] if j < len(breaks) else len(text)
 
     def _window(self, text: str, s: int, e: int, window: str) -> str:
         if window == "document":
@@ -81,7 +92,9 @@ class GazetteerPass(Pass):
         ps, pe = self._paragraph(text, s, e)
         if window == "paragraph":
             return text[ps:pe]
-        # sentence: the stretch between sentence ends around the match
+        # sentence: the stretch between sentence ends around the match (looked for at most
+        # _SENTENCE_REACH characters away, so a page-long "sentence" is not scanned per match)
+        ps, pe = max(ps, s - _SENTENCE_REACH), min(pe, e + _SENTENCE_REACH)
         left = max(text.rfind(". ", ps, s), text.rfind("? ", ps, s), text.rfind("! ", ps, s))
         right_candidates = [i for i in (text.find(". ", e, pe), text.find("? ", e, pe), text.find("! ", e, pe)) if i >= 0]
         return text[(left + 2 if left >= 0 else ps) : (min(right_candidates) + 1 if right_candidates else pe)]
@@ -89,7 +102,14 @@ class GazetteerPass(Pass):
     def _guard_ok(self, text: str, s: int, e: int, guard: Guard | None) -> bool:
         if guard is None:
             return True
-        return bool(_guard_pattern(guard.any).search(self._window(text, s, e, guard.window)))
+        if guard.window == "sentence":
+            return bool(_guard_pattern(guard.any).search(self._window(text, s, e, guard.window)))
+        # a paragraph or document window is the same for every match in it: search it once
+        ps, pe = (0, len(text)) if guard.window == "document" else self._paragraph(text, s, e)
+        key = ("guard", guard.any, ps, pe)
+        if key not in self._cache:
+            self._cache[key] = bool(_guard_pattern(guard.any).search(text, ps, pe))
+        return bool(self._cache[key])
 
     def _never(self, text: str, lowered: str, s: int, e: int, entry: Entry) -> bool:
         if not entry.never:
@@ -109,8 +129,10 @@ class GazetteerPass(Pass):
         if not words:
             return 0
         ps, pe = self._paragraph(text, s, e)
-        para = text[ps:pe]
-        return sum(1 for w in set(words) if _guard_pattern((w,)).search(para))
+        key = ("context", tuple(words), ps, pe)
+        if key not in self._cache:
+            self._cache[key] = sum(1 for w in set(words) if _guard_pattern((w,)).search(text, ps, pe))
+        return int(self._cache[key])  # type: ignore[call-overload]
 
     def _common(self, word: str) -> bool:
         return self.english.frequency(word) >= _COMMON
@@ -125,19 +147,25 @@ class GazetteerPass(Pass):
         edits: list[Edit] = []
         notes: list[Note] = []
         known: list[tuple[int, int]] = []
+        # interval indexes and per-run caches keep a long document linear (no token x match scans)
+        self._cache = {}
+        self._breaks = [m.start() for m in regex.finditer("\n", text)]
+        self._breaks_of = text
+        protected_index = SpanIndex(protected)
         for s, e, ids in self._matches(text, lowered):
-            if any(ps < e and s < pe for ps, pe in protected):
-                known.append((s, e))
-                continue
             known.append((s, e))
+            if protected_index.overlaps(s, e):
+                continue
             self._known_form(text, lowered, s, e, ids, edits)
         tokens = [_strip_possessive(m.start(), m.end(), m.group()) for m in _CAP_TOKEN.finditer(text)]
-        free = [t for t in tokens if not any(ks < t[1] and t[0] < ke for ks, ke in known + protected)]
+        taken = SpanIndex(known + protected)
+        free = [t for t in tokens if not taken.overlaps(t[0], t[1])]
         self._anchored(text, tokens, free, edits)
         self._near_misses(text, tokens, free, edits)
         self._consistency(text, free, edits)
         self._acronyms(text, edits, notes)
         self._acronym_plurals(text, edits)
+        self._cache, self._breaks, self._breaks_of = {}, [], None
         return PassResult(edits=_sorted_unique(edits), notes=notes)
 
     def _protected(self, text: str, lowered: str) -> list[tuple[int, int]]:
@@ -183,7 +211,10 @@ class GazetteerPass(Pass):
                                   reason=f"{surface!r} is {why}"))
                 return
             if f.kind == "foreign-acronym" and entry.acronym:
-                expansion = _guard_pattern((entry.name,)).search(text)
+                key = ("expansion", entry.name)
+                if key not in self._cache:
+                    self._cache[key] = bool(_guard_pattern((entry.name,)).search(text))
+                expansion = self._cache[key]
                 if expansion:
                     edits.append(Edit(s, e, entry.acronym, rule="foreign-acronym", confidence=0.9,
                                       reason=f"{surface} is {entry.acronym} ({entry.name}) in another language"))
@@ -311,12 +342,12 @@ class GazetteerPass(Pass):
 
     def _acronyms(self, text: str, edits: list[Edit], notes: list[Note]) -> None:
         g = self.g
-        fixed = [(e.start, e.end) for e in edits if e.action != "suggest"]
+        fixed = SpanIndex((e.start, e.end) for e in edits if e.action != "suggest")
         for m in _ACRONYM.finditer(text):
             acr = m["acr"]
             words = m["phrase"].split()
             ps, pe = m.span("phrase")
-            if any(fs < pe and ps < fe for fs, fe in fixed):
+            if fixed.overlaps(ps, pe):
                 continue
             phrase_entry = None
             start_word = 0
@@ -384,8 +415,8 @@ def _sorted_unique(edits: list[Edit]) -> list[Edit]:
         if e.start >= last:
             out.append(e)
             last = e.end
-    sugg = [e for e in edits if e.action == "suggest"
-            and not any(f.start < e.end and e.start < f.end for f in out)]
+    taken = SpanIndex((f.start, f.end) for f in out)
+    sugg = [e for e in edits if e.action == "suggest" and not taken.overlaps(e.start, e.end)]
     return out + sugg
 
 
