@@ -140,12 +140,13 @@ class CleanResult:
 
 
 def replay(original: str, edits: list[EditRecord] | list[dict[str, Any]]) -> str:
-    """Apply recorded edits (records or edits.jsonl dicts) to the input; suggestions are skipped.
+    """Apply recorded edits (records or edits.jsonl dicts) to the input; suggestions are skipped,
+    and so are a reviewer's edits (action "review", whose offsets are into the cleaned text).
 
-    This is the audit trail's invariant: ``replay(input, edits) == output``.
+    This is the audit trail's invariant: ``replay(input, edits) == output`` of the run.
     """
     rows = [e if isinstance(e, dict) else e.to_json() for e in edits]
-    rows = [r for r in rows if r["action"] != "suggest"]
+    rows = [r for r in rows if r["action"] not in ("suggest", "review")]
     parts: list[str] = []
     pos = 0
     for r in rows:  # recorded in input order; insertions keep their recorded order

@@ -154,7 +154,9 @@ def test_killed_runs_resume_to_the_same_bytes_and_never_show_a_partial_file(tmp_
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         for rel, data in outputs(out).items():
-            if not rel.startswith("_normalize/"):
+            # a temporary file may be left by a kill (swept by the next run); a finished name
+            # only ever holds a whole file
+            if not rel.startswith("_normalize/") and not Path(rel).name.endswith(".tmp"):
                 assert data == expected[rel], f"{rel} is partial after a kill at {delay}s"
     assert cli("run", str(inp), str(out), "-q", "--jobs", "2").returncode == 0
     assert outputs(out) == expected

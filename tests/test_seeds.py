@@ -75,8 +75,8 @@ def test_must_flag(cleaned, name, text):
 
 
 def test_flagged_share_of_the_seeds_is_at_most_15_percent(cleaned):
-    from normalize.sentences import SentenceSplitter
     from normalize.rules import RuleSet
+    from normalize.sentences import SentenceSplitter
 
     split = SentenceSplitter(RuleSet.load().words.get("abbreviations", []))
     sentences = sum(len(split.spans(res.text)) for res in cleaned.values())

@@ -163,8 +163,8 @@ class GazetteerPass(Pass):
         self._anchored(text, tokens, free, edits)
         self._near_misses(text, tokens, free, edits)
         self._consistency(text, free, edits)
-        self._acronyms(text, edits, notes)
-        self._acronym_plurals(text, edits)
+        self._acronyms(text, edits, notes, protected_index)
+        self._acronym_plurals(text, edits, protected_index)
         self._cache, self._breaks, self._breaks_of = {}, [], None
         return PassResult(edits=_sorted_unique(edits), notes=notes)
 
@@ -340,7 +340,7 @@ class GazetteerPass(Pass):
                     edits.append(Edit(t[0], t[1], preferred, rule="inconsistent-spelling", action="suggest",
                                       confidence=0.4, reason=f"one name is written {others} in this article"))
 
-    def _acronyms(self, text: str, edits: list[Edit], notes: list[Note]) -> None:
+    def _acronyms(self, text: str, edits: list[Edit], notes: list[Note], protected: SpanIndex) -> None:
         g = self.g
         fixed = SpanIndex((e.start, e.end) for e in edits if e.action != "suggest")
         for m in _ACRONYM.finditer(text):
@@ -366,6 +366,8 @@ class GazetteerPass(Pass):
             if phrase_entry is not None and acr_entry is phrase_entry:
                 continue
             span_s = ps + len(" ".join(words[:start_word])) + (1 if start_word else 0) if phrase_entry else ps
+            if protected.overlaps(span_s, m.end()):  # a curator (or a reviewer) said this is right
+                continue
             if acr_entry is not None:
                 message = f"“{acr}” stands for {acr_entry.name}, but the text before it says “{text[span_s:pe]}”"
             else:
@@ -374,14 +376,15 @@ class GazetteerPass(Pass):
                 acr_entry.name if acr_entry is not None and phrase_entry is None else None)
             notes.append(Note(span_s, m.end(), "acronym-mismatch", message, suggestion, confidence=0.35))
 
-    def _acronym_plurals(self, text: str, edits: list[Edit]) -> None:
+    def _acronym_plurals(self, text: str, edits: list[Edit], protected: SpanIndex) -> None:
         """"NATOs have": an organisation's acronym with a bare "s" is a foreign genitive (German
         "NATOs", Swedish "Natos") that the MT carried over; suggest the English possessive."""
         g = self.g
         apostrophe = "\u2019" if text.count("\u2019") >= text.count("'") else "'"
         for m in _ACRONYM_S.finditer(text):
             acr = m.group(1)
-            if acr not in g.by_acronym or m.group() in g.by_acronym or m.group() in g.names:
+            if acr not in g.by_acronym or m.group() in g.by_acronym or m.group() in g.names \
+                    or protected.overlaps(m.start(), m.end()):
                 continue
             edits.append(Edit(m.start(), m.end(), f"{acr}{apostrophe}s", rule="acronym-genitive", action="suggest",
                               confidence=0.45, reason=f"“{m.group()}” is not English: {acr} "

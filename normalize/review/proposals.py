@@ -35,8 +35,7 @@ False alarms on a gazetteer rule, and reverted gazetteer rewrites
     * near-miss, inconsistent-spelling, foreign-acronym, casing: the matched name is made a
       protected phrase (``protected:``);
     * anchored-garble: the two words (anchor and garble) become a protected phrase;
-    * acronym-mismatch, acronym-genitive: a protected phrase too, marked in a comment as not yet
-      effective: the gazetteer pass does not consult protected phrases for these two rules.
+    * acronym-mismatch, acronym-genitive: a protected phrase too.
     False alarms on the sentence flagger's reasons (fluency, fragment, ...) are kept in
     decisions.jsonl only: the flagger has no exception list.
 """
@@ -60,9 +59,10 @@ MARKER = "# normalize review proposals"
 #: reason codes of the gazetteer pass (docs/gazetteer.md); the others come from the sentence flagger
 GAZETTEER_CODES = {"variant", "garble", "casing", "calque", "near-miss", "anchored-garble", "inconsistent-spelling",
                    "foreign-acronym", "acronym-mismatch", "acronym-genitive"}
+#: rules about the grammar around an acronym: an accepted suggestion is not a name correction
+ACRONYM_GRAMMAR = {"acronym-mismatch", "acronym-genitive"}
 LITERAL_CODES = {"calque", "anchored-garble"}
 PERSON_CODES = {"near-miss", "anchored-garble", "inconsistent-spelling"}
-NOT_YET_EFFECTIVE = {"acronym-mismatch", "acronym-genitive"}
 _ARTICLES = {"the", "a", "an"}
 _WORD = re.compile(r"[\w’'-]+")
 
@@ -272,7 +272,7 @@ class Builder:
                 self.p.notes.append(f"decision {d.get('id')}: its change is not inside its sentence; nothing proposed")
                 return
             code = d.get("code") if action == "accept" else None
-            if action == "accept" and code not in GAZETTEER_CODES - NOT_YET_EFFECTIVE:
+            if action == "accept" and code not in GAZETTEER_CODES - ACRONYM_GRAMMAR:
                 return  # the flagger's suggestions and the acronym grammar rules are not names
             if action == "correct":  # a correction of text a gazetteer rule pointed at
                 for r in reasons:
@@ -280,7 +280,7 @@ class Builder:
                     if r.get("code") in GAZETTEER_CODES and span and span[0] <= e and s <= span[1]:
                         code = str(r["code"])
                         break
-                if code in NOT_YET_EFFECTIVE:
+                if code in ACRONYM_GRAMMAR:
                     return  # grammar around an acronym, not a name
             self.correction(d, sentence, s, e, change.after, code)
         elif action == "false-alarm":
@@ -461,8 +461,6 @@ def render(p: Proposals, header: list[str]) -> str:
     for it in items:
         for pv in it.provenance:
             lines.extend(pv.comments("  "))
-        if it.code in NOT_YET_EFFECTIVE:
-            lines.append(f"  # not yet effective: the gazetteer pass does not consult protected phrases for {it.code}")
         lines.append(f"  - {q(it.phrase)}")
     return "\n".join(lines) + "\n"
 
