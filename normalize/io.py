@@ -8,6 +8,7 @@ import gzip
 import io
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -84,9 +85,20 @@ def _utf16_without_bom(data: bytes) -> str | None:
     return None
 
 
+#: control characters no text file has many of (tab, line breaks, form feed and ESC excepted)
+_CONTROL = re.compile(r"[\x01-\x08\x0e-\x1a\x1c-\x1f\x7f]")
+#: a file whose first 64 K characters are more than this share control characters is binary
+BINARY_CONTROL_SHARE = 0.02
+
+
 def _checked(text: str, encoding: str) -> Decoded:
     if "\x00" in text:
         raise InputError(f"binary data: NUL characters after decoding as {encoding}")
+    sample = text[:65536]
+    controls = len(_CONTROL.findall(sample))
+    if controls >= 16 and controls > BINARY_CONTROL_SHARE * len(sample):
+        raise InputError(f"binary data: {controls} control characters in the first {len(sample)} "
+                         f"characters (decoded as {encoding})")
     return Decoded(text, encoding)
 
 
@@ -96,12 +108,26 @@ def read_text_file(path: Path) -> Decoded:
 
 @dataclass(slots=True)
 class Record:
-    """One line of a JSONL input: its parsed object, or the error that stopped it."""
+    """One line of a JSONL input: its text field, or the error that stopped it.
+
+    ``raw`` is the line as decoded (without its line break); ``span`` is where the text field's
+    JSON value sits in ``raw``, so the cleaned text can replace it and leave every other byte
+    of the line (numbers, escapes, key order, spacing) exactly as it was.
+    """
 
     line: int
-    obj: dict[str, Any] | None
+    text: str | None
     error: str | None = None
     raw: str = ""
+    span: tuple[int, int] = (0, 0)
+    end: str = ""  # the line break the line had ("\n", "\r\n" or "" on a last line)
+
+    def with_text(self, text: str) -> str:
+        """The line with its text field set to ``text`` (the line itself if unchanged)."""
+        if text == self.text:
+            return self.raw + self.end
+        value = json.dumps(text, ensure_ascii=False)
+        return self.raw[: self.span[0]] + value + self.raw[self.span[1] :] + self.end
 
 
 def iter_jsonl(path: Path, text_field: str) -> Iterator[Record]:
@@ -114,23 +140,66 @@ def iter_jsonl(path: Path, text_field: str) -> Iterator[Record]:
                 yield rec
 
 
+def _keep(token: str) -> str:
+    return token
+
+
+#: numbers and constants stay as their JSON text: no float rounding, no limit on integer digits
+_DECODER = json.JSONDecoder(parse_int=_keep, parse_float=_keep, parse_constant=_keep)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_JSON_WS = " \t\n\r"
+
+
 def parse_jsonl_line(n: int, raw_bytes: bytes, text_field: str) -> Record | None:
-    """Line ``n`` of a JSONL input as a Record (None for a blank line)."""
+    """Line ``n`` of a JSONL input as a Record (None for a blank line).
+
+    A UTF-8 byte order mark before the first line's object is allowed (and kept)."""
     try:
         raw = raw_bytes.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return Record(n, None, f"line is not UTF-8: {exc}", raw_bytes.decode("utf-8", "replace"))
-    if not raw.strip():
+        return Record(n, None, f"line is not UTF-8: {exc}", raw_bytes.decode("utf-8", "replace").rstrip("\r\n"))
+    body = raw.rstrip("\r\n")
+    end = raw[len(body) :]
+    if not body.strip():
         return None
+    bom = 1 if n == 1 and body.startswith("\ufeff") else 0
     try:
-        obj = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        return Record(n, None, f"invalid JSON: {exc}", raw.rstrip("\r\n"))
+        obj = _DECODER.decode(body[bom:])
+    except RecursionError:
+        return Record(n, None, "invalid JSON: nested too deeply", body)
+    except ValueError as exc:
+        return Record(n, None, f"invalid JSON: {exc}", body)
     if not isinstance(obj, dict):
-        return Record(n, None, "a JSON object is expected on each line", raw.rstrip("\r\n"))
-    if not isinstance(obj.get(text_field), str):
-        return Record(n, None, f"no string field {text_field!r}", raw.rstrip("\r\n"))
-    return Record(n, obj)
+        return Record(n, None, "a JSON object is expected on each line", body)
+    text = obj.get(text_field)
+    if not isinstance(text, str):
+        return Record(n, None, f"no string field {text_field!r}", body)
+    if _SURROGATE.search(text):
+        return Record(n, None, f"field {text_field!r} has an unpaired surrogate escape (\\ud800-\\udfff): "
+                               "not a character, and not writable as UTF-8", body)
+    return Record(n, text, None, body, _value_span(body, bom, text_field), end)
+
+
+def _value_span(body: str, pos: int, key: str) -> tuple[int, int]:
+    """Where the value of the last top-level ``key`` is in ``body``, a valid JSON object."""
+
+    def ws(i: int) -> int:
+        while i < len(body) and body[i] in _JSON_WS:
+            i += 1
+        return i
+
+    i = ws(ws(pos) + 1)  # after "{"
+    found = (0, 0)
+    while i < len(body) and body[i] != "}":
+        name, i = _DECODER.raw_decode(body, i)
+        i = ws(ws(i) + 1)  # after ":"
+        _value, end = _DECODER.raw_decode(body, i)
+        if name == key:
+            found = (i, end)  # the last one wins, as in json.loads
+        i = ws(end)
+        if body[i] == ",":
+            i = ws(i + 1)
+    return found
 
 
 def dumps_record(obj: dict[str, Any]) -> str:
@@ -145,7 +214,7 @@ def umask() -> int:
 def atomic_write(path: Path, data: bytes) -> None:
     """Write a file so that readers see either nothing or the whole file, never a part."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -155,6 +224,14 @@ def atomic_write(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def temp_prefix(name: str) -> str:
+    """The prefix of a temporary file beside ``name``: short enough that the temporary name
+    stays within the 255-byte limit of a file name however long ``name`` is."""
+    while len(name.encode("utf-8", "surrogateescape")) > 200:
+        name = name[: len(name) // 2]
+    return f".{name}."
 
 
 def gzip_bytes(data: bytes) -> bytes:

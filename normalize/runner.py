@@ -31,10 +31,12 @@ import json
 import os
 import re
 import shutil
+import stat
 import sys
 import tempfile
 import time
 import traceback
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -46,19 +48,23 @@ from .io import (
     InputError,
     atomic_write,
     decode_bytes,
-    dumps_record,
     input_kind,
     parse_jsonl_line,
+    temp_prefix,
     umask,
 )
 from .pipeline import Normalizer
 from .report import write_report
-from .rules import RuleSet
+from .rules import RuleSet, RuleTimeout
 
 META_DIR = "_normalize"
 PARTS_DIR = "parts"
 #: plain .jsonl files larger than this are split into chunks of about this size
 CHUNK_BYTES = 8 * 1024 * 1024
+#: a document (a .txt file, or one line of a .jsonl) larger than this many bytes is not cleaned:
+#: it fails with a "too-large" line in errors.jsonl. Cleaning takes about 5-10 s per MB, and
+#: no article is this long; a file this big is a dump or a mistake (see README, "Bad input").
+MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
 _HASH_BLOCK = 1 << 20
 
 
@@ -81,11 +87,15 @@ class RunOptions:
     engine: str = "local"
     scheduler: str | None = None
     chunk_bytes: int = CHUNK_BYTES
+    max_document_bytes: int = MAX_DOCUMENT_BYTES
 
     def config(self) -> dict[str, Any]:
         """What changes the output (and so the run key); not how the run is executed."""
-        return {"only": self.only, "skip": self.skip, "text_field": self.text_field,
-                "threshold": self.threshold, "flagger": self.flagger}
+        cfg: dict[str, Any] = {"only": self.only, "skip": self.skip, "text_field": self.text_field,
+                               "threshold": self.threshold, "flagger": self.flagger}
+        if self.max_document_bytes != MAX_DOCUMENT_BYTES:
+            cfg["max_document_bytes"] = self.max_document_bytes
+        return cfg
 
 
 @dataclass
@@ -100,6 +110,8 @@ class Unit:
     """One task: a whole input file, or one chunk (a byte range of whole lines) of a big .jsonl.
 
     ``problem`` set means the file is not read (e.g. a link out of IN) and is reported.
+    ``size`` and ``mtime_ns`` are the file's when it was hashed: a worker that finds them
+    changed knows the file changed since (see :func:`work`).
     """
 
     rel: str
@@ -111,6 +123,8 @@ class Unit:
     first_line: int = 1
     problem: str | None = None
     reuse: bool = False
+    size: int = -1
+    mtime_ns: int = 0
 
     @property
     def part_name(self) -> str:
@@ -126,32 +140,83 @@ def check_paths(in_dir: Path, out_dir: Path) -> None:
         raise UsageError("OUT may not be IN or inside it: the input is never modified")
     if rout in rin.parents:
         raise UsageError("IN may not be inside OUT: outputs could overwrite inputs")
+    if (out_dir / META_DIR).is_symlink():
+        raise UsageError(f"{out_dir / META_DIR} is a symbolic link: the run writes only inside OUT")
+
+
+def printable_rel(rel: str) -> str:
+    """A relative path as it is recorded: bytes that are not UTF-8 (kept by Python as lone
+    surrogates) are shown as ``\\xNN``."""
+    return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def discover(in_dir: Path) -> Iterator[tuple[str, str | None]]:
     """Yield (relative path, problem) for every input file, in a fixed order.
 
-    Symbolic links are never followed out of IN; directories are not followed through links,
-    so a link loop cannot trap the walk.
+    Symbolic links are never followed out of IN, and a link to a directory is never followed
+    at all (so a link loop cannot trap the walk); each is reported. Also reported, not read:
+    a name that is not valid UTF-8, an input name that is not a regular file (a FIFO would
+    block the run), a directory that cannot be listed. Directories named ``_normalize`` (the
+    audit trail of an earlier run) are not read.
     """
     root = in_dir.resolve()
-    for dirpath, dirnames, filenames in os.walk(in_dir, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if d != META_DIR)
-        for name in sorted(filenames):
+    unlisted: list[OSError] = []
+    for dirpath, dirnames, filenames in os.walk(in_dir, followlinks=False, onerror=unlisted.append):
+        while unlisted:  # os.walk could not list a directory: say so, do not skip it silently
+            exc = unlisted.pop(0)
+            where = Path(exc.filename or dirpath)
+            with contextlib.suppress(ValueError):
+                yield (printable_rel(where.relative_to(in_dir).as_posix()) + "/",
+                       f"cannot list directory: {exc.strerror or exc}")
+        base = Path(dirpath)
+        links = [d for d in dirnames if (base / d).is_symlink()]
+        dirnames[:] = sorted(d for d in dirnames if d != META_DIR and d not in links)
+        for name in sorted([*filenames, *links]):
+            path = base / name
+            rel = path.relative_to(in_dir).as_posix()
+            if name in links:
+                yield printable_rel(rel) + "/", _link_problem(path, root, directory=True)
+                continue
             if input_kind(name) is None:
                 continue
-            path = Path(dirpath) / name
-            rel = path.relative_to(in_dir).as_posix()
+            try:
+                rel.encode("utf-8")
+            except UnicodeEncodeError:
+                yield printable_rel(rel), "file name is not valid UTF-8; not read (rename the file)"
+                continue
             if path.is_symlink():
-                try:
-                    target = path.resolve(strict=True)
-                except (OSError, RuntimeError):
-                    yield rel, "symbolic link is broken or loops; not followed"
+                problem = _link_problem(path, root, directory=False)
+                if problem:
+                    yield rel, problem
                     continue
-                if root not in target.parents:
-                    yield rel, "symbolic link points outside the input directory; not followed"
-                    continue
+            try:
+                mode = path.stat().st_mode
+            except OSError as exc:
+                yield rel, f"cannot read: {exc.strerror or exc}"
+                continue
+            if not stat.S_ISREG(mode):
+                yield rel, "not a regular file (a FIFO, socket or device); not read"
+                continue
             yield rel, None
+    while unlisted:
+        exc = unlisted.pop(0)
+        yield printable_rel(Path(exc.filename or in_dir).relative_to(in_dir).as_posix()) + "/", \
+            f"cannot list directory: {exc.strerror or exc}"
+
+
+def _link_problem(path: Path, root: Path, *, directory: bool) -> str | None:
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return "symbolic link is broken or loops; not followed"
+    if target != root and root not in target.parents:
+        return "symbolic link points outside the input directory; not followed"
+    if directory:
+        if target == root or target in path.parents:
+            return "symbolic link to a directory that contains it (a loop); not followed"
+        return ("symbolic link to a directory; not followed (the files it points to are read "
+                f"under {target.relative_to(root).as_posix()}/)")
+    return None
 
 
 def run_key(options: RunOptions, threshold: float | None) -> str:
@@ -161,12 +226,34 @@ def run_key(options: RunOptions, threshold: float | None) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:20]
 
 
+def open_input(path: Path) -> Any:
+    """Open an input file for reading in binary, refusing what is not a regular file.
+
+    Opened without blocking, so a FIFO put in place of a file cannot hang the run."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InputError("not a regular file (a FIFO, socket or device); not read")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def file_sha256(path: Path) -> str:
+    return file_state(path)[0]
+
+
+def file_state(path: Path) -> tuple[str, int, int]:
+    """(sha256, size, mtime_ns) of a file, the size and time taken when the hash is done."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_input(path) as fh:
         while block := fh.read(_HASH_BLOCK):
             h.update(block)
-    return h.hexdigest()
+        st = os.fstat(fh.fileno())
+    return h.hexdigest(), st.st_size, st.st_mtime_ns
 
 
 def _read_header(path: Path) -> dict[str, Any] | None:
@@ -215,16 +302,19 @@ def plan(in_dir: Path, parts: Path, out_dir: Path, options: RunOptions, key: str
             continue
         path = in_dir / rel
         try:
-            sha = file_sha256(path)
-            size = path.stat().st_size
+            sha, size, mtime_ns = file_state(path)
+            if rel.endswith(".jsonl") and size > options.chunk_bytes:
+                bounds = _chunk_bounds(path, options.chunk_bytes)
+            else:
+                bounds = [(0, -1, 1)]
+        except InputError as exc:
+            yield Unit(rel, problem=str(exc))
+            continue
         except OSError as exc:
             yield Unit(rel, problem=f"cannot read: {exc.strerror or exc}")
             continue
-        if rel.endswith(".jsonl") and size > options.chunk_bytes:
-            bounds = _chunk_bounds(path, options.chunk_bytes)
-        else:
-            bounds = [(0, -1, 1)]
-        units = [Unit(rel, sha, i, len(bounds), s, None if e < 0 else e, fl) for i, (s, e, fl) in enumerate(bounds)]
+        units = [Unit(rel, sha, i, len(bounds), s, None if e < 0 else e, fl, size=size, mtime_ns=mtime_ns)
+                 for i, (s, e, fl) in enumerate(bounds)]
         if not options.force and (out_dir / rel).is_file():
             current = all(_current(parts / u.part_name, u, key) for u in units)
             if current:
@@ -256,6 +346,7 @@ class WorkSpec:
     threshold: float | None
     flagger: bool
     key: str
+    max_document_bytes: int = MAX_DOCUMENT_BYTES
 
 
 def normalizer_for(spec: WorkSpec, rules: RuleSet | None = None) -> Normalizer:
@@ -271,25 +362,35 @@ def normalizer_for(spec: WorkSpec, rules: RuleSet | None = None) -> Normalizer:
     return _STATE["normalizer"]
 
 
+class OutputError(Exception):
+    """An output path that would leave OUT (through a symbolic link inside OUT)."""
+
+
 def work(spec: WorkSpec, unit: Unit) -> dict[str, Any]:
-    """Do one unit: clean its documents, write its output and then its part. Returns counts."""
+    """Do one unit: clean its documents, write its output and then its part. Returns counts.
+
+    The part records the SHA-256 of the bytes the worker actually read: if the file changed
+    after the plan hashed it, the output is made from what was read, the part says so (and an
+    errors.jsonl line of kind ``changed`` reports it), and a later run redoes the file unless
+    it still holds exactly those bytes."""
     in_dir, out_dir = Path(spec.in_dir), Path(spec.out_dir)
     part_path = out_dir / META_DIR / PARTS_DIR / unit.part_name
     t0 = time.perf_counter()
     part = _Part(unit, spec.key)
     if unit.problem:
         part.seen = 1
-        part.error({"file": unit.rel, "error": "skipped", "message": unit.problem})
+        part.error({"file": unit.rel, "error": "skipped", "failed": 1, "message": unit.problem})
     else:
         try:
             normalizer = normalizer_for(spec)
             if input_kind(unit.rel) == ".txt":
-                _work_txt(normalizer, in_dir, out_dir, unit, part)
+                _work_txt(normalizer, spec, in_dir, out_dir, unit, part)
             else:
-                _work_jsonl(normalizer, spec.text_field, in_dir, out_dir, unit, part)
+                _work_jsonl(normalizer, spec, in_dir, out_dir, unit, part)
         except Exception as exc:
             # a unit's output is written only at its end, so none of its documents were written
-            part.fail(_error(unit.rel, None, exc))
+            part.fail(_error(unit.rel, part.line, exc, gz=unit.rel.endswith(".gz")))
+        part.check_read()
     part.timings["unit_seconds"] = time.perf_counter() - t0
     part.write(part_path)
     return {"rel": unit.rel, "chunk": unit.chunk, "seen": part.seen, "written": part.written}
@@ -297,7 +398,10 @@ def work(spec: WorkSpec, unit: Unit) -> dict[str, Any]:
 
 class _Part:
     """The records of one unit, written as one JSONL file: a header, then ["d", document],
-    ["e", edit], ["f", flag], ["x", error] lines in document order."""
+    ["e", edit], ["f", flag], ["x", error] lines in document order.
+
+    Every error row has ``failed``: how many of the unit's documents it accounts for (1 for a
+    document, all those not yet accounted for when the whole file fails, 0 for a warning)."""
 
     def __init__(self, unit: Unit, key: str) -> None:
         self.unit = unit
@@ -305,42 +409,94 @@ class _Part:
         self.lines: list[str] = []
         self.seen = 0
         self.written = 0
+        self.failed_recorded = 0
+        self.line: int | None = None  # the JSONL line being read
         self.encoding: str | None = None
         self.timings: dict[str, float] = {}
+        self.sha256 = unit.sha256
+        self.read_sha: str | None = None  # of the bytes read, once the whole unit was read
+        self.read_stat: tuple[int, int] | None = None  # (size, mtime_ns) after reading
 
     def add(self, kind: str, obj: Any) -> None:
-        self.lines.append(json.dumps([kind, obj], ensure_ascii=False))
+        self.lines.append(_dumps([kind, obj]))
 
     def error(self, row: dict[str, Any]) -> None:
+        row.setdefault("failed", 1)
+        self.failed_recorded += row["failed"]
         self.add("x", row)
 
     def fail(self, row: dict[str, Any]) -> None:
-        self.lines = [ln for ln in self.lines if ln.startswith('["x"')]
+        kept = [ln for ln in self.lines if ln.startswith('["x"')]
+        cleaned = self.written
+        self.lines = kept
         self.seen = max(self.seen, 1)
         self.written = 0
+        row["failed"] = max(self.seen - self.failed_recorded, 0)
+        if cleaned:
+            row["message"] += f" ({cleaned} document(s) of this file were cleaned before it; none is written)"
         self.error(row)
+
+    def check_read(self) -> None:
+        """Compare what the worker read with what the plan hashed (see :func:`work`)."""
+        u = self.unit
+        if self.read_sha is None:
+            return
+        if u.chunks == 1:
+            changed = self.read_sha != u.sha256
+            self.sha256 = self.read_sha
+        else:
+            changed = self.read_stat != (u.size, u.mtime_ns)
+            if changed:
+                self.sha256 = "changed:" + self.read_sha
+        if changed:
+            self.error({"file": u.rel, "error": "changed", "failed": 0,
+                        "message": "the file changed while the run was reading it: its output is made from the "
+                                   f"bytes that were read (sha256 {self.read_sha[:16]}…), which the manifest "
+                                   "records, and a later run redoes the file unless it still holds them"})
 
     def write(self, path: Path) -> None:
         u = self.unit
-        header = {"file": u.rel, "sha256": u.sha256, "key": self.key, "chunk": u.chunk, "chunks": u.chunks,
+        header = {"file": u.rel, "sha256": self.sha256, "key": self.key, "chunk": u.chunk, "chunks": u.chunks,
                   "start": u.start, "seen": self.seen, "written": self.written,
                   "timings": {k: round(v, 6) for k, v in sorted(self.timings.items())}}
-        body = "\n".join([json.dumps(["h", header], ensure_ascii=False), *self.lines]) + "\n"
-        atomic_write(path, body.encode("utf-8"))
+        body = "\n".join([_dumps(["h", header]), *self.lines]) + "\n"
+        atomic_write(path, body.encode("utf-8", "backslashreplace"))
 
 
-def _error(rel: str, line: int | None, exc: BaseException) -> dict[str, Any]:
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def _error(rel: str, line: int | None, exc: BaseException, *, gz: bool = False) -> dict[str, Any]:
     row: dict[str, Any] = {"file": rel}
     if line is not None:
         row["line"] = line
     if isinstance(exc, InputError):
         row.update(error="input", message=str(exc))
+    elif isinstance(exc, RuleTimeout):
+        row.update(error="rule-timeout", message=str(exc))
+    elif isinstance(exc, OutputError):
+        row.update(error="output", message=str(exc))
+    elif gz and isinstance(exc, (EOFError, zlib.error, gzip.BadGzipFile)):
+        row.update(error="input", message=f"corrupt or truncated gzip data: {exc}")
     elif isinstance(exc, OSError):
         row.update(error="io", message=f"{type(exc).__name__}: {exc.strerror or exc}")
     else:
         tb = traceback.extract_tb(exc.__traceback__)[-1:]
         where = f" at {Path(tb[0].filename).name}:{tb[0].lineno}" if tb else ""
         row.update(error="internal", message=f"{type(exc).__name__}: {exc}{where}")
+    row["failed"] = 1
+    return row
+
+
+def _too_large(rel: str, line: int | None, size: int, limit: int) -> dict[str, Any]:
+    row: dict[str, Any] = {"file": rel}
+    if line is not None:
+        row["line"] = line
+    what = "line" if line is not None else "file"
+    row.update(error="too-large", failed=1,
+               message=f"the {what} is {size} bytes, more than the {limit} bytes a document may have; "
+                       "it was not cleaned and nothing was written for it (split it into documents)")
     return row
 
 
@@ -365,68 +521,137 @@ def _clean(normalizer: Normalizer, rel: str, line: int | None, text: str, encodi
     return res.text
 
 
-def _read_unit_bytes(path: Path, unit: Unit) -> bytes:
-    with open(path, "rb") as fh:
-        if unit.end is None:
-            return fh.read()
-        fh.seek(unit.start)
-        return fh.read(unit.end - unit.start)
+def _open_unit(in_dir: Path, unit: Unit) -> Any:
+    """The unit's input, opened; a link is checked again (it may have changed since the plan)."""
+    path = in_dir / unit.rel
+    if path.is_symlink():
+        problem = _link_problem(path, in_dir.resolve(), directory=False)
+        if problem:
+            raise InputError(problem)
+    return open_input(path)
 
 
-def _work_txt(normalizer: Normalizer, in_dir: Path, out_dir: Path, unit: Unit, part: _Part) -> None:
+def _output_path(out_dir: Path, rel: str) -> Path:
+    """OUT/rel with its folders made, never through a symbolic link inside OUT."""
+    parts = Path(rel).parts
+    if not parts or Path(rel).is_absolute() or any(p in ("..", ".") for p in parts):
+        raise OutputError(f"output path {rel!r} is not a plain relative path; nothing written")
+    cur = out_dir
+    for name in parts[:-1]:
+        cur = cur / name
+        if cur.is_symlink():
+            raise OutputError(f"{cur.relative_to(out_dir).as_posix()} in OUT is a symbolic link; nothing is "
+                              "written through it (remove it)")
+        if not cur.exists():
+            break
+    target = out_dir / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def _work_txt(normalizer: Normalizer, spec: WorkSpec, in_dir: Path, out_dir: Path, unit: Unit,
+              part: _Part) -> None:
     part.seen = 1
-    data = _read_unit_bytes(in_dir / unit.rel, unit)
+    limit = spec.max_document_bytes
+    with _open_unit(in_dir, unit) as fh:
+        data = fh.read(limit + 1)
+        st = os.fstat(fh.fileno())
+    if len(data) > limit:
+        part.error(_too_large(unit.rel, None, max(st.st_size, len(data)), limit))
+        return
+    part.read_sha, part.read_stat = hashlib.sha256(data).hexdigest(), (st.st_size, st.st_mtime_ns)
     decoded = decode_bytes(data)
     text = _clean(normalizer, unit.rel, None, decoded.text, decoded.encoding, part)
-    atomic_write(out_dir / unit.rel, text.encode("utf-8"))
+    atomic_write(_output_path(out_dir, unit.rel), text.encode("utf-8"))
 
 
-def _jsonl_lines(in_dir: Path, unit: Unit) -> Iterator[tuple[int, bytes]]:
-    path = in_dir / unit.rel
-    if unit.rel.endswith(".gz"):
-        with gzip.open(path, "rb") as fh:
-            yield from enumerate(fh, 1)
-        return
-    with open(path, "rb") as fh:
-        fh.seek(unit.start)
+class _HashingReader:
+    """A binary file seen through ``read``, hashing every byte read (for gzip's reader)."""
+
+    mode = "rb"
+
+    def __init__(self, fh: Any, h: Any) -> None:
+        self.fh, self.h = fh, h
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.fh.read(size)
+        self.h.update(data)
+        return data
+
+
+def _jsonl_lines(in_dir: Path, unit: Unit, limit: int, part: _Part) -> Iterator[tuple[int, bytes | None, int]]:
+    """(line number, bytes, size) of every line of the unit; bytes is None for a line longer
+    than ``limit``, which is skipped without being held in memory."""
+    h = hashlib.sha256()
+    with _open_unit(in_dir, unit) as raw_fh:
+        if unit.rel.endswith(".gz"):
+            fh: Any = gzip.GzipFile(filename="", mode="rb", fileobj=_HashingReader(raw_fh, h))
+            hashed = True
+        else:
+            fh = raw_fh
+            fh.seek(unit.start)
+            hashed = False
         remaining = None if unit.end is None else unit.end - unit.start
         n = unit.first_line
-        for raw in fh:
-            if remaining is not None:
-                if remaining <= 0:
+        while remaining is None or remaining > 0:
+            part.line = n  # the line being read or cleaned, for an error that stops the file
+            raw = fh.readline(limit + 1)
+            if not raw:
+                break
+            size = len(raw)
+            long_line = size > limit and not raw.endswith(b"\n")
+            if not hashed:
+                h.update(raw)
+            while long_line:  # skip the rest of the line, a block at a time
+                more = fh.readline(_HASH_BLOCK)
+                if not more:
                     break
-                remaining -= len(raw)
-            yield n, raw
+                size += len(more)
+                if not hashed:
+                    h.update(more)
+                if more.endswith(b"\n"):
+                    break
+            if remaining is not None:
+                remaining -= size
+            yield n, (None if long_line else raw), size
             n += 1
+        if unit.rel.endswith(".gz"):
+            fh.close()
+        st = os.fstat(raw_fh.fileno())
+    part.read_sha, part.read_stat = h.hexdigest(), (st.st_size, st.st_mtime_ns)
 
 
-def _work_jsonl(normalizer: Normalizer, field_name: str, in_dir: Path, out_dir: Path, unit: Unit,
+def _work_jsonl(normalizer: Normalizer, spec: WorkSpec, in_dir: Path, out_dir: Path, unit: Unit,
                 part: _Part) -> None:
     # the cleaned lines go to a temporary file, not to memory: a big file stays cheap
-    target = out_dir / unit.rel if unit.chunks == 1 else _piece_path(out_dir, unit)
+    target = _output_path(out_dir, unit.rel) if unit.chunks == 1 else _piece_path(out_dir, unit)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(target.name), suffix=".tmp", dir=target.parent)
+    limit = spec.max_document_bytes
     try:
         with os.fdopen(fd, "wb") as raw_out:
             sink: Any = (gzip.GzipFile(filename="", mode="wb", fileobj=raw_out, mtime=0)
                          if unit.rel.endswith(".gz") else raw_out)
-            for n, raw in _jsonl_lines(in_dir, unit):
-                rec = parse_jsonl_line(n, raw, field_name)
+            for n, raw, size in _jsonl_lines(in_dir, unit, limit, part):
+                if raw is None:
+                    part.seen += 1
+                    part.error(_too_large(unit.rel, n, size, limit))
+                    continue
+                rec = parse_jsonl_line(n, raw, spec.text_field)
                 if rec is None:
                     continue
                 part.seen += 1
-                if rec.obj is None:
-                    part.error({"file": unit.rel, "line": rec.line, "error": "input",
+                if rec.text is None:
+                    part.error({"file": unit.rel, "line": rec.line, "error": "input", "failed": 1,
                                 "message": rec.error, "raw": rec.raw[:10000]})
                     continue
                 try:
-                    text = _clean(normalizer, unit.rel, rec.line, rec.obj[field_name], None, part)
+                    text = _clean(normalizer, unit.rel, rec.line, rec.text, None, part)
                 except Exception as exc:
                     part.error(_error(unit.rel, rec.line, exc))
                     continue
-                obj = dict(rec.obj)
-                obj[field_name] = text
-                sink.write((dumps_record(obj) + "\n").encode("utf-8"))
+                sink.write(rec.with_text(text).encode("utf-8"))
+            part.line = None
             if sink is not raw_out:
                 sink.close()
         os.chmod(tmp, 0o666 & ~umask())
@@ -518,7 +743,8 @@ class _Sink:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.tmp = path.with_name(f".{path.name}.tmp")
-        self.fh = open(self.tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        # (a lone surrogate, which no input can produce, would be written as its JSON escape)
+        self.fh = open(self.tmp, "w", encoding="utf-8", errors="backslashreplace", newline="")  # noqa: SIM115
 
     def commit(self) -> None:
         self.fh.close()
@@ -594,7 +820,7 @@ def run(in_dir: Path | str, out_dir: Path | str, options: RunOptions) -> RunResu
         # 2. work
         spec = WorkSpec(str(in_dir.resolve()), str(out_dir.resolve()), str(options.rules.root),
                         options.rules.version, list(options.only), list(options.skip), options.text_field,
-                        options.threshold, options.flagger, key)
+                        options.threshold, options.flagger, key, options.max_document_bytes)
         progress = _progress(options.quiet, todo)
         if todo:
             units = (u for u in spool if not u.reuse)
@@ -670,7 +896,8 @@ def _assemble(spool: _Spool, in_dir: Path, out_dir: Path, options: RunOptions, t
         try:
             fh = open(part, encoding="utf-8")  # noqa: SIM115
         except OSError as exc:  # a worker died before writing it: the unit's documents failed
-            row = {"file": unit.rel, "error": "internal", "message": f"no result for this file ({exc.strerror})"}
+            row = {"file": unit.rel, "error": "internal", "message": f"no result for this file ({exc.strerror})",
+                   "failed": 1}
             sinks["errors.jsonl"].fh.write(json.dumps(row, ensure_ascii=False) + "\n")
             by["error"]["internal"] += 1
             file_acc["seen"] += 1
@@ -680,6 +907,8 @@ def _assemble(spool: _Spool, in_dir: Path, out_dir: Path, options: RunOptions, t
         with fh:
             _, header = json.loads(fh.readline())
             seen, written = header["seen"], header["written"]
+            if header.get("sha256") != unit.sha256:  # the file changed while it was read
+                file_acc["sha256"] = header.get("sha256")
             file_acc["seen"] += seen
             file_acc["written"] += written
             file_acc["failed"] += seen - written
@@ -734,9 +963,8 @@ def _assemble(spool: _Spool, in_dir: Path, out_dir: Path, options: RunOptions, t
 
 def _join_pieces(out_dir: Path, units: list[Unit]) -> None:
     """The output of a file cleaned in chunks: its pieces, in order, as one file."""
-    target = out_dir / units[0].rel
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    target = _output_path(out_dir, units[0].rel)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(target.name), suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as dst:
             for u in units:
