@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from operator import mul
 from pathlib import Path
 
 
@@ -23,6 +24,9 @@ class Combiner:
         self._terms = list(zip(self.features, self.coef, self.mean, self.scale))
         # the same logit as a plain linear form: one multiply-add per feature in the hot path
         self._linear = [(name, c / s) for name, c, s in zip(self.features, self.coef, self.scale)]
+        self._names = [name for name, _ in self._linear]
+        self._weights = [w for _, w in self._linear]
+        self._zeros = [0.0] * len(self._names)
         self._offset = self.intercept - sum(c * m / s for _, c, m, s in self._terms)
 
     @classmethod
@@ -30,11 +34,8 @@ class Combiner:
         return cls(json.loads(path.read_text(encoding="utf-8")))
 
     def logit(self, feats: dict[str, float]) -> float:
-        z = self._offset
-        get = feats.get
-        for name, w in self._linear:
-            z += w * get(name, 0.0)
-        return z
+        # offset + w1 f1 + w2 f2 + ..., added left to right
+        return sum(map(mul, self._weights, map(feats.get, self._names, self._zeros)), self._offset)
 
     def contributions(self, feats: dict[str, float]) -> list[tuple[float, str]]:
         """Each feature's term of the logit, most negative (most to blame) first."""

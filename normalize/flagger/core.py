@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,8 +19,9 @@ from .combiner import Combiner
 from .fluency import FluencyModel, Scored
 from .foreign import ForeignSignal
 from .oov import RARE_FREQ, OovSignal
+from .oov import features as oov_features
 from .structure import StructureSignal, unmatched_marks
-from .text import _TOKEN, Sentence
+from .text import Sentence, words_of
 
 if TYPE_CHECKING:
     from ..rules import RuleSet
@@ -56,6 +58,28 @@ def model_dir(rules: RuleSet) -> Path:
     return default_rules_dir() / "flagger"
 
 
+_LOG_WORDS = [math.log1p(n) for n in range(200)]
+
+
+def _log_words(n: int) -> float:
+    return _LOG_WORDS[n] if n < 200 else math.log1p(n)
+
+
+class _Once:
+    """A function's result, computed on the first call only."""
+
+    __slots__ = ("fn", "got")
+
+    def __init__(self, fn: Callable[[], Scored]) -> None:
+        self.fn = fn
+        self.got: Scored | None = None
+
+    def __call__(self) -> Scored:
+        if self.got is None:
+            self.got = self.fn()
+        return self.got
+
+
 class Signals:
     """Features and reasons of sentences, before combining (the scripts fit on these)."""
 
@@ -72,8 +96,7 @@ class Signals:
         """Lowercase words of gazetteer names: never out of vocabulary, never foreign."""
         got = self._skip_cache.get(names)
         if got is None:
-            got = frozenset(w.lower().replace("’", "'") for n in names
-                            for w, _, _ in _TOKEN.findall(n) if w)
+            got = frozenset(w.lower().replace("’", "'") for n in names for w in words_of(n))
             if len(self._skip_cache) > 8:
                 self._skip_cache.clear()
             self._skip_cache[names] = got
@@ -90,24 +113,8 @@ class Signals:
         the list holds the cheap reasons only (foreign, structure). With ``detail``, a sentence
         left without a reason gets one from :meth:`explain` when ``blame`` gives the features'
         contributions (the flagger does so for sentences it flags)."""
-        feats: dict[str, float] = {"log_words": math.log1p(len(sent.words))}
-        freqs = self.oov.frequencies(sent)
-        f_foreign, r_foreign = self.foreign.features(sent, freqs, skip)
-        f_oov, oov_words = self.oov.measure(sent, freqs, skip)
-        f_struct, r_struct = self.structure.features(sent, unmatched)
-        f_fluency, scored = self.fluency.measure(sent)
-        for f in (f_foreign, f_oov, f_struct, f_fluency):
-            feats.update(f)
-        if not (detail if isinstance(detail, bool) else detail(feats)):
-            return feats, [*r_foreign, *r_struct]
-        reasons = [*r_foreign, *self.oov.reasons(oov_words), *r_struct, *self.fluency.reasons(sent, scored, feats)]
-        if feats["foreign"]:  # unknown words and odd phrasing are what "untranslated" means
-            reasons = [r for r in reasons if r.code not in _IMPLIED_BY_FOREIGN]
-        if not reasons and blame is not None:
-            contributions = blame(feats)
-            if contributions is not None:
-                reasons = [self.explain(sent, feats, contributions, skip, freqs, scored)]
-        return feats, reasons
+        want = detail if isinstance(detail, bool) else (lambda _, f: detail(f))
+        return self._batch([sent], skip, [unmatched], want, blame)[0]
 
     def spans(self, text: str, spans: list[tuple[int, int]], names: frozenset[str] = frozenset(),
               detail: Callable[[int, dict[str, float]], bool] | bool = True,
@@ -118,28 +125,59 @@ class Signals:
         skip = self.skip_words(names) if names else frozenset()
         # quotes and brackets are balanced per paragraph (line): a quote may run over sentences
         by_line: dict[int, list[tuple[int, str]]] = {}
-        out = []
-        for i, (s, e) in enumerate(spans):
+        marks: list[str | None] = []
+        for s, e in spans:
             ls = text.rfind("\n", 0, s) + 1
-            marks = by_line.get(ls)
-            if marks is None:
+            found = by_line.get(ls)
+            if found is None:
                 le = text.find("\n", e)
                 line = text[ls : le if le >= 0 else len(text)]
-                marks = by_line[ls] = [(ls + at, m) for at, m in unmatched_marks(line)]
-            mark = next((m for at, m in marks if s <= at < e), None) if marks else None
-            want = detail if isinstance(detail, bool) else (lambda f, i=i: detail(i, f))
-            out.append(self.sentence(Sentence.of(text[s:e]), skip, mark, want, blame))
+                found = by_line[ls] = [(ls + at, m) for at, m in unmatched_marks(line)]
+            marks.append(next((m for at, m in found if s <= at < e), None) if found else None)
+        return self._batch([Sentence.of(text[s:e]) for s, e in spans], skip, marks, detail, blame)
+
+    def _batch(self, sents: list[Sentence], skip: frozenset[str], marks: list[str | None],
+               detail: Callable[[int, dict[str, float]], bool] | bool,
+               blame: Callable[[dict[str, float]], Blame | None] | None,
+               ) -> list[tuple[dict[str, float], list[Reason]]]:
+        """Features and reasons of the sentences of one document (``marks``: each one's
+        unbalanced quote or bracket). The word counts and the fluency features of all sentences
+        are computed at once (:meth:`OovSignal.measure_all`, :meth:`FluencyModel.measure_all`),
+        the rest sentence by sentence."""
+        fluency, scored = self.fluency.measure_all(sents)
+        words = self.oov.measure_all(sents, skip)
+        foreign, structure = self.foreign.from_counts, self.structure.features
+        out: list[tuple[dict[str, float], list[Reason]]] = []
+        for i, (sent, f_fluency, (n, n_lower, known_lower, cap_unknown, n_oov, rare)) in enumerate(
+                zip(sents, fluency, words.counts)):
+            f_foreign, r_foreign = foreign(sent, n, n_lower, known_lower)
+            f_struct, r_struct = structure(sent, marks[i])
+            feats = {"log_words": _log_words(len(sent.words)), **f_foreign,
+                     **oov_features(len(sent.words), n_oov, cap_unknown, rare), **f_struct, **f_fluency}
+            if not (detail if isinstance(detail, bool) else detail(i, feats)):
+                out.append((feats, [*r_foreign, *r_struct]))
+                continue
+            scored_i = _Once(partial(scored.scored, i))
+            reasons = [*r_foreign, *(self.oov.reasons(words.oov(i)) if n_oov else ()), *r_struct,
+                       *self.fluency.reasons(sent, scored_i, feats)]
+            if feats["foreign"]:  # unknown words and odd phrasing are what "untranslated" means
+                reasons = [r for r in reasons if r.code not in _IMPLIED_BY_FOREIGN]
+            if not reasons and blame is not None:
+                contributions = blame(feats)
+                if contributions is not None:
+                    reasons = [self.explain(sent, feats, contributions, skip, words.frequencies(i), scored_i)]
+            out.append((feats, reasons))
         return out
 
     def explain(self, sent: Sentence | str, feats: dict[str, float], blame: Blame,
                 skip: frozenset[str] = frozenset(), freqs: list[int] | None = None,
-                scored: Scored | None = None) -> Reason:
+                scored: Scored | Callable[[], Scored] | None = None) -> Reason:
         """Why a sentence with no reason of its own scored low: words for its worst features.
 
         ``blame`` is the combiner's contributions, most negative first. The first feature that
         pulled the confidence down and has words for it gives the reason; several weak ones
         together give "low-confidence". ``skip``: words of known names; ``freqs`` and ``scored``
-        (what :meth:`sentence` measured) save measuring again.
+        (what :meth:`sentence` measured, or a function that gives it) save measuring again.
         """
         if isinstance(sent, str):
             sent = Sentence.of(sent)
@@ -148,7 +186,7 @@ class Signals:
                 break
             family = _FAMILY.get(name)
             if family in ("fluency", "mt-style"):
-                return self.fluency.explain(sent, family, scored)
+                return self.fluency.explain(sent, family, scored() if callable(scored) else scored)
             if family == "rare-words":
                 freqs = self.oov.frequencies(sent) if freqs is None else freqs
                 words = [w for i, (w, low, f) in enumerate(zip(sent.words, sent.lows, freqs))

@@ -1,7 +1,7 @@
 """Fluency: how natural a sentence is as English, by two small class-based trigram models.
 
 Both are built by ``scripts/build_fluency.py`` from the MLQE-PE train split (CC0) and shipped as
-``rules/flagger/fluency.json.gz``:
+``rules/flagger/fluency.npz`` (integer arrays; see :func:`write_data`):
 
 - ``english``: the ``pe`` side (human post-edits): fluent English;
 - ``bad_mt``: the ``mt`` side of the sentences rated bad (DA < 50): faulty machine translation.
@@ -25,13 +25,17 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import zipfile
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from operator import add
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
+
 from ..model import Reason
-from .text import Sentence
+from .text import Sentence, kind_of
 
 BOS, EOS = "<s>", "</s>"
 # lowercase suffix classes for rare words, longest first
@@ -44,92 +48,164 @@ _PUNCT = {"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', '"': '"', "�
           "…": "."}
 
 
+#: the classes of the suffixes by length, longest first. Of two suffixes of one word the
+#: longer comes first in _SUFFIXES, so the first suffix there that fits is the longest that fits
+_SUFFIX_CLASS = [(n, {s: "<~" + s + ">" for s in _SUFFIXES if len(s) == n})
+                 for n in sorted({len(s) for s in _SUFFIXES}, reverse=True)]
+
+
 def word_class(word: str) -> str:
     """The class of a word that is not in the model's vocabulary."""
     if word[:1].isupper():
         return "<ACR>" if len(word) > 1 and word.isupper() else "<Cap>"
     if "-" in word:
         return "<hyph>"
-    for s in _SUFFIXES:
-        if word.endswith(s) and len(word) > len(s) + 2:
-            return "<~" + s + ">"
+    for n, classes in _SUFFIX_CLASS:  # the longest suffix with more than two letters before it
+        if len(word) > n + 2:
+            got = classes.get(word[-n:])
+            if got is not None:
+                return got
     return "<w>"
+
+
+def _raw_pieces(t: str) -> tuple[str, ...]:
+    """What :func:`raw_tokens` makes of one token."""
+    k = kind_of(t)
+    if k == "w":
+        if t.endswith(("'s", "’s")) and len(t) > 2:
+            return t[:-2], "'s"
+        return (t.replace("’", "'"),)
+    if k == "n":
+        return ("<year>" if len(t) == 4 and t[:2] in ("19", "20") else "<num>",)
+    return (_PUNCT.get(t, "<p>"),)
 
 
 def raw_tokens(sent: Sentence) -> list[str]:
     """The token stream the model sees, before vocabulary lookup (words keep their case)."""
-    out: list[str] = []
-    for t, k in zip(sent.toks, sent.kinds):
-        if k == "w":
-            if t.endswith(("'s", "’s")) and len(t) > 2:
-                out.append(t[:-2])
-                out.append("'s")
-            else:
-                out.append(t.replace("’", "'"))
-        elif k == "n":
-            out.append("<year>" if len(t) == 4 and t[:2] in ("19", "20") else "<num>")
-        else:
-            out.append(_PUNCT.get(t, "<p>"))
+    return [p for t in sent.toks for p in _raw_pieces(t)]
+
+
+#: the data of one model in a model file: what :func:`build` makes of it
+_TABLES = {"tri": 4, "bi": 3, "bow2": 3}
+_MODELS = ("english", "bad_mt")
+#: a key above every n-gram code ends each table, so a search never runs off its end
+_SENTINEL = np.iinfo(np.int64).max
+_FEATURES = ("lm_logprob", "lm_gain", "lm_low_share", "mt_logprob", "mt_gain", "mt_style")
+
+
+class _Table:
+    """Sorted n-gram codes (int64, ending in a sentinel) and their values: a float64 array per model."""
+
+    __slots__ = ("keys", "values")
+
+    def __init__(self, keys: np.ndarray, values: list[np.ndarray]) -> None:
+        self.keys = np.append(keys, _SENTINEL)
+        self.values = [np.append(v, 0.0) for v in values]
+
+    def find(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(position, found) of each code."""
+        at = self.keys.searchsorted(codes)
+        return at, self.keys[at] == codes
+
+
+def _codes(rows: np.ndarray, V: int) -> np.ndarray:
+    """The n-gram code of each row's ids ((u * V + v) * V + w for a trigram)."""
+    out = rows[:, 0].astype(np.int64)
+    for j in range(1, rows.shape[1]):
+        out = out * V + rows[:, j]
     return out
 
 
-_NONE2 = (None, None)
-_ZERO2 = (0.0, 0.0)
+def _sorted_table(data: object, width: int, V: int, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted codes, log10 values) of one stored table; rows are ids then the scaled value."""
+    rows = np.asarray(data, dtype=np.int64).reshape(-1, width)
+    keys = _codes(rows[:, :-1], V)
+    # the value of a code listed twice is its last one, as when the rows are read into a dict
+    keys, last = np.unique(keys[::-1], return_index=True)
+    return keys, rows[::-1, -1][last] / scale
 
 
-def _merge(a: dict[int, float], b: dict[int, float], missing: float | None
-           ) -> dict[int, tuple[float | None, float | None]]:
-    """One table for two models: key -> (value in a, value in b), ``missing`` where absent."""
-    out = {k: (v, b.get(k, missing)) for k, v in a.items()}
-    for k, v in b.items():
-        if k not in out:
-            out[k] = (missing, v)
-    return out
+class _Model:
+    """One model's tables in backoff form, as sorted arrays (used while loading)."""
+
+    def __init__(self, data: dict, V: int, scale: float) -> None:
+        self.V = V
+        self.uni = np.asarray(data["uni"], dtype=np.int64) / scale
+        self.bow1 = np.asarray(data["bow1"], dtype=np.int64) / scale
+        self.tri = _sorted_table(data["tri"], 4, V, scale)
+        self.bi = _sorted_table(data["bi"], 3, V, scale)
+        self.bow2 = _sorted_table(data["bow2"], 3, V, scale)
+
+    @staticmethod
+    def _get(table: tuple[np.ndarray, np.ndarray], codes: np.ndarray, missing: np.ndarray | float
+             ) -> np.ndarray:
+        keys, values = table
+        if not len(keys):
+            return np.broadcast_to(np.asarray(missing, dtype=np.float64), codes.shape).copy()
+        at = np.minimum(keys.searchsorted(codes), len(keys) - 1)
+        return np.where(keys[at] == codes, values[at], missing)
+
+    def bigram(self, codes: np.ndarray) -> np.ndarray:
+        """log10 p(w | v) of bigram codes ``v * V + w``, backing off to the unigram."""
+        v, w = np.divmod(codes, self.V)
+        return self._get(self.bi, codes, self.bow1[v] + self.uni[w])
+
+    def backoff(self, codes: np.ndarray) -> np.ndarray:
+        """log10 p(w | u v) of trigram codes ``(u * V + v) * V + w`` by backing off (for the
+        trigrams this model does not list)."""
+        c, w = np.divmod(codes, self.V)
+        return self._get(self.bow2, c, 0.0) + self.bigram((c % self.V) * self.V + w)
+
+
+def _merged(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray],
+            fill_a: Callable[[np.ndarray], np.ndarray | float],
+            fill_b: Callable[[np.ndarray], np.ndarray | float]) -> _Table:
+    """One table for two models, every entry complete: a side the model lacks holds
+    ``fill(codes)`` (that model's backed-off value)."""
+    keys = np.union1d(a[0], b[0])
+    cols = []
+    for (k, v), fill in ((a, fill_a), (b, fill_b)):
+        cols.append(_Model._get((k, v), keys, fill(keys)))
+    return _Table(keys, cols)
 
 
 class _Trigrams:
-    """One model's tables in backoff form, keyed by integer n-gram codes."""
+    """Both models' trigrams and the backoff weights of their contexts, in one sorted table.
 
-    def __init__(self, data: dict, V: int, scale: float) -> None:
-        q = scale
-        self.V = V
-        self.uni = [x / q for x in data["uni"]]
-        self.bow1 = [x / q for x in data["bow1"]]
-        bi = data["bi"]
-        self.bi = {bi[i] * V + bi[i + 1]: bi[i + 2] / q for i in range(0, len(bi), 3)}
-        b2 = data["bow2"]
-        self.bow2 = {b2[i] * V + b2[i + 1]: b2[i + 2] / q for i in range(0, len(b2), 3)}
-        tri = data["tri"]
-        self.tri = {(tri[i] * V + tri[i + 1]) * V + tri[i + 2]: tri[i + 3] / q
-                    for i in range(0, len(tri), 4)}
+    A trigram u v w has the code ``(u * V + v) * (V + 1) + w``; each context u v also has an
+    entry of its own, ``w = V``, right after its trigrams. So the position where a trigram's
+    code is found, or would be, is always in its context's run when the context is listed, and
+    ``ctx_bow[m][position]`` holds that context's backoff weight under model ``m`` (0.0 when the
+    model has none): one search serves the trigram and the weight."""
 
-    def bigram(self, key: int) -> float:
-        """log10 p(w | v) of the bigram code ``v * V + w``, backing off to the unigram."""
-        lp = self.bi.get(key)
-        return lp if lp is not None else self.bow1[key // self.V] + self.uni[key % self.V]
+    __slots__ = ("ctx_bow", "keys", "radix", "values")
 
-    def backoff(self, key: int) -> float:
-        """log10 p(w | u v) of the trigram code ``(u * V + v) * V + w`` by backing off (for a
-        trigram this model does not list)."""
-        V = self.V
-        c, w = divmod(key, V)
-        return self.bow2.get(c, 0.0) + self.bigram((c % V) * V + w)
+    def __init__(self, tri: _Table, bow2: _Table, V: int) -> None:
+        self.radix = W = np.int64(V + 1)
+        tri_keys, bow_keys = tri.keys[:-1], bow2.keys[:-1]
+        ctx, w = np.divmod(tri_keys, V)
+        codes = ctx * W + w
+        contexts = np.union1d(ctx, bow_keys)
+        keys = np.union1d(codes, contexts * W + V)
+        at = keys.searchsorted(codes)
+        self.values = []
+        for col in tri.values:
+            v = np.zeros(len(keys) + 1)
+            v[at] = col[:-1]
+            self.values.append(v)
+        # each position's context, and that context's weight
+        of = contexts.searchsorted(keys // W)
+        found, has = bow2.find(contexts)
+        self.ctx_bow = [np.append(np.where(has, col[found], 0.0)[of], 0.0) for col in bow2.values]
+        self.keys = np.append(keys, _SENTINEL)
 
-    def logprobs(self, ids: list[int], bos: int, eos: int) -> list[float]:
-        """log10 p(w | two before) for each id and for the end of the sentence."""
-        V, tri, bi, bow2, bow1, uni = self.V, self.tri, self.bi, self.bow2, self.bow1, self.uni
-        u = v = bos
-        lps: list[float] = []
-        for w in (*ids, eos):
-            lp = tri.get((u * V + v) * V + w)
-            if lp is None:
-                lp2 = bi.get(v * V + w)
-                if lp2 is None:
-                    lp2 = bow1[v] + uni[w]
-                lp = bow2.get(u * V + v, 0.0) + lp2
-            lps.append(lp)
-            u, v = v, w
-        return lps
+    def find(self, ctx: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(position, trigram found, position of the context's weight: the sentinel's, whose
+        weights are 0.0, when the context is not listed)."""
+        code = ctx * self.radix + w
+        at = self.keys.searchsorted(code)
+        got = self.keys[at]
+        return at, got == code, np.where(got // self.radix == ctx, at, len(self.keys) - 1)
 
 
 class Scored(NamedTuple):
@@ -141,150 +217,207 @@ class Scored(NamedTuple):
     mps: list[float]
 
 
+class _TokenCodes(dict):
+    """token -> its code for the models: the id, or ``~id`` for a possessive ("Russia's" is the
+    id of "Russia" then that of "'s"); filled on first sight, up to a size."""
+
+    def __init__(self, code_of: Callable[[str], int]) -> None:
+        super().__init__()
+        self.code_of = code_of
+
+    def __missing__(self, tok: str) -> int:
+        code = self.code_of(tok)
+        if len(self) < 200_000:
+            self[tok] = code
+        return code
+
+
+class Batch:
+    """The scored tokens of several sentences (see :meth:`FluencyModel.measure_all`)."""
+
+    __slots__ = ("bounds", "ids", "lp", "mp")
+
+    def __init__(self, ids: np.ndarray, lp: np.ndarray, mp: np.ndarray, bounds: list[int]) -> None:
+        #: sentence i is ids[bounds[2 i] : bounds[2 i + 1]], the last its end mark
+        self.ids, self.lp, self.mp, self.bounds = ids, lp, mp, bounds
+
+    def scored(self, i: int) -> Scored:
+        """Sentence ``i`` as :meth:`FluencyModel.measure` gives it."""
+        a, b = self.bounds[2 * i], self.bounds[2 * i + 1]
+        return Scored(self.ids[a : b - 1].tolist(), self.lp[a:b].tolist(), self.mp[a:b].tolist())
+
+
 class FluencyModel:
-    """The loaded models; :meth:`features` gives the features and the reasons that fire."""
+    """The loaded models; :meth:`measure` gives the features, :meth:`reasons` the reasons that fire.
+
+    Both models live in three merged tables (trigrams, bigrams, trigram-context backoff weights)
+    of sorted int64 n-gram codes with a float64 column per model; a side a model lacks holds
+    that model's backed-off value, so a trigram found needs no other lookup. All tokens of all
+    sentences of a document are looked up at once (:meth:`measure_all`).
+    """
 
     def __init__(self, data: dict) -> None:
-        self.vocab: list[str] = data["vocab"]
+        self.vocab: list[str] = list(data["vocab"])
         self.ids = {w: i for i, w in enumerate(self.vocab)}
-        V = len(self.vocab)
+        V = self.V = len(self.vocab)
+        self._V = np.int64(V)
         scale = float(data["scale"])
-        self.english = _Trigrams(data["english"], V, scale)
-        self.bad_mt = _Trigrams(data["bad_mt"], V, scale)
         self.bos = self.ids[BOS]
         self.eos = self.ids[EOS]
         self.fire_gain: float = float(data.get("fire_gain", -1.0))
         self.fire_mt_style: float = float(data.get("fire_mt_style", -1.0))
         self.fire_min_tokens: int = int(data.get("fire_min_tokens", 6))
-        self._cls: dict[str, int] = {}
-        self._tok_ids: dict[str, tuple[int, ...]] = {}
-        self._poss = self.ids.get("'s", self.ids["<w>"])
+        self._unknown = self.ids["<w>"]
+        self._poss = self.ids.get("'s", self._unknown)
         self._num, self._year = self.ids["<num>"], self.ids["<year>"]
         self._other_punct = self.ids["<p>"]
         self._punct = {k: self.ids.get(v, self._other_punct) for k, v in _PUNCT.items()}
-        # one table for both models, every entry complete: a side the model lacks holds that
-        # model's backed-off value, so a hit needs one lookup and a miss two
-        en, mt = self.english, self.bad_mt
-        self._bi = {k: (en.bigram(k) if a is None else a, mt.bigram(k) if b is None else b)
-                    for k, (a, b) in _merge(en.bi, mt.bi, None).items()}
-        self._bow2 = _merge(en.bow2, mt.bow2, 0.0)
-        self._tri = {k: (en.backoff(k) if a is None else a, mt.backoff(k) if b is None else b)
-                     for k, (a, b) in _merge(en.tri, mt.tri, None).items()}
+        self._codes = _TokenCodes(self._code_of)
+        self._raw: dict[str, tuple[str, ...]] = {}
+        en, mt = _Model(data["english"], V, scale), _Model(data["bad_mt"], V, scale)
+        self._uni = [en.uni, mt.uni]
+        self._bow1 = [en.bow1, mt.bow1]
+        self._uni_list: list[float] = en.uni.tolist()
+        self._bi = _merged(en.bi, mt.bi, en.bigram, mt.bigram)
+        self._tri = _Trigrams(_merged(en.tri, mt.tri, en.backoff, mt.backoff),
+                              _merged(en.bow2, mt.bow2, lambda _: 0.0, lambda _: 0.0), V)
 
     @classmethod
     def load(cls, path: Path) -> FluencyModel:
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            return cls(json.load(f))
+        return cls(read_data(path))
 
+    # -- tokens ------------------------------------------------------------------------------
     def token_id(self, tok: str) -> int:
-        i = self._cls.get(tok)
+        """The id of a word: its own if the vocabulary has it, else its class's."""
+        i = self.ids.get(tok.lower())
         if i is None:
-            low = tok.lower()
-            i = self.ids.get(low)
-            if i is None:
-                i = self.ids.get(word_class(tok), self.ids["<w>"])
-            if len(self._cls) < 200_000:
-                self._cls[tok] = i
+            i = self.ids.get(word_class(tok), self._unknown)
         return i
 
-    def token_ids(self, sent: Sentence) -> list[int]:
-        """Token ids of the sentence: the same stream as :func:`raw_tokens`, through a cache
-        from token to its ids (a possessive word gives two)."""
-        cache = self._tok_ids
-        out: list[int] = []
-        extend = out.extend
-        for t, k in zip(sent.toks, sent.kinds):
-            got = cache.get(t)
-            if got is None:
-                got = self._ids_of(t, k)
-                if len(cache) < 200_000:
-                    cache[t] = got
-            extend(got)
-        return out
-
-    def _ids_of(self, t: str, kind: str) -> tuple[int, ...]:
+    def _code_of(self, t: str) -> int:
+        kind = kind_of(t)
         if kind == "w":
             if t.endswith(("'s", "’s")) and len(t) > 2:
-                return self.token_id(t[:-2]), self._poss
-            return (self.token_id(t),)
+                return ~self.token_id(t[:-2])
+            return self.token_id(t)
         if kind == "n":
-            return (self._year if len(t) == 4 and t[:2] in ("19", "20") else self._num,)
-        return (self._punct.get(t, self._other_punct),)
+            return self._year if len(t) == 4 and t[:2] in ("19", "20") else self._num
+        return self._punct.get(t, self._other_punct)
 
-    def _totals(self, ids: list[int], lps: list[float], mps: list[float]) -> tuple[float, float, float, int]:
-        """Sums over the sentence (and its end) of log10 p under each model, of the unigram
-        log10 p, and the count of tokens whose context makes them much less likely.
-
-        The hot path: both models are read through merged tables (one lookup serves both).
-        ``lps`` and ``mps`` receive each token's log10 p under the two models (for the quotes)."""
-        V = self.english.V
-        tri, bi, bow2 = self._tri.get, self._bi.get, self._bow2.get
-        e_bow1, e_uni = self.english.bow1, self.english.uni
-        m_bow1, m_uni = self.bad_mt.bow1, self.bad_mt.uni
-        u = v = self.bos
-        t_en = t_mt = t_uni = 0.0
-        low = 0
-        ids.append(self.eos)
-        for w in ids:
-            c = u * V + v
-            got = tri(c * V + w)
-            if got is None:
-                b = bi(v * V + w)
-                w_lp, w_mp = bow2(c, _ZERO2)
-                if b is None:
-                    lp = e_bow1[v] + e_uni[w] + w_lp
-                    mp = m_bow1[v] + m_uni[w] + w_mp
-                else:
-                    lp = b[0] + w_lp
-                    mp = b[1] + w_mp
+    def token_ids(self, sent: Sentence) -> list[int]:
+        """Token ids of the sentence: the same stream as :func:`raw_tokens`, through a cache."""
+        out: list[int] = []
+        for c in map(self._codes.__getitem__, sent.toks):
+            if c >= 0:
+                out.append(c)
             else:
-                lp, mp = got
-            up = e_uni[w]
-            lps.append(lp)
-            mps.append(mp)
-            t_en += lp
-            t_mt += mp
-            t_uni += up
-            if lp - up < -0.5:
-                low += 1
-            u, v = v, w
-        ids.pop()
-        return t_en, t_mt, t_uni, low
+                out += (~c, self._poss)
+        return out
+
+    def _raw_tokens(self, sent: Sentence) -> list[str]:
+        """:func:`raw_tokens`, through a cache."""
+        cache = self._raw
+        out: list[str] = []
+        for t in sent.toks:
+            got = cache.get(t)
+            if got is None:
+                got = _raw_pieces(t)
+                if len(cache) < 100_000:
+                    cache[t] = got
+            out += got
+        return out
+
+    # -- scoring -----------------------------------------------------------------------------
+    def measure_all(self, sents: Sequence[Sentence]) -> tuple[list[dict[str, float]], Batch]:
+        """The features of each sentence, and the scored tokens of all (for :meth:`reasons`):
+        every token of every sentence looked up at once, in as few array operations as can be
+        (each costs microseconds whatever its size)."""
+        if not sents:
+            return [], Batch(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), [])
+        code = self._codes.__getitem__
+        bos, eos = self.bos, self.eos
+        # one sequence: <s> <s> before each sentence's ids, </s> <s> <s> after. Position p >= 2 is
+        # scored from seq[p - 2 : p + 1] (u v w); sentence i is [bounds[2 i], bounds[2 i + 1]) in
+        # score positions (p - 2): its ids and its end mark. The <s> <s> between are scored too,
+        # and their sums thrown away
+        seq = [bos, bos]
+        bounds: list[int] = []
+        pad = (eos, bos, bos)
+        for s in sents:
+            bounds.append(len(seq) - 2)
+            seq += map(code, s.toks)
+            bounds.append(len(seq) - 1)
+            seq += pad
+        V = self._V
+        arr = np.array(seq, dtype=np.int64)
+        if min(seq) < 0:  # a possessive (~id) is two ids: its word's, then that of "'s"
+            neg = arr < 0
+            before = np.concatenate(([0], neg.cumsum()))  # possessives before each position
+            at = neg.nonzero()[0]
+            arr = np.repeat(np.where(neg, ~arr, arr), neg + 1)
+            arr[at + before[at] + 1] = self._poss
+            # a bound x (score position) moves by the possessives up to seq[x + 1], the <s> before a
+            # sentence or its end mark
+            bounds = (np.array(bounds) + before[np.array(bounds) + 1]).tolist()
+        w, v = arr[2:], arr[1:-1]
+        tri, bi = self._tri, self._bi
+        t_at, t_hit, c_at = tri.find(arr[:-2] * V + v, w)
+        b_at, b_hit = bi.find(v * V + w)
+        # per position: log10 p under english and bad MT (the float operations of a lookup in
+        # dicts), under the english unigrams, and whether the context made it much less likely
+        cols = np.empty((4, len(w)))
+        for m in (0, 1):
+            uni = self._uni[m][w]
+            bigram = np.where(b_hit, bi.values[m][b_at], self._bow1[m][v] + uni)
+            np.add(bigram, tri.ctx_bow[m][c_at], out=cols[m])
+            np.copyto(cols[m], tri.values[m][t_at], where=t_hit)
+            if not m:
+                cols[2] = uni
+        lp, mp, up = cols[0], cols[1], cols[2]
+        np.less(lp - up, -0.5, out=cols[3])
+        sums = np.add.reduceat(cols, bounds, axis=1)[:, ::2].tolist()
+        feats = []
+        for total, mt_total, uni_total, low, a, b in zip(*sums, bounds[::2], bounds[1::2]):
+            n = b - a
+            feats.append({"lm_logprob": total / n, "lm_gain": (total - uni_total) / n, "lm_low_share": low / n,
+                          "mt_logprob": mt_total / n, "mt_gain": (mt_total - uni_total) / n,
+                          "mt_style": (total - mt_total) / n})  # log10 P(english) / P(bad MT), per token
+        return feats, Batch(w, lp, mp, bounds)
 
     def measure(self, sent: Sentence) -> tuple[dict[str, float], Scored]:
         """Features, and the scored tokens (for :meth:`reasons`)."""
-        ids = self.token_ids(sent)
-        lps: list[float] = []
-        mps: list[float] = []
-        total, mt_total, uni_total, low = self._totals(ids, lps, mps)
-        n = len(ids) + 1
-        feats = {"lm_logprob": total / n, "lm_gain": (total - uni_total) / n, "lm_low_share": low / n,
-                 "mt_logprob": mt_total / n, "mt_gain": (mt_total - uni_total) / n,
-                 "mt_style": (total - mt_total) / n}  # log10 P(english) / P(bad MT), per token
-        return feats, Scored(ids, lps, mps)
+        feats, batch = self.measure_all([sent])
+        return feats[0], batch.scored(0)
 
-    def reasons(self, sent: Sentence, scored: Scored, feats: dict[str, float]) -> list[Reason]:
-        """The reasons that fire on their own, each quoting the sentence's worst stretch."""
+    def reasons(self, sent: Sentence, scored: Scored | Callable[[], Scored], feats: dict[str, float]
+                ) -> list[Reason]:
+        """The reasons that fire on their own, each quoting the sentence's worst stretch.
+        ``scored``: what :meth:`measure` gave, or a function that gives it when needed."""
         reasons: list[Reason] = []
+        gain, style = feats["lm_gain"] < self.fire_gain, feats["mt_style"] < self.fire_mt_style
+        if not (gain or style):
+            return reasons
+        if callable(scored):
+            scored = scored()
         if len(scored.ids) >= self.fire_min_tokens:
-            if feats["lm_gain"] < self.fire_gain:
+            if gain:
                 reasons.append(self.explain(sent, "fluency", scored))
-            if feats["mt_style"] < self.fire_mt_style:
+            if style:
                 reasons.append(self.explain(sent, "mt-style", scored))
         return reasons
 
     def explain(self, sent: Sentence, code: str, scored: Scored | None = None) -> Reason:
         """The "fluency" or "mt-style" reason of the sentence, quoting its worst stretch.
 
-        :meth:`features` gives it when the signal alone passes its fire threshold; the flagger
+        :meth:`reasons` gives it when the signal alone passes its fire threshold; the flagger
         also asks for it when these features are what made a sentence's confidence low.
         """
         if scored is None:
             scored = self.measure(sent)[1]
         ids, lps, mts = scored
-        toks = raw_tokens(sent)
+        toks = self._raw_tokens(sent)
         if code == "fluency":
-            uni = self.english.uni
+            uni = self._uni_list
             gains = [a - uni[i] for a, i in zip(lps, [*ids, self.eos])]
             return Reason("fluency", _fluency_message(toks, gains))
         at = _worst_window([a - b for a, b in zip(lps, mts)])
@@ -296,14 +429,69 @@ class FluencyModel:
         )
 
 
+# -- the model file -----------------------------------------------------------------------------
+def read_data(path: Path) -> dict:
+    """The models' data from a model file: ``.npz`` (what scripts/build_fluency.py writes: the
+    tables as integer arrays, the rest as JSON in ``meta``) or ``.json.gz`` (the former format,
+    :func:`build`'s dict as JSON)."""
+    path = Path(path)
+    if path.name.endswith(".json.gz"):
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            return json.load(f)
+    with np.load(path, allow_pickle=False) as z:
+        data = json.loads(z["meta"].tobytes().decode("utf-8"))
+        for m in _MODELS:
+            data[m] = {k: z[f"{m}.{k}"] for k in ("uni", "bow1", *_TABLES)}
+    return data
+
+
+def _compact(values: object, width: int = 1) -> np.ndarray:
+    """Integers as the smallest of int16 / int32 / int64 that holds them; a table (``width``
+    columns) stored column by column, which compresses best."""
+    a = np.asarray(values, dtype=np.int64)
+    if width > 1:
+        a = a.reshape(-1, width)
+    for t in (np.int16, np.int32):
+        info = np.iinfo(t)
+        if not a.size or (a.min() >= info.min and a.max() <= info.max):
+            a = a.astype(t)
+            break
+    return np.asfortranarray(a) if width > 1 else a
+
+
+def write_data(data: dict, path: Path) -> None:
+    """Write the models' data (:func:`build`'s dict, or what :func:`read_data` gives) to an
+    ``.npz`` file, byte for byte the same for the same data (fixed zip timestamps)."""
+    meta = {k: v for k, v in data.items() if k not in _MODELS}
+    arrays = {"meta": np.frombuffer(json.dumps(meta, ensure_ascii=False, separators=(",", ":"))
+                                    .encode("utf-8"), dtype=np.uint8)}
+    for m in _MODELS:
+        arrays[f"{m}.uni"] = _compact(data[m]["uni"])
+        arrays[f"{m}.bow1"] = _compact(data[m]["bow1"])
+        for k, width in _TABLES.items():
+            arrays[f"{m}.{k}"] = _compact(data[m][k], width)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for name, arr in arrays.items():
+            info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            with zf.open(info, "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, arr, allow_pickle=False)
+    tmp.replace(path)
+
+
 def _worst_window(values: list[float]) -> int:
-    """Index of the token ending the three-token window with the lowest sum (not the end mark)."""
-    best, at = math.inf, 0
-    for i in range(len(values) - 1):
-        g = values[i] + (values[i - 1] if i >= 1 else 0.0) + (values[i - 2] if i >= 2 else 0.0)
-        if g < best:
-            best, at = g, i
-    return at
+    """Index of the token ending the three-token window with the lowest sum (not the end mark);
+    the first such token on a tie."""
+    v = values[:-1]
+    if not v:
+        return 0
+    # (v[i] + v[i - 1]) + v[i - 2], a missing neighbour counting 0.0
+    sums = list(map(add, map(add, v, [0.0, *v[:-1]]), [0.0, 0.0, *v[:-2]]))
+    return sums.index(min(sums))
 
 
 def _shown(toks: list[str], at: int) -> str:

@@ -45,6 +45,7 @@ LANGUAGES = {
 class ForeignSignal:
     def __init__(self) -> None:
         self._factory = None
+        self._detector: type | None = None
         self._cache: dict[str, tuple[str, float]] = {}
 
     def _detect(self, text: str) -> tuple[str, float]:
@@ -58,21 +59,20 @@ class ForeignSignal:
         return got
 
     def preload(self) -> None:
-        """Load langdetect's language profiles now rather than on the first gated sentence."""
+        """Load langdetect's language profiles now rather than on the first gated sentence
+        (held sparse, see :mod:`.profiles`)."""
         if self._factory is None:
-            from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+            from .profiles import load_factory
 
-            factory = DetectorFactory()
-            factory.load_profile(PROFILES_DIRECTORY)
-            factory.set_seed(0)  # deterministic: same answer on every run
-            self._factory = factory
+            # seeded: the same answer on every run
+            self._factory, self._detector = load_factory(seed=0, n_trial=N_TRIAL)
 
     def _langdetect(self, text: str) -> tuple[str, float]:
         self.preload()
         from langdetect.lang_detect_exception import LangDetectException
 
         try:
-            det = self._factory.create()
+            det = self._detector(self._factory)
             det.n_trial = N_TRIAL
             det.append(text)
             best = det.get_probabilities()
@@ -95,6 +95,12 @@ class ForeignSignal:
                 n_lower += 1
                 if f:
                     known_lower += 1
+        return self.from_counts(sent, n, n_lower, known_lower)
+
+    def from_counts(self, sent: Sentence, n: int, n_lower: int, known_lower: int
+                    ) -> tuple[dict[str, float], list[Reason]]:
+        """:meth:`features` from the counts of the words not in ``skip`` (``n``), of those not
+        capitalised, and of those of them that are known (see :class:`.oov.WordBatch`)."""
         known_share = known_lower / n_lower if n_lower else 1.0
         non_latin = foreign_letters = 0.0
         if not sent.text.isascii():

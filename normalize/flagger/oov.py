@@ -9,8 +9,11 @@ reviewer will see, through a deletion index built once, and cached.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from itertools import compress, repeat
+from operator import itemgetter
 
+import numpy as np
 from rapidfuzz.distance import OSA
 
 from ..model import Reason
@@ -67,8 +70,12 @@ _BRITISH = (("tres", "ters"), ("tre", "ter"), ("our", "or"), ("ours", "ors"), ("
             ("llers", "lers"), ("ogue", "og"), ("ogues", "ogs"), ("mme", "m"), ("mmes", "ms"))
 
 
+_GB_ENDINGS = tuple(gb for gb, _ in _BRITISH)
+
+
 def _us_spellings(low: str) -> list[str]:
-    out = [low[: -len(gb)] + us for gb, us in _BRITISH if low.endswith(gb) and len(low) > len(gb) + 2]
+    out = ([low[: -len(gb)] + us for gb, us in _BRITISH if low.endswith(gb) and len(low) > len(gb) + 2]
+           if low.endswith(_GB_ENDINGS) else [])
     if "our" in low:  # favourite, colourful
         out.append(low.replace("our", "or"))
     if "ae" in low or "oe" in low:
@@ -78,10 +85,13 @@ def _us_spellings(low: str) -> list[str]:
 
 class OovSignal:
     def __init__(self, frequency: Callable[[str], int], dictionary: dict[str, int] | None = None) -> None:
-        """``dictionary``: word -> frequency for spelling suggestions (loaded on first use if
-        not given; pass the one the rules already hold)."""
+        """``dictionary``: the word list behind ``frequency`` (lowercase word -> frequency, so
+        that ``frequency(w) == dictionary.get(w.lower(), 0)``): read first when measuring words,
+        and searched for spelling suggestions (pyspellchecker's list is loaded for these when it
+        is not given; pass the one the rules already hold)."""
         self.frequency = frequency
         self._dictionary: dict[str, int] | None = dictionary
+        self._words = dictionary  # what frequency() reads, when known
         self._corrections: Corrections | None = None
         self._suggestions: dict[str, str | None] = {}
         self._known: dict[str, int] = {}
@@ -101,7 +111,7 @@ class OovSignal:
                 f = min((self.freq(p) for p in parts), default=0) if parts else 0
             if not f:
                 f = max((self.frequency(v) for v in _us_spellings(low)), default=0)
-            if not f:
+            if not f and low.startswith(PREFIXES):
                 for p in PREFIXES:
                     if low.startswith(p) and len(low) - len(p) >= 3:
                         f = self.frequency(low[len(p):])
@@ -115,9 +125,7 @@ class OovSignal:
         """The correction index (built on first use, or by :meth:`preload`)."""
         if self._corrections is None:
             if self._dictionary is None:
-                from spellchecker import SpellChecker
-
-                self._dictionary = SpellChecker(distance=1).word_frequency.dictionary
+                self._dictionary = self._spelling_dictionary()
             self._corrections = Corrections(self._dictionary)
         return self._corrections
 
@@ -136,17 +144,31 @@ class OovSignal:
 
     def frequencies(self, sent: Sentence) -> list[int]:
         """English frequency of each word of the sentence (0 = unknown)."""
-        get = self._known.get
-        out = [get(low, -1) for low in sent.lows]
+        return self._frequencies(sent.lows)
+
+    def _frequencies(self, lows: list[str]) -> list[int]:
+        if self._words is not None:  # a word of the list is its own frequency: only the others need freq()
+            out = list(map(self._words.get, lows, repeat(0)))
+            if 0 in out:
+                out = [f or self.freq(low) for f, low in zip(out, lows)]
+            return out
+        out = list(map(self._known.get, lows, repeat(-1)))
         if -1 in out:
-            out = [f if f >= 0 else self.freq(low) for f, low in zip(out, sent.lows)]
+            out = [f if f >= 0 else self.freq(low) for f, low in zip(out, lows)]
         return out
+
+    @staticmethod
+    def _spelling_dictionary() -> dict[str, int]:
+        from spellchecker import SpellChecker
+
+        return SpellChecker(distance=1).word_frequency.dictionary
 
     def measure(self, sent: Sentence, freqs: list[int], skip: frozenset[str]
                 ) -> tuple[dict[str, float], list[str]]:
         """Features, and the unknown lowercase words (for :meth:`reasons`).
 
-        ``freqs``: :meth:`frequencies` of the sentence (shared with the foreign signal)."""
+        ``freqs``: :meth:`frequencies` of the sentence (shared with the foreign signal).
+        :meth:`measure_all` counts the same for all sentences of a document at once."""
         oov: list[str] = []
         cap_unknown = rare = 0
         for i, (w, low, f) in enumerate(zip(sent.words, sent.lows, freqs)):
@@ -159,10 +181,20 @@ class OovSignal:
                 oov.append(w)
             elif f < RARE_FREQ:
                 rare += 1
-        n = len(sent.words) or 1
-        feats = {"oov_share": len(oov) / n, "oov_any": float(bool(oov)),
-                 "cap_unknown_share": cap_unknown / n, "rare_share": rare / n}
-        return feats, oov
+        return features(len(sent.words), len(oov), cap_unknown, rare), oov
+
+    def measure_all(self, sents: Sequence[Sentence], skip: frozenset[str]) -> WordBatch:
+        """The words of all the sentences (one document) counted at once: what :meth:`measure`
+        counts, and the counts of :meth:`.ForeignSignal.features`' gate (see :class:`WordBatch`)."""
+        words: list[str] = []
+        lows: list[str] = []
+        bounds = [0]
+        for s in sents:
+            words += s.words
+            lows += s.lows
+            bounds.append(len(words))
+        return WordBatch(words, self._frequencies(lows), lows, bounds, skip)
+
 
     def reasons(self, oov: list[str]) -> list[Reason]:
         """One reason per unknown word (at most MAX_REASONS), with a spelling suggestion where
@@ -178,3 +210,52 @@ class OovSignal:
             msg += f"; did you mean \u201c{sug}\u201d?" if sug else ": a misspelling or an untranslated word?"
             reasons.append(Reason("oov", msg, sug))
         return reasons
+
+
+def features(n_words: int, n_oov: int, cap_unknown: int, rare: int) -> dict[str, float]:
+    """The features of a sentence of ``n_words`` words from its counts."""
+    n = n_words or 1
+    return {"oov_share": n_oov / n, "oov_any": float(bool(n_oov)), "cap_unknown_share": cap_unknown / n,
+            "rare_share": rare / n}
+
+
+class WordBatch:
+    """The words of several sentences in one list, with their frequencies; ``counts[i]`` holds
+    for sentence ``i``: words not in ``skip``; of these, those not capitalised, and those of them
+    that are known (the foreign gate's counts); then the unknown capitalised words after the
+    first word, the unknown lowercase words, and the rare lowercase ones, all three among words
+    of two letters or more not in ``skip`` (:meth:`OovSignal.measure`'s counts)."""
+
+    __slots__ = ("_oov", "bounds", "counts", "freqs", "words")
+
+    def __init__(self, words: list[str], freqs: list[int], lows: list[str], bounds: list[int],
+                 skip: frozenset[str]) -> None:
+        self.words, self.freqs, self.bounds = words, freqs, bounds
+        W = len(words)
+        f = np.array(freqs, dtype=np.int64)
+        unknown = f == 0
+        upper = np.fromiter(map(str.isupper, map(itemgetter(0), words)), dtype=bool, count=W)
+        kept = ~np.fromiter(map(skip.__contains__, lows), dtype=bool, count=W) if skip else np.ones(W, bool)
+        long = np.fromiter(map(len, words), dtype=np.int64, count=W) >= 2
+        later = np.ones(W, dtype=bool)  # not the first word of its sentence
+        starts = np.array(bounds[:-1], dtype=np.int64)
+        later[starts[starts < W]] = False
+        lower = kept & ~upper
+        valid = long & kept
+        oov = valid & ~upper & unknown
+        flags = np.stack([kept, lower, lower & ~unknown, valid & upper & unknown & later, oov,
+                          valid & ~upper & ~unknown & (f < RARE_FREQ)], axis=1)
+        cum = np.zeros((W + 1, flags.shape[1]), dtype=np.int64)
+        np.cumsum(flags, axis=0, out=cum[1:])
+        ends = np.array(bounds[1:], dtype=np.int64)
+        self.counts: list[list[int]] = (cum[ends] - cum[starts]).tolist()
+        self._oov = oov.tolist()
+
+    def frequencies(self, i: int) -> list[int]:
+        """The frequencies of the words of sentence ``i``."""
+        return self.freqs[self.bounds[i] : self.bounds[i + 1]]
+
+    def oov(self, i: int) -> list[str]:
+        """The unknown lowercase words of sentence ``i`` (what :meth:`OovSignal.measure` lists)."""
+        a, b = self.bounds[i], self.bounds[i + 1]
+        return list(compress(self.words[a:b], self._oov[a:b]))

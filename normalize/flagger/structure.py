@@ -19,7 +19,7 @@ from itertools import islice
 from operator import eq
 
 from ..model import Reason
-from .text import OPENERS, Sentence
+from .text import OPENERS, Sentence, kind_of
 
 #: closed-class English words: never capitalised mid-sentence, rarely worth repeating
 FUNCTION_WORDS = frozenset((
@@ -95,7 +95,7 @@ class StructureSignal:
         """``unmatched``: a quote or bracket in this sentence that has no partner in its paragraph
         (see :func:`unmatched_marks`; the caller knows the paragraph)."""
         reasons: list[Reason] = []
-        toks, kinds = sent.toks, sent.kinds
+        toks = sent.toks
         frag = _fragment(sent)
         if frag:
             reasons.append(Reason("fragment", frag))
@@ -110,14 +110,14 @@ class StructureSignal:
                 f"Unbalanced {what}: \u201c{unmatched}\u201d has no partner in this paragraph.",
             ))
         lower_start = 0.0
-        first = next((i for i, t in enumerate(toks) if t not in OPENERS), None)
-        if first is not None and kinds[first] == "w":
-            w = toks[first]
-            if w[0].islower() and not any(c.isupper() for c in w[1:]):
-                lower_start = 1.0
-                reasons.append(Reason("lowercase-start",
-                                      f"Begins with a lowercase word (\u201c{w}\u201d): "
-                                      "a cut or wrongly joined sentence?"))
+        w = toks[0] if toks else None  # the first token that is not an opening mark
+        if w in OPENERS:
+            w = next((t for t in toks if t not in OPENERS), None)
+        if w is not None and kind_of(w) == "w" and w[0].islower() and not any(c.isupper() for c in w[1:]):
+            lower_start = 1.0
+            reasons.append(Reason("lowercase-start",
+                                  f"Begins with a lowercase word (\u201c{w}\u201d): "
+                                  "a cut or wrongly joined sentence?"))
         caps = 0
         for m in _MIDCAP.finditer(sent.text) if _MIDCAP_SET.intersection(sent.words[1:]) else ():
             before = _LAST_WORD.search(sent.text, max(0, m.start() - 40), m.start())
@@ -167,8 +167,11 @@ def _repetitions(sent: Sentence) -> list[Reason]:
             break
     # a phrase said twice: three content words ("u s army") or four words, two of them content
     # words ("the village of doti"); "the first time" twice is ordinary English
-    content = [w for w in lows if w not in FUNCTION_WORDS]
-    if len(content) - len(set(content)) < 2:  # no two content words come back: nothing repeats
+    distinct = set(lows)
+    if len(lows) - len(distinct) < 2:  # no two words come back: nothing repeats
+        return out
+    # content words that come back: tokens that are content words, less distinct content words
+    if len(lows) - sum(map(FUNCTION_WORDS.__contains__, lows)) - len(distinct - FUNCTION_WORDS) < 2:
         return out
     for size, need in ((3, 3), (4, 2)):
         grams = list(zip(*(lows[k:] for k in range(size))))

@@ -1,0 +1,136 @@
+"""langdetect, held compactly, with the same answers.
+
+langdetect's ``DetectorFactory`` holds a list of 55 floats (one per language) for each of its
+87,000 n-grams, about 45 MB of Python objects, although an n-gram occurs in two languages on
+average. :func:`load_factory` builds the same factory with a :class:`SparseProfiles` map instead
+(about a third of that): an n-gram's nonzero probabilities packed in a ``bytes``, unpacked into
+the list langdetect expects when it asks for one, from the profile files it ships, in the order
+it reads them (tests/test_flagger.py checks the rows against langdetect's own).
+
+:class:`SparseDetector` is langdetect's ``Detector`` that unpacks an n-gram's row once per text:
+its update of the language probabilities does the same floating-point operations, so it gives
+the same probabilities. :func:`load_factory` checks that on a few texts and falls back to
+langdetect's own ``Detector`` if they ever differ (a changed langdetect).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from typing import Any
+
+from langdetect.detector import Detector
+from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+from langdetect.lang_detect_exception import LangDetectException
+
+# (language index, probability) of one nonzero entry of an n-gram's row
+_ENTRY = struct.Struct("<Hd")
+_CHECK_TEXTS = (
+    "Guvernul numește un prefect în fiecare județ pentru a fi reprezentantul său local.",
+    "Der Minister sagte am Montag, dass die Gespräche fortgesetzt werden.",
+    "Президент заявил, что переговоры продолжатся на следующей неделе.",
+    "The talks went on for hours, and the ministers agreed to meet again.",
+    "Lisaks sellele kohtusid ministrid eile Tallinnas.",
+    "नेपालको राजधानी काठमाडौं हो।",
+    "ශ්‍රී ලංකාවේ අගනුවර කොළඹ වේ.",
+)
+
+
+class SparseProfiles(dict):
+    """n-gram -> packed (language index, probability) pairs; ``self[ngram]`` gives the full
+    row (a list of ``size`` floats, zero where the n-gram does not occur), as langdetect's own
+    map holds it. Membership tests are a plain dict's."""
+
+    __slots__ = ("size",)
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def __getitem__(self, ngram: str) -> list[float]:
+        row = [0.0] * self.size
+        for j, p in _ENTRY.iter_unpack(dict.__getitem__(self, ngram)):
+            row[j] = p
+        return row
+
+
+class SparseDetector(Detector):
+    """langdetect's Detector over :class:`SparseProfiles`, unpacking each n-gram's row once
+    per text rather than at every one of the hundreds of updates that draw it."""
+
+    def __init__(self, factory: DetectorFactory) -> None:
+        super().__init__(factory)
+        self._rows: dict[str, list[float]] = {}
+
+    def _update_lang_prob(self, prob: list[float], word: str | None, alpha: float) -> bool:
+        row = self._rows.get(word)  # type: ignore[arg-type]
+        if row is None:
+            if word is None or word not in self.word_lang_prob_map:
+                return False
+            row = self._rows[word] = self.word_lang_prob_map[word]
+        weight = alpha / self.BASE_FREQ
+        for i in range(len(prob)):
+            prob[i] *= weight + row[i]
+        return True
+
+
+def _sparse_profiles(directory: str) -> tuple[list[str], SparseProfiles]:
+    """langdetect's languages and n-gram probabilities, as ``DetectorFactory.load_profile``
+    reads them from ``directory``: the profiles in ``os.listdir`` order, an n-gram's probability
+    in a language its count over the language's count of n-grams of that length (n-grams
+    longer than three are listed, with no probability)."""
+    names = os.listdir(directory)
+    size = len(names)
+    langs: list[str] = []
+    packed: dict[str, bytes] = {}
+    get, pack = packed.get, _ENTRY.pack
+    for name in names:
+        path = os.path.join(directory, name)
+        if name.startswith(".") or not os.path.isfile(path):
+            continue
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        lang, n_words, index = data["name"], data["n_words"], len(langs)
+        if lang in langs:
+            raise ValueError(f"duplicate language profile {lang}")
+        for ngram, count in data["freq"].items():
+            got = get(ngram, b"")
+            if 1 <= len(ngram) <= 3 and count:
+                got += pack(index, count / n_words[len(ngram) - 1])
+            packed[ngram] = got
+        langs.append(lang)
+    profiles = SparseProfiles(size)
+    dict.update(profiles, packed)
+    return langs, profiles
+
+
+def _answers(factory: DetectorFactory, detector: type[Detector], n_trial: int) -> list[Any]:
+    out: list[Any] = []
+    for text in _CHECK_TEXTS:
+        det = detector(factory)
+        det.n_trial = n_trial
+        det.append(text)
+        try:
+            out.append([(r.lang, r.prob) for r in det.get_probabilities()])
+        except LangDetectException as e:  # no n-gram it knows
+            out.append(str(e))
+    return out
+
+
+def load_factory(seed: int = 0, n_trial: int = 7) -> tuple[DetectorFactory, type[Detector]]:
+    """A seeded factory of langdetect's profiles and the detector class to use with it
+    (``detector(factory)``): :class:`SparseDetector` over sparse profiles when it answers as
+    langdetect's own ``Detector`` does on the check texts, else langdetect's own, unchanged."""
+    factory = DetectorFactory()
+    try:
+        factory.langlist, factory.word_lang_prob_map = _sparse_profiles(PROFILES_DIRECTORY)
+        factory.set_seed(seed)
+        if _answers(factory, SparseDetector, n_trial) == _answers(factory, Detector, n_trial):
+            return factory, SparseDetector
+        return factory, Detector
+    except Exception:  # any surprise: langdetect's own loading and detector
+        factory = DetectorFactory()
+        factory.load_profile(PROFILES_DIRECTORY)
+        factory.set_seed(seed)
+        return factory, Detector
