@@ -134,7 +134,11 @@ class Gazetteer:
             for key in data:
                 if key not in ("entries", "protected", "__line__"):
                     issues.append(RuleIssue(file, line_of(data), f"unknown top-level key {key!r}"))
-            for p in data.get("protected") or []:
+            protected = data.get("protected") or []
+            if not isinstance(protected, list):
+                issues.append(RuleIssue(file, line_of(data), "protected: expected a list of phrases"))
+                protected = []
+            for p in protected:
                 if isinstance(p, str) and p.strip():
                     g.protected.append(p)
                 else:
@@ -173,8 +177,15 @@ class Gazetteer:
             return
         name_seen[name] = (file, ln)
         etype = raw.get("type")
-        if etype not in TYPES:
+        if not isinstance(etype, str) or etype not in TYPES:
             issues.append(RuleIssue(file, ln, f"{name!r}: type must be one of {', '.join(sorted(TYPES))}"))
+            return
+        for key in ("never", "roles"):
+            if not isinstance(raw.get(key) or [], list):
+                issues.append(RuleIssue(file, ln, f"{name!r}: {key} must be a list"))
+                return
+        if not all(isinstance(x, str) for x in raw.get("never") or []):
+            issues.append(RuleIssue(file, ln, f"{name!r}: never must be a list of phrases"))
             return
         idx = len(self.entries)
         entry = Entry(name=name, type=etype, file=file, line=ln,
@@ -199,7 +210,11 @@ class Gazetteer:
             issues.append(RuleIssue(file, ln, f"{name!r}: literal must be a mapping (given, surname)"))
             literal = {}
         for part, target in (("given", entry.literal_given), ("surname", entry.literal_surname)):
-            for item in literal.get(part) or []:
+            items = literal.get(part) or []
+            if not isinstance(items, list):
+                issues.append(RuleIssue(file, line_of(literal, ln), f"{name!r}: literal {part} must be a list"))
+                items = []
+            for item in items:
                 if isinstance(item, dict) and item.get("word"):
                     target[str(item["word"]).lower()] = str(item.get("lang", ""))
                 elif isinstance(item, str):
@@ -228,6 +243,9 @@ class Gazetteer:
                 guard = _guard(item.get("context"), file, iln, issues, name)
                 suggest = item.get("suggest")
                 lang = item.get("lang")
+                if not isinstance(suggest, (str, type(None))) or not isinstance(lang, (str, type(None))):
+                    issues.append(RuleIssue(file, iln, f"{name!r}: {kind}: suggest and lang must be text"))
+                    return
             else:
                 issues.append(RuleIssue(file, line_of(item, ln), f"{name!r}: {kind}: a string or {{text: ...}}"))
                 return
@@ -355,7 +373,8 @@ def _guard(value: Any, file: str, ln: int, issues: list[RuleIssue], name: str) -
         return None
     if isinstance(value, list):
         value = {"any": value}
-    if not isinstance(value, dict) or not value.get("any"):
+    words = value.get("any") if isinstance(value, dict) else None
+    if not isinstance(words, list) or not words or not all(isinstance(w, (str, int, float)) for w in words):
         issues.append(RuleIssue(file, line_of(value, ln), f"{name!r}: context needs `any: [words]`"))
         return None
     window = str(value.get("window", "paragraph"))

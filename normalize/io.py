@@ -55,7 +55,9 @@ def decode_bytes(data: bytes) -> Decoded:
             except UnicodeDecodeError as exc:
                 raise InputError(f"starts with a {name} byte order mark but does not decode: {exc}") from None
     try:
-        return _checked(data.decode("utf-8"), "utf-8")
+        text = data.decode("utf-8")
+        if "\x00" not in text:  # (ASCII in UTF-16 is valid UTF-8 too, NULs and all)
+            return _checked(text, "utf-8")
     except UnicodeDecodeError:
         pass
     utf16 = _utf16_without_bom(data)
@@ -140,8 +142,12 @@ def iter_jsonl(path: Path, text_field: str) -> Iterator[Record]:
                 yield rec
 
 
+class _Number(str):
+    """A JSON number or constant, kept as its text (never taken for a string value)."""
+
+
 def _keep(token: str) -> str:
-    return token
+    return _Number(token)
 
 
 #: numbers and constants stay as their JSON text: no float rounding, no limit on integer digits
@@ -172,7 +178,7 @@ def parse_jsonl_line(n: int, raw_bytes: bytes, text_field: str) -> Record | None
     if not isinstance(obj, dict):
         return Record(n, None, "a JSON object is expected on each line", body)
     text = obj.get(text_field)
-    if not isinstance(text, str):
+    if not isinstance(text, str) or isinstance(text, _Number):
         return Record(n, None, f"no string field {text_field!r}", body)
     if _SURROGATE.search(text):
         return Record(n, None, f"field {text_field!r} has an unpaired surrogate escape (\\ud800-\\udfff): "

@@ -103,7 +103,7 @@ def _iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
                 continue
             try:
                 obj = json.loads(raw)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # malformed, or beyond the JSON parser's limits
                 continue
             if isinstance(obj, dict):
                 yield obj
@@ -300,7 +300,7 @@ def _read_texts(run: _Run) -> None:
                         try:
                             obj = json.loads(raw.decode("utf-8", errors="replace"))
                             value = obj.get(text_field) if isinstance(obj, dict) else None
-                        except json.JSONDecodeError:
+                        except (ValueError, RecursionError):  # e.g. an integer of 5,000 digits
                             value = None
                         doc.text = value if isinstance(value, str) else None
                     n += 1

@@ -69,7 +69,21 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str,
     return mapping
 
 
+class _LineList(list):
+    """A YAML sequence that knows its line (``line_of``), for errors about the list itself,
+    e.g. a gazetteer entry written as a list."""
+
+    __slots__ = ("__line__",)
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> list[Any]:
+    seq = _LineList(loader.construct_sequence(node, deep=True))
+    seq.__line__ = node.start_mark.line + 1
+    return seq
+
+
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 # dates stay strings: the curator wrote them, the tool compares them as text
 _LineLoader.yaml_implicit_resolvers = {
     k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
@@ -100,7 +114,9 @@ def load_yaml(path: Path, root: Path, issues: list[RuleIssue]) -> Any:
 
 
 def line_of(obj: Any, default: int = 1) -> int:
-    return obj.get("__line__", default) if isinstance(obj, dict) else default
+    if isinstance(obj, dict):
+        return obj.get("__line__", default)
+    return getattr(obj, "__line__", default) if isinstance(obj, _LineList) else default
 
 
 def _rel(path: Path, root: Path) -> str:

@@ -844,7 +844,12 @@ def run(in_dir: Path | str, out_dir: Path | str, options: RunOptions) -> RunResu
                           "work_seconds": round(t_work, 3), "jobs": jobs, "engine": options.engine,
                           "pass_cpu_seconds": summary.pop("_pass_seconds")}
     atomic_write(meta / "summary.json", (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode())
-    write_report(out_dir)
+    try:
+        write_report(out_dir)
+    except Exception as exc:  # the report is a view of the run: its failure must not lose the run
+        summary["report_error"] = f"{type(exc).__name__}: {exc}"
+        atomic_write(meta / "summary.json", (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode())
+        print(f"normalize: warning: report.html was not written: {summary['report_error']}", file=sys.stderr)
     return RunResult(summary, 1 if summary["documents"]["failed"] else 0)
 
 
@@ -931,6 +936,8 @@ def _assemble(spool: _Spool, in_dir: Path, out_dir: Path, options: RunOptions, t
                     for r in obj["reasons"]:
                         by["reason"][r["code"]] += 1
                 elif kind == "x":
+                    if obj.get("error") == "changed" and header.get("sha256") == unit.sha256:
+                        continue  # a reused result whose input now holds exactly the bytes read
                     sinks["errors.jsonl"].fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
                     by["error"][obj["error"]] += 1
                     file_acc["errors"] += 1

@@ -26,6 +26,9 @@ def validate_rules(rules: RuleSet) -> None:
         except RuleTimeout as exc:  # a rule's own example made its pattern backtrack
             file, line = exc.where()
             found.append(RuleIssue(file, line, f"{exc} while checking the rule's examples"))
+        except Exception as exc:  # a value of a type no check foresaw: an error, never a traceback
+            found.append(RuleIssue(str(rules.root), 0, f"the {p.name} rules could not be checked: "
+                                                       f"{type(exc).__name__}: {exc}"))
     rules.issues.extend(found)
 
 

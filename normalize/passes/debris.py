@@ -233,7 +233,7 @@ class DebrisPass(Pass):
     def validate(cls, rules: RuleSet) -> list[RuleIssue]:
         issues: list[RuleIssue] = []
         r = load_rules(rules, issues)
-        if issues:
+        if any(i.level == "error" for i in issues):
             return issues
         p = cls(rules)
         file = rules.rel(FILE)
