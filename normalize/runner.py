@@ -675,14 +675,58 @@ def _local(spec: WorkSpec, units: Iterable[Unit], jobs: int, rules: RuleSet) -> 
         return
     import gc
     import multiprocessing
-    from functools import partial
+    from collections import deque
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     normalizer_for(spec, rules)  # built here: forked workers inherit the loaded models
     gc.freeze()  # keep the collector from touching (and so copying) the shared objects
     ctx = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
-    with ctx.Pool(jobs) as pool:
-        yield from pool.imap_unordered(partial(work, spec), units, chunksize=1)
-    gc.unfreeze()
+    # A worker the system kills (out of memory, say) breaks the pool: every unit then in flight
+    # is run again, alone in a fresh pool; one that kills its worker alone gets no part, which
+    # the assembly reports as a failed file. The run goes on either way.
+    todo = iter(units)
+    suspects: deque[Unit] = deque()
+    retried: set[tuple[str, int]] = set()
+    try:
+        while True:
+            inflight: dict[Future[dict[str, Any]], Unit] = {}
+            executor = ProcessPoolExecutor(jobs, mp_context=ctx)
+            broken = False
+            try:
+                while not broken:
+                    alone = any((u.rel, u.chunk) in retried for u in inflight.values())
+                    while not alone and len(inflight) < 2 * jobs:
+                        if suspects:
+                            if inflight:
+                                break  # a suspect runs alone
+                            u: Unit | None = suspects.popleft()
+                        else:
+                            u = next(todo, None)
+                        if u is None:
+                            break
+                        inflight[executor.submit(work, spec, u)] = u
+                        alone = (u.rel, u.chunk) in retried
+                    if not inflight:
+                        return
+                    done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        try:
+                            result = fut.result()
+                        except BrokenProcessPool:
+                            broken = True
+                            continue
+                        del inflight[fut]
+                        yield result
+            finally:
+                executor.shutdown(wait=True, cancel_futures=True)
+            for u in inflight.values():  # the pool broke: these get one more chance, alone
+                key = (u.rel, u.chunk)
+                if key not in retried:
+                    retried.add(key)
+                    suspects.append(u)
+    finally:
+        gc.unfreeze()
 
 
 def _dask(spec: WorkSpec, units: Iterable[Unit], jobs: int, scheduler: str | None) -> Iterator[dict[str, Any]]:
@@ -901,13 +945,15 @@ def _assemble(spool: _Spool, in_dir: Path, out_dir: Path, options: RunOptions, t
         try:
             fh = open(part, encoding="utf-8")  # noqa: SIM115
         except OSError as exc:  # a worker died before writing it: the unit's documents failed
-            row = {"file": unit.rel, "error": "internal", "message": f"no result for this file ({exc.strerror})",
-                   "failed": 1}
+            row = {"file": unit.rel, "error": "internal", "failed": 1,
+                   "message": "no result for this file: its worker process died (killed by the system, out of "
+                              f"memory?) or the run was interrupted ({exc.strerror}); the next run tries it again"}
             sinks["errors.jsonl"].fh.write(json.dumps(row, ensure_ascii=False) + "\n")
             by["error"]["internal"] += 1
             file_acc["seen"] += 1
             file_acc["failed"] += 1
             file_acc["errors"] += 1
+            counts["documents_seen"] += 1  # (failed: seen, not written)
             continue
         with fh:
             _, header = json.loads(fh.readline())

@@ -627,6 +627,43 @@ def test_a_big_jsonl_changed_between_chunks(tmp_path, monkeypatch):
     assert read_jsonl(out / "_normalize" / "errors.jsonl") == []
 
 
+KILLER = """
+import os, signal, sys
+from normalize import runner
+from normalize.rules import RuleSet
+
+real = runner.work
+
+def work(spec, unit):  # the system kills the worker that cleans boom.txt (out of memory, say)
+    if unit.rel == "boom.txt":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(spec, unit)
+
+work.__module__, work.__qualname__ = "normalize.runner", "work"  # pickled by name into the workers
+runner.work = work
+res = runner.run(sys.argv[1], sys.argv[2], runner.RunOptions(rules=RuleSet.load(), jobs=2, quiet=True, flagger=False))
+print(res.exit_code)
+"""
+
+
+def test_a_worker_killed_by_the_system_does_not_hang_the_run(tmp_path):
+    """The units in flight when a worker dies run again, each alone; the one that kills its
+    worker again is reported as failed, and every other file is written."""
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    for i in range(12):
+        (inp / f"f{i:02d}.txt").write_text(f"Document {i} ,  fine.")
+    (inp / "boom.txt").write_text("This one kills its worker.")
+    r = subprocess.run([sys.executable, "-c", KILLER, str(inp), str(out)], cwd=ROOT, capture_output=True, timeout=180)
+    assert r.returncode == 0 and r.stdout.split()[-1] == b"1", r.stderr.decode()[-2000:]
+    errors = read_jsonl(out / "_normalize" / "errors.jsonl")
+    assert [(e["file"], e["error"], e["failed"]) for e in errors] == [("boom.txt", "internal", 1)]
+    assert "worker process died" in errors[0]["message"]
+    assert all((out / f"f{i:02d}.txt").read_text() == f"Document {i}, fine." for i in range(12))
+    summary = json.loads((out / "_normalize" / "summary.json").read_text())
+    assert summary["documents"] == {"seen": 13, "written": 12, "failed": 1}
+
+
 def test_links_planted_in_out_are_not_written_through(tmp_path):
     inp, out, elsewhere = tmp_path / "in", tmp_path / "out", tmp_path / "elsewhere"
     (inp / "sub").mkdir(parents=True)
