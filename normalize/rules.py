@@ -173,6 +173,8 @@ class TimedPattern:
         self.origin = origin
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("regex", "origin"):  # (not set yet: unpickling, copying)
+            raise AttributeError(name)
         return getattr(self.regex, name)
 
     def __repr__(self) -> str:
