@@ -14,6 +14,8 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..model import Reason
 from .combiner import Combiner
 from .fluency import FluencyModel, Scored
@@ -21,7 +23,7 @@ from .foreign import ForeignSignal
 from .oov import RARE_FREQ, OovSignal
 from .oov import features as oov_features
 from .structure import StructureSignal, unmatched_marks
-from .text import Sentence, words_of
+from .text import Sentence, kind_of, words_of
 
 if TYPE_CHECKING:
     from ..rules import RuleSet
@@ -60,6 +62,58 @@ def model_dir(rules: RuleSet) -> Path:
 
 _LOG_WORDS = [math.log1p(n) for n in range(200)]
 
+# what _TokenInfo packs into an int for a token: its code for the fluency models (offset to be
+# positive) in the low bits, then flags
+_CODE_OFFSET = 1 << 23
+_CODE_MASK = (1 << 24) - 1
+_FLAG_SHIFT = 24
+_WORD, _UPPER, _LONG, _KEPT, _UNKNOWN, _RARE = 1, 2, 4, 8, 16, 32  # _KEPT: not a word of a known name
+_BOS, _EOS = "\0<s>", "\0</s>"  # no token has two characters of which one is \0
+_PAD = (_EOS, _BOS, _BOS)
+
+
+def _count_table() -> tuple[np.ndarray, frozenset[int], frozenset[int]]:
+    """What a token with each combination of flags counts for: words not in a name, of these
+    the lowercase ones, and of those the known ones (the foreign gate); then capitalised
+    unknown words, unknown lowercase words, and rare lowercase words, all three of two letters or
+    more (OovSignal.measure: a capitalised first word does not count, see Signals._batch)."""
+    table = np.zeros((6, 64), dtype=np.int8)
+    for f in range(64):
+        word = f & _WORD and f & _KEPT
+        lower, long, unknown = not f & _UPPER, f & _LONG, f & _UNKNOWN
+        table[:, f] = [bool(word), bool(word and lower), bool(word and lower and not unknown),
+                       bool(word and long and not lower and unknown), bool(word and long and lower and unknown),
+                       bool(word and long and lower and f & _RARE)]
+    return table, frozenset(np.flatnonzero(table[3]).tolist()), frozenset(np.flatnonzero(table[4]).tolist())
+
+
+_COUNTS, _CAP_UNKNOWN, _OOV = _count_table()
+
+
+class _TokenInfo(dict):
+    """token -> an int: its code for the fluency models, and for a word the flags of the oov and
+    foreign counts (capitalised, two letters or more, not in ``skip``, unknown, rare); filled on
+    first sight (up to a size). One per set of name words (``skip``)."""
+
+    def __init__(self, fluency: FluencyModel, oov: OovSignal, skip: frozenset[str]) -> None:
+        super().__init__()
+        self.fluency, self.oov, self.skip = fluency, oov, skip
+        self[_BOS] = fluency.bos + _CODE_OFFSET
+        self[_EOS] = fluency.eos + _CODE_OFFSET
+
+    def __missing__(self, tok: str) -> int:
+        kind = kind_of(tok)
+        got = self.fluency.code(tok, kind) + _CODE_OFFSET
+        if kind == "w":
+            low = tok.lower().replace("’", "'")
+            f = self.oov.freq(low)
+            flags = (_WORD | (_UPPER if tok[0].isupper() else 0) | (_LONG if len(tok) >= 2 else 0)
+                     | (0 if low in self.skip else _KEPT) | (0 if f else _UNKNOWN) | (_RARE if 0 < f < RARE_FREQ else 0))
+            got |= flags << _FLAG_SHIFT
+        if len(self) < 200_000:
+            self[tok] = got
+        return got
+
 
 def _log_words(n: int) -> float:
     return _LOG_WORDS[n] if n < 200 else math.log1p(n)
@@ -91,6 +145,7 @@ class Signals:
         self.foreign = ForeignSignal()
         self.structure = StructureSignal()
         self._skip_cache: dict[frozenset[str], frozenset[str]] = {}
+        self._infos: dict[frozenset[str], _TokenInfo] = {}
 
     def skip_words(self, names: frozenset[str]) -> frozenset[str]:
         """Lowercase words of gazetteer names: never out of vocabulary, never foreign."""
@@ -136,36 +191,65 @@ class Signals:
             marks.append(next((m for at, m in found if s <= at < e), None) if found else None)
         return self._batch([Sentence.of(text[s:e]) for s, e in spans], skip, marks, detail, blame)
 
+    def _token_info(self, skip: frozenset[str]) -> _TokenInfo:
+        got = self._infos.get(skip)
+        if got is None:
+            if len(self._infos) >= 4:
+                self._infos.clear()
+            got = self._infos[skip] = _TokenInfo(self.fluency, self.oov, skip)
+        return got
+
     def _batch(self, sents: list[Sentence], skip: frozenset[str], marks: list[str | None],
                detail: Callable[[int, dict[str, float]], bool] | bool,
                blame: Callable[[dict[str, float]], Blame | None] | None,
                ) -> list[tuple[dict[str, float], list[Reason]]]:
         """Features and reasons of the sentences of one document (``marks``: each one's
-        unbalanced quote or bracket). The word counts and the fluency features of all sentences
-        are computed at once (:meth:`OovSignal.measure_all`, :meth:`FluencyModel.measure_all`),
-        the rest sentence by sentence."""
-        fluency, scored = self.fluency.measure_all(sents)
-        words = self.oov.measure_all(sents, skip)
+        unbalanced quote or bracket). Every token of every sentence is looked up once
+        (:class:`_TokenInfo`), in one sequence: the fluency features and the word counts of all
+        sentences come from array operations over it; the rest is sentence by sentence."""
+        if not sents:
+            return []
+        info = self._token_info(skip)
+        # <s> <s>, then each sentence's tokens and </s> <s> <s> (the sequence FluencyModel.score reads)
+        flat = [_BOS, _BOS]
+        bounds: list[int] = []
+        for s in sents:
+            bounds.append(len(flat) - 2)
+            flat += s.toks
+            bounds.append(len(flat) - 1)
+            flat += _PAD
+        packed = np.fromiter(map(info.__getitem__, flat), dtype=np.int64, count=len(flat))
+        fluency, scored = self.fluency.score((packed & _CODE_MASK) - _CODE_OFFSET, bounds)
+        # per sentence, the word counts of the oov and foreign signals: sums over its tokens (from
+        # flat[bounds[2 i] + 2], its first token, to flat[bounds[2 i + 1]], its end mark, which
+        # counts nothing, like the <s> <s> after it)
+        ends = np.array(bounds) + 2
+        ends[1::2] -= 1
+        counts = np.add.reduceat(np.take(_COUNTS, packed >> _FLAG_SHIFT, axis=1), ends, axis=1, dtype=np.int64)
+        counts = counts[:, ::2].tolist()
         foreign, structure = self.foreign.from_counts, self.structure.features
         out: list[tuple[dict[str, float], list[Reason]]] = []
-        for i, (sent, f_fluency, (n, n_lower, known_lower, cap_unknown, n_oov, rare)) in enumerate(
-                zip(sents, fluency, words.counts)):
+        for i, (sent, f_fluency, n, n_lower, known_lower, cap_unknown, n_oov, rare) in enumerate(
+                zip(sents, fluency, *counts)):
+            words = sent.words
+            if cap_unknown and info[words[0]] >> _FLAG_SHIFT in _CAP_UNKNOWN:
+                cap_unknown -= 1  # the first word is capitalised anyway
             f_foreign, r_foreign = foreign(sent, n, n_lower, known_lower)
             f_struct, r_struct = structure(sent, marks[i])
-            feats = {"log_words": _log_words(len(sent.words)), **f_foreign,
-                     **oov_features(len(sent.words), n_oov, cap_unknown, rare), **f_struct, **f_fluency}
+            feats = {"log_words": _log_words(len(words)), **f_foreign,
+                     **oov_features(len(words), n_oov, cap_unknown, rare), **f_struct, **f_fluency}
             if not (detail if isinstance(detail, bool) else detail(i, feats)):
                 out.append((feats, [*r_foreign, *r_struct]))
                 continue
             scored_i = _Once(partial(scored.scored, i))
-            reasons = [*r_foreign, *(self.oov.reasons(words.oov(i)) if n_oov else ()), *r_struct,
-                       *self.fluency.reasons(sent, scored_i, feats)]
+            oov = [w for w in words if info[w] >> _FLAG_SHIFT in _OOV] if n_oov else ()
+            reasons = [*r_foreign, *self.oov.reasons(oov), *r_struct, *self.fluency.reasons(sent, scored_i, feats)]
             if feats["foreign"]:  # unknown words and odd phrasing are what "untranslated" means
                 reasons = [r for r in reasons if r.code not in _IMPLIED_BY_FOREIGN]
             if not reasons and blame is not None:
                 contributions = blame(feats)
                 if contributions is not None:
-                    reasons = [self.explain(sent, feats, contributions, skip, words.frequencies(i), scored_i)]
+                    reasons = [self.explain(sent, feats, contributions, skip, None, scored_i)]
             out.append((feats, reasons))
         return out
 

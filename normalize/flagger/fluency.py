@@ -28,6 +28,7 @@ import math
 import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from itertools import chain
 from operator import add
 from pathlib import Path
 from typing import NamedTuple
@@ -217,19 +218,18 @@ class Scored(NamedTuple):
     mps: list[float]
 
 
-class _TokenCodes(dict):
-    """token -> its code for the models: the id, or ``~id`` for a possessive ("Russia's" is the
-    id of "Russia" then that of "'s"); filled on first sight, up to a size."""
+class _Cache(dict):
+    """key -> ``fn(key)``, computed on first sight and kept (up to ``size`` keys)."""
 
-    def __init__(self, code_of: Callable[[str], int]) -> None:
+    def __init__(self, fn: Callable[[str], object], size: int) -> None:
         super().__init__()
-        self.code_of = code_of
+        self.fn, self.size = fn, size
 
-    def __missing__(self, tok: str) -> int:
-        code = self.code_of(tok)
-        if len(self) < 200_000:
-            self[tok] = code
-        return code
+    def __missing__(self, key: str) -> object:
+        got = self.fn(key)
+        if len(self) < self.size:
+            self[key] = got
+        return got
 
 
 class Batch:
@@ -272,8 +272,10 @@ class FluencyModel:
         self._num, self._year = self.ids["<num>"], self.ids["<year>"]
         self._other_punct = self.ids["<p>"]
         self._punct = {k: self.ids.get(v, self._other_punct) for k, v in _PUNCT.items()}
-        self._codes = _TokenCodes(self._code_of)
-        self._raw: dict[str, tuple[str, ...]] = {}
+        # token -> its code for the models: the id, or ~id for a possessive ("Russia's" is the id
+        # of "Russia", then that of "'s")
+        self._codes = _Cache(self._code_of, 200_000)
+        self._raw = _Cache(_raw_pieces, 50_000)
         en, mt = _Model(data["english"], V, scale), _Model(data["bad_mt"], V, scale)
         self._uni = [en.uni, mt.uni]
         self._bow1 = [en.bow1, mt.bow1]
@@ -294,8 +296,8 @@ class FluencyModel:
             i = self.ids.get(word_class(tok), self._unknown)
         return i
 
-    def _code_of(self, t: str) -> int:
-        kind = kind_of(t)
+    def _code_of(self, t: str, kind: str | None = None) -> int:
+        kind = kind or kind_of(t)
         if kind == "w":
             if t.endswith(("'s", "’s")) and len(t) > 2:
                 return ~self.token_id(t[:-2])
@@ -316,30 +318,16 @@ class FluencyModel:
 
     def _raw_tokens(self, sent: Sentence) -> list[str]:
         """:func:`raw_tokens`, through a cache."""
-        cache = self._raw
-        out: list[str] = []
-        for t in sent.toks:
-            got = cache.get(t)
-            if got is None:
-                got = _raw_pieces(t)
-                if len(cache) < 100_000:
-                    cache[t] = got
-            out += got
-        return out
+        return list(chain.from_iterable(map(self._raw.__getitem__, sent.toks)))
 
     # -- scoring -----------------------------------------------------------------------------
     def measure_all(self, sents: Sequence[Sentence]) -> tuple[list[dict[str, float]], Batch]:
         """The features of each sentence, and the scored tokens of all (for :meth:`reasons`):
-        every token of every sentence looked up at once, in as few array operations as can be
-        (each costs microseconds whatever its size)."""
+        every token of every sentence looked up at once (see :meth:`score`)."""
         if not sents:
             return [], Batch(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), [])
         code = self._codes.__getitem__
         bos, eos = self.bos, self.eos
-        # one sequence: <s> <s> before each sentence's ids, </s> <s> <s> after. Position p >= 2 is
-        # scored from seq[p - 2 : p + 1] (u v w); sentence i is [bounds[2 i], bounds[2 i + 1]) in
-        # score positions (p - 2): its ids and its end mark. The <s> <s> between are scored too,
-        # and their sums thrown away
         seq = [bos, bos]
         bounds: list[int] = []
         pad = (eos, bos, bos)
@@ -348,9 +336,24 @@ class FluencyModel:
             seq += map(code, s.toks)
             bounds.append(len(seq) - 1)
             seq += pad
+        return self.score(np.array(seq, dtype=np.int64), bounds)
+
+    def code(self, tok: str, kind: str | None = None) -> int:
+        """The token's code in the sequences :meth:`score` reads: its id, or ``~id`` of its word
+        for a possessive ("Russia's": the ids of "Russia" and "'s"). Not cached; ``kind``: the
+        token's :func:`.text.kind_of`, when known."""
+        return self._code_of(tok, kind)
+
+    def score(self, seq: np.ndarray, bounds: list[int]) -> tuple[list[dict[str, float]], Batch]:
+        """The features of the sentences of a sequence of codes (:meth:`code`): ``<s> <s>``,
+        then each sentence's codes followed by ``</s> <s> <s>``. Position ``p >= 2`` is scored
+        from ``seq[p - 2 : p + 1]`` (u v w); sentence ``i`` is ``[bounds[2 i], bounds[2 i + 1])``
+        in score positions (``p - 2``): its ids and its end mark. The ``<s> <s>`` between are
+        scored too, and their sums thrown away. In as few array operations as can be: each
+        costs microseconds whatever its size."""
         V = self._V
-        arr = np.array(seq, dtype=np.int64)
-        if min(seq) < 0:  # a possessive (~id) is two ids: its word's, then that of "'s"
+        arr = seq
+        if arr.min() < 0:  # a possessive (~id) is two ids: its word's, then that of "'s"
             neg = arr < 0
             before = np.concatenate(([0], neg.cumsum()))  # possessives before each position
             at = neg.nonzero()[0]

@@ -80,7 +80,7 @@ class ForeignSignal:
             return "", 0.0
         if not best:
             return "", 0.0
-        return best[0].lang, best[0].prob
+        return best[0].lang, float(best[0].prob)
 
     def features(self, sent: Sentence, freqs: list[int], skip: frozenset[str]
                  ) -> tuple[dict[str, float], list[Reason]]:
@@ -100,7 +100,8 @@ class ForeignSignal:
     def from_counts(self, sent: Sentence, n: int, n_lower: int, known_lower: int
                     ) -> tuple[dict[str, float], list[Reason]]:
         """:meth:`features` from the counts of the words not in ``skip`` (``n``), of those not
-        capitalised, and of those of them that are known (see :class:`.oov.WordBatch`)."""
+        capitalised, and of those of them that are known (the flagger counts them for all
+        sentences of a document at once)."""
         known_share = known_lower / n_lower if n_lower else 1.0
         non_latin = foreign_letters = 0.0
         if not sent.text.isascii():

@@ -9,11 +9,9 @@ reviewer will see, through a deletion index built once, and cached.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from itertools import compress, repeat
-from operator import itemgetter
+from collections.abc import Callable
+from itertools import repeat
 
-import numpy as np
 from rapidfuzz.distance import OSA
 
 from ..model import Reason
@@ -91,7 +89,8 @@ class OovSignal:
         is not given; pass the one the rules already hold)."""
         self.frequency = frequency
         self._dictionary: dict[str, int] | None = dictionary
-        self._words = dictionary  # what frequency() reads, when known
+        # what frequency() reads, when known (a word's frequency, if positive, is what freq() gives)
+        self._words = dictionary if dictionary and min(dictionary.values()) > 0 else None
         self._corrections: Corrections | None = None
         self._suggestions: dict[str, str | None] = {}
         self._known: dict[str, int] = {}
@@ -101,6 +100,9 @@ class OovSignal:
         hyphenated words as their rarest part, British spellings as American ones (the word list
         is American), a word with a common prefix ("cyberattacks", "pre-deployed") as the rest;
         name particles ("von der Leyen") are known."""
+        f = self._words.get(low) if self._words is not None else None  # a word of the list: its own
+        if f is not None:
+            return f
         f = self._known.get(low)
         if f is None:
             f = self.frequency(low) or (RARE_FREQ if low in NAME_PARTICLES else 0)
@@ -148,11 +150,11 @@ class OovSignal:
 
     def _frequencies(self, lows: list[str]) -> list[int]:
         if self._words is not None:  # a word of the list is its own frequency: only the others need freq()
-            out = list(map(self._words.get, lows, repeat(0)))
-            if 0 in out:
-                out = [f or self.freq(low) for f, low in zip(out, lows)]
-            return out
-        out = list(map(self._known.get, lows, repeat(-1)))
+            out = list(map(self._words.get, lows, repeat(-1)))
+            if -1 in out:
+                out = list(map(self._known.get, lows, out))
+        else:
+            out = list(map(self._known.get, lows, repeat(-1)))
         if -1 in out:
             out = [f if f >= 0 else self.freq(low) for f, low in zip(out, lows)]
         return out
@@ -167,8 +169,8 @@ class OovSignal:
                 ) -> tuple[dict[str, float], list[str]]:
         """Features, and the unknown lowercase words (for :meth:`reasons`).
 
-        ``freqs``: :meth:`frequencies` of the sentence (shared with the foreign signal).
-        :meth:`measure_all` counts the same for all sentences of a document at once."""
+        ``freqs``: :meth:`frequencies` of the sentence (shared with the foreign signal). The
+        flagger counts the same for all sentences of a document at once (``Signals._batch``)."""
         oov: list[str] = []
         cap_unknown = rare = 0
         for i, (w, low, f) in enumerate(zip(sent.words, sent.lows, freqs)):
@@ -182,19 +184,6 @@ class OovSignal:
             elif f < RARE_FREQ:
                 rare += 1
         return features(len(sent.words), len(oov), cap_unknown, rare), oov
-
-    def measure_all(self, sents: Sequence[Sentence], skip: frozenset[str]) -> WordBatch:
-        """The words of all the sentences (one document) counted at once: what :meth:`measure`
-        counts, and the counts of :meth:`.ForeignSignal.features`' gate (see :class:`WordBatch`)."""
-        words: list[str] = []
-        lows: list[str] = []
-        bounds = [0]
-        for s in sents:
-            words += s.words
-            lows += s.lows
-            bounds.append(len(words))
-        return WordBatch(words, self._frequencies(lows), lows, bounds, skip)
-
 
     def reasons(self, oov: list[str]) -> list[Reason]:
         """One reason per unknown word (at most MAX_REASONS), with a spelling suggestion where
@@ -217,45 +206,3 @@ def features(n_words: int, n_oov: int, cap_unknown: int, rare: int) -> dict[str,
     n = n_words or 1
     return {"oov_share": n_oov / n, "oov_any": float(bool(n_oov)), "cap_unknown_share": cap_unknown / n,
             "rare_share": rare / n}
-
-
-class WordBatch:
-    """The words of several sentences in one list, with their frequencies; ``counts[i]`` holds
-    for sentence ``i``: words not in ``skip``; of these, those not capitalised, and those of them
-    that are known (the foreign gate's counts); then the unknown capitalised words after the
-    first word, the unknown lowercase words, and the rare lowercase ones, all three among words
-    of two letters or more not in ``skip`` (:meth:`OovSignal.measure`'s counts)."""
-
-    __slots__ = ("_oov", "bounds", "counts", "freqs", "words")
-
-    def __init__(self, words: list[str], freqs: list[int], lows: list[str], bounds: list[int],
-                 skip: frozenset[str]) -> None:
-        self.words, self.freqs, self.bounds = words, freqs, bounds
-        W = len(words)
-        f = np.array(freqs, dtype=np.int64)
-        unknown = f == 0
-        upper = np.fromiter(map(str.isupper, map(itemgetter(0), words)), dtype=bool, count=W)
-        kept = ~np.fromiter(map(skip.__contains__, lows), dtype=bool, count=W) if skip else np.ones(W, bool)
-        long = np.fromiter(map(len, words), dtype=np.int64, count=W) >= 2
-        later = np.ones(W, dtype=bool)  # not the first word of its sentence
-        starts = np.array(bounds[:-1], dtype=np.int64)
-        later[starts[starts < W]] = False
-        lower = kept & ~upper
-        valid = long & kept
-        oov = valid & ~upper & unknown
-        flags = np.stack([kept, lower, lower & ~unknown, valid & upper & unknown & later, oov,
-                          valid & ~upper & ~unknown & (f < RARE_FREQ)], axis=1)
-        cum = np.zeros((W + 1, flags.shape[1]), dtype=np.int64)
-        np.cumsum(flags, axis=0, out=cum[1:])
-        ends = np.array(bounds[1:], dtype=np.int64)
-        self.counts: list[list[int]] = (cum[ends] - cum[starts]).tolist()
-        self._oov = oov.tolist()
-
-    def frequencies(self, i: int) -> list[int]:
-        """The frequencies of the words of sentence ``i``."""
-        return self.freqs[self.bounds[i] : self.bounds[i + 1]]
-
-    def oov(self, i: int) -> list[str]:
-        """The unknown lowercase words of sentence ``i`` (what :meth:`OovSignal.measure` lists)."""
-        a, b = self.bounds[i], self.bounds[i + 1]
-        return list(compress(self.words[a:b], self._oov[a:b]))
