@@ -1,4 +1,4 @@
-"""Build the flagger's fluency models, rules/flagger/fluency.json.gz.
+"""Build the flagger's fluency models, rules/flagger/fluency.npz.
 
 Source: the MLQE-PE *train* split, all five language pairs (CC0 1.0): the `pe` (human post-edit)
 side for the English model, the `mt` side of sentences rated DA < 50 for the bad-MT model.
@@ -6,32 +6,34 @@ Run from the repository root:
 
     python scripts/build_fluency.py [--vocab-size 6000]
 
-The build is deterministic; the fire thresholds of the "fluency" and "mt-style" reasons are set
-by scripts/fit_flagger.py (they need held-out scores) and kept in the same file.
+The build is deterministic (the same data gives the same bytes); the fire thresholds of the
+"fluency" and "mt-style" reasons are set by scripts/fit_flagger.py (they need held-out scores)
+and kept in the same file.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mlqe import ROOT, is_bad, rows
 
-from normalize.flagger.fluency import build
+from normalize.flagger.fluency import build, read_data, write_data
 
-OUT = ROOT / "rules" / "flagger" / "fluency.json.gz"
+OUT = ROOT / "rules" / "flagger" / "fluency.npz"
+#: the former format (JSON), read for its fire thresholds when there is no OUT yet
+LEGACY = ROOT / "rules" / "flagger" / "fluency.json.gz"
 FIRE_KEYS = ("fire_gain", "fire_mt_style", "fire_min_tokens")
 
 
+def read(path: Path = OUT) -> dict:
+    return read_data(path)
+
+
 def write(data: dict, path: Path = OUT) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    with open(path, "wb") as f, gzip.GzipFile(fileobj=f, mode="wb", mtime=0, filename="") as g:
-        g.write(raw)
+    write_data(data, path)
 
 
 def main() -> None:
@@ -39,9 +41,10 @@ def main() -> None:
     ap.add_argument("--vocab-size", type=int, default=6000)
     args = ap.parse_args()
     old = {}
-    if OUT.exists():
-        with gzip.open(OUT, "rt", encoding="utf-8") as f:
-            old = json.load(f)
+    for path in (OUT, LEGACY):
+        if path.exists():
+            old = read(path)
+            break
     train = list(rows("train"))
     data = build([r["pe"] for r in train], [r["mt"] for r in train if is_bad(r)],
                  vocab_size=args.vocab_size)

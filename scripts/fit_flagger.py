@@ -10,7 +10,7 @@ Steps (deterministic):
    train.
 2. The fire thresholds of the "fluency" and "mt-style" reasons: the 5th percentile of the
    cross-fitted context gain and the 10th of the English-vs-bad-MT log ratio of good
-   (DA >= 50) train sentences, written into rules/flagger/fluency.json.gz.
+   (DA >= 50) train sentences, written into rules/flagger/fluency.npz.
 3. Logistic regression, label good = DA >= 50, features standardised. A weak L2 penalty (towards
    0) on most coefficients; the rule signals (foreign, fragment, repetition...) fire too rarely
    in MLQE-PE to be estimated alone, so each has a Gaussian prior on its raw coefficient (how
@@ -22,7 +22,6 @@ Steps (deterministic):
 
 from __future__ import annotations
 
-import gzip
 import json
 import sys
 from pathlib import Path
@@ -33,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pick_threshold
 from build_fluency import FIRE_KEYS
 from build_fluency import OUT as FLUENCY_OUT
+from build_fluency import read as read_fluency
 from build_fluency import write as write_fluency
 from mlqe import PAIRS, ROOT, auroc, fold, is_bad, rows
 
@@ -120,8 +120,7 @@ def main() -> None:
     X = matrix(feats)  # type: ignore[arg-type]
 
     # 2. fluency fire threshold
-    with gzip.open(FLUENCY_OUT, "rt", encoding="utf-8") as f:
-        fl = {k: v for k, v in json.load(f).items() if k not in FIRE_KEYS}
+    fl = {k: v for k, v in read_fluency(FLUENCY_OUT).items() if k not in FIRE_KEYS}
     fl["fire_gain"] = round(float(np.percentile(gains_good, FLUENCY_FIRE_PERCENTILE)), 4)
     fl["fire_mt_style"] = round(float(np.percentile(style_good, MT_STYLE_FIRE_PERCENTILE)), 4)
     fl["fire_min_tokens"] = 6

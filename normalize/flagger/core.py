@@ -28,7 +28,9 @@ from .text import Sentence, kind_of, words_of
 if TYPE_CHECKING:
     from ..rules import RuleSet
 
-FLUENCY_FILE = "fluency.json.gz"
+FLUENCY_FILE = "fluency.npz"
+#: the model file's former format, still read when a rules directory has only that
+LEGACY_FLUENCY_FILE = "fluency.json.gz"
 _IMPLIED_BY_FOREIGN = frozenset({"oov", "fluency", "mt-style"})
 WEIGHTS_FILE = "weights.json"
 #: the combiner's contributions to a sentence's logit, most negative first (Combiner.contributions)
@@ -53,11 +55,17 @@ class SentenceScore:
 def model_dir(rules: RuleSet) -> Path:
     """``rules.root / "flagger"``; a rules directory without one uses the packaged model."""
     d = Path(rules.root) / "flagger"
-    if (d / FLUENCY_FILE).exists():
+    if (d / FLUENCY_FILE).exists() or (d / LEGACY_FLUENCY_FILE).exists():
         return d
     from ..rules import default_rules_dir
 
     return default_rules_dir() / "flagger"
+
+
+def fluency_file(directory: Path) -> Path:
+    """The fluency model file of a model directory (``fluency.npz``, else the former JSON)."""
+    path = directory / FLUENCY_FILE
+    return path if path.exists() or not (directory / LEGACY_FLUENCY_FILE).exists() else directory / LEGACY_FLUENCY_FILE
 
 
 _LOG_WORDS = [math.log1p(n) for n in range(200)]
@@ -140,7 +148,7 @@ class Signals:
     def __init__(self, rules: RuleSet, fluency: FluencyModel | None = None) -> None:
         english = rules.english
         self.abbreviations: list[str] = list(rules.words.get("abbreviations", []))
-        self.fluency = fluency or FluencyModel.load(model_dir(rules) / FLUENCY_FILE)
+        self.fluency = fluency or FluencyModel.load(fluency_file(model_dir(rules)))
         self.oov = OovSignal(english.frequency, getattr(english, "dictionary", None))
         self.foreign = ForeignSignal()
         self.structure = StructureSignal()

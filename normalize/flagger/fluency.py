@@ -119,11 +119,16 @@ def _codes(rows: np.ndarray, V: int) -> np.ndarray:
 
 def _sorted_table(data: object, width: int, V: int, scale: float) -> tuple[np.ndarray, np.ndarray]:
     """(sorted codes, log10 values) of one stored table; rows are ids then the scaled value."""
-    rows = np.asarray(data, dtype=np.int64).reshape(-1, width)
+    rows = np.asarray(data)
+    if rows.ndim == 1:
+        rows = rows.reshape(-1, width)
     keys = _codes(rows[:, :-1], V)
-    # the value of a code listed twice is its last one, as when the rows are read into a dict
-    keys, last = np.unique(keys[::-1], return_index=True)
-    return keys, rows[::-1, -1][last] / scale
+    values = rows[:, -1] / scale
+    if len(keys) > 1 and not (keys[1:] > keys[:-1]).all():  # build() writes them sorted, once each
+        # the value of a code listed twice is its last one, as when the rows are read into a dict
+        keys, last = np.unique(keys[::-1], return_index=True)
+        values = values[::-1][last]
+    return keys, values
 
 
 class _Model:
@@ -131,8 +136,8 @@ class _Model:
 
     def __init__(self, data: dict, V: int, scale: float) -> None:
         self.V = V
-        self.uni = np.asarray(data["uni"], dtype=np.int64) / scale
-        self.bow1 = np.asarray(data["bow1"], dtype=np.int64) / scale
+        self.uni = np.asarray(data["uni"]) / scale
+        self.bow1 = np.asarray(data["bow1"]) / scale
         self.tri = _sorted_table(data["tri"], 4, V, scale)
         self.bi = _sorted_table(data["bi"], 3, V, scale)
         self.bow2 = _sorted_table(data["bow2"], 3, V, scale)

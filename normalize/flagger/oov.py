@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from itertools import repeat
 
+import numpy as np
 from rapidfuzz.distance import OSA
 
 from ..model import Reason
@@ -37,25 +38,43 @@ SUGGEST_MIN_FREQ = 500
 
 class Corrections:
     """Frequent words one edit away from a word (delete, insert, replace, or swap of two
-    neighbours): a deletion index, built once, so a lookup costs a few dictionary probes
-    instead of generating every one-edit string."""
+    neighbours): a deletion index, built once, so a lookup costs a few probes instead of
+    generating every one-edit string.
+
+    The index holds, for every word, the strings made by deleting one of its letters, as sorted
+    arrays of their ``hash()`` and the word's number: a few MB where a dict of strings would take
+    30. Hashes are only a way in: every candidate is checked by its edit distance, and a word at
+    distance 1 always shares a deletion string (or itself) with the word looked up."""
 
     def __init__(self, dictionary: dict[str, int], min_freq: int = SUGGEST_MIN_FREQ) -> None:
         self.freq = {w: f for w, f in dictionary.items() if f >= min_freq and 2 <= len(w) <= 31}
-        index: dict[str, list[str]] = {}
-        for w in self.freq:
-            for d in {w[:i] + w[i + 1 :] for i in range(len(w))}:
-                index.setdefault(d, []).append(w)
-        self.index = index
+        self.words = list(self.freq)
+        hashes: list[int] = []
+        owners: list[int] = []
+        for i, w in enumerate(self.words):
+            deletions = {w[:k] + w[k + 1 :] for k in range(len(w))}
+            hashes += map(hash, deletions)
+            owners += [i] * len(deletions)
+        keys = np.array(hashes, dtype=np.int64)
+        order = np.argsort(keys, kind="stable")
+        self._hashes = np.append(keys[order], np.iinfo(np.int64).max)
+        self._owners = np.array(owners, dtype=np.int32)[order]
 
     def near(self, word: str) -> list[tuple[int, str]]:
         """(frequency, word) of the frequent words at edit distance 1, most frequent first."""
-        index, freq = self.index, self.freq
-        found = set(index.get(word, ()))  # word is one of theirs with a letter missing
-        for d in {word[:i] + word[i + 1 :] for i in range(len(word))}:
-            if d in freq:  # word is one of theirs with a letter too many
-                found.add(d)
-            found.update(index.get(d, ()))  # one letter replaced or two swapped (checked below)
+        freq, words, owners = self.freq, self.words, self._owners
+        deletions = {word[:k] + word[k + 1 :] for k in range(len(word))}
+        # word is one of theirs with a letter missing (its hash among theirs), or with a letter
+        # too many (a deletion is one of them); one letter replaced or two swapped: a deletion
+        # of word among theirs (checked by distance below)
+        found = {d for d in deletions if d in freq}
+        probes = np.fromiter(map(hash, (word, *deletions)), dtype=np.int64, count=len(deletions) + 1)
+        at = self._hashes.searchsorted(probes)
+        hit = self._hashes[at] == probes  # the last hash is a sentinel: never past the end
+        if hit.any():
+            probes = probes[hit]
+            for a, b in zip(at[hit].tolist(), self._hashes.searchsorted(probes, "right").tolist()):
+                found.update(words[i] for i in owners[a:b].tolist())
         found.discard(word)
         return sorted(((freq[w], w) for w in found if OSA.distance(word, w, score_cutoff=1) <= 1), reverse=True)
 
