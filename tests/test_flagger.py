@@ -106,3 +106,102 @@ def test_never_raises_and_confidence_in_range(flagger: Flagger, rules: RuleSet, 
     for s in scores:
         assert 0.0 <= s.confidence <= 1.0 and not math.isnan(s.confidence)
         assert all(r.code and r.message for r in s.reasons)
+
+
+# -- the fast paths give what the plain ones give -------------------------------------------------
+_REFERENCE_TOKEN = __import__("re").compile(
+    r"([^\W\d_]+(?:['’\-][^\W\d_]+)*)|(\d+(?:[.,:/]\d+)*)|([^\s\w]|_)")
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.characters(codec="utf-8"), max_size=80)
+       | st.text(alphabet="abcAB12 .,'’-_Σσς²\u00a0\x1c\n", max_size=40))
+def test_tokens_are_those_of_the_grouped_pattern(text: str) -> None:
+    """One findall without groups (an ASCII pattern for ASCII text), kinds from the first
+    character, and one lower() for all the words give what the pattern with a group per kind
+    gives, word by word."""
+    from normalize.flagger.text import Sentence
+
+    found = _REFERENCE_TOKEN.findall(text)
+    sent = Sentence.of(text)
+    assert sent.toks == [w or n or p for w, n, p in found]
+    assert sent.kinds == "".join("w" if w else "n" if n else "p" for w, n, _ in found)
+    assert sent.words == [w for w, _, _ in found if w]
+    assert sent.lows == [w.lower().replace("’", "'") for w, _, _ in found if w]
+
+
+def test_document_batch_equals_sentence_by_sentence(flagger: Flagger) -> None:
+    """Signals.spans scores all sentences of a document at once; each sentence alone gives the
+    same features and reasons (possessives, names, an empty span, a non-English sentence)."""
+    from normalize.flagger.text import Sentence
+
+    text = ("NATO's summit in Vilnius ended on Tuesday. The the ministers agreed to meet again in "
+            "1999 and 2024. To study.\n“Yes,” he said, Russia’s army's men went home.\n\n"
+            "Guvernul numește un prefect în fiecare județ pentru a fi reprezentantul său local. x")
+    spans = [(0, 42), (43, 109), (110, 119), (120, 172), (172, 172), (174, len(text) - 2), (len(text) - 1, len(text))]
+    names = frozenset({"Vilnius", "NATO"})
+    signals = flagger.signals
+    batch = signals.spans(text, spans, names)
+    skip = signals.skip_words(names)
+    for (s, e), (feats, reasons) in zip(spans, batch):
+        alone = signals.spans(text[s:e], [(0, e - s)], names)[0]
+        assert alone[0] == feats and alone[1] == reasons, text[s:e]
+        one = signals.sentence(Sentence.of(text[s:e]), skip)
+        assert one[0] == feats
+
+
+def test_model_file_round_trip(tmp_path: Path) -> None:
+    """fluency.npz: written byte for byte the same; the model built from it and from the same
+    data as lists (build()'s form) score alike."""
+    from normalize.flagger.fluency import FluencyModel, read_data, write_data
+    from normalize.flagger.text import Sentence
+
+    path = ROOT / "rules" / "flagger" / "fluency.npz"
+    data = read_data(path)
+    write_data(data, tmp_path / "again.npz")
+    assert (tmp_path / "again.npz").read_bytes() == path.read_bytes()
+    lists = {k: ({t: v.ravel().tolist() for t, v in d.items()} if k in ("english", "bad_mt") else d)
+             for k, d in data.items()}
+    sents = [Sentence.of(t) for t in ("The talks ended on Monday.", "Russia's army went went home in 1999 .", "")]
+    assert FluencyModel(lists).measure_all(sents)[0] == FluencyModel(data).measure_all(sents)[0]
+
+
+def test_sparse_langdetect_profiles_are_langdetects() -> None:
+    """The sparse profiles hold langdetect's own rows, and the detector answers as langdetect's."""
+    from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+
+    from normalize.flagger.profiles import SparseDetector, load_factory
+
+    dense = DetectorFactory()
+    dense.load_profile(PROFILES_DIRECTORY)
+    dense.set_seed(0)
+    sparse, detector = load_factory(seed=0, n_trial=3)
+    assert detector is SparseDetector
+    assert sparse.langlist == dense.langlist
+    assert set(sparse.word_lang_prob_map) == set(dense.word_lang_prob_map)
+    assert all(sparse.word_lang_prob_map[k] == row for k, row in dense.word_lang_prob_map.items())
+    for text in ("Der Minister sagte am Montag, dass die Gespräche fortgesetzt werden.",
+                 "Ministrul a declarat luni că discuțiile vor continua săptămâna viitoare.",
+                 "The talks will go on next week, the minister said on Monday."):
+        answers = []
+        for factory, cls in ((dense, type(dense.create())), (sparse, detector)):
+            det = cls(factory)
+            det.n_trial = 3
+            det.append(text)
+            answers.append([(r.lang, float(r.prob)) for r in det.get_probabilities()])
+        assert answers[0] == answers[1]
+
+
+def test_corrections_are_the_frequent_words_one_edit_away() -> None:
+    """The hashed deletion index finds exactly the frequent words at edit distance 1."""
+    from rapidfuzz.distance import OSA
+
+    from normalize.flagger.oov import Corrections
+
+    dictionary = {"nation": 900, "notion": 800, "ration": 700, "station": 600, "nations": 2000,
+                  "anti": 600, "ant": 5000, "tan": 550, "rare": 10, "a": 9000, "nto": 600}
+    corrections = Corrections(dictionary)
+    for word in ("nation", "natoin", "naton", "nationz", "xation", "nto", "tna", "ant", "zzzz", ""):
+        expected = sorted(((f, w) for w, f in dictionary.items() if f >= 500 and len(w) >= 2 and w != word
+                           and OSA.distance(word, w) == 1), reverse=True)
+        assert corrections.near(word) == expected, word

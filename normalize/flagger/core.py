@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +17,7 @@ import numpy as np
 
 from ..model import Reason
 from .combiner import Combiner
-from .fluency import FluencyModel, Scored
+from .fluency import FluencyModel, Scored, Scoring
 from .foreign import ForeignSignal
 from .oov import RARE_FREQ, OovSignal
 from .oov import features as oov_features
@@ -125,21 +124,6 @@ class _TokenInfo(dict):
 
 def _log_words(n: int) -> float:
     return _LOG_WORDS[n] if n < 200 else math.log1p(n)
-
-
-class _Once:
-    """A function's result, computed on the first call only."""
-
-    __slots__ = ("fn", "got")
-
-    def __init__(self, fn: Callable[[], Scored]) -> None:
-        self.fn = fn
-        self.got: Scored | None = None
-
-    def __call__(self) -> Scored:
-        if self.got is None:
-            self.got = self.fn()
-        return self.got
 
 
 class Signals:
@@ -249,7 +233,7 @@ class Signals:
             if not (detail if isinstance(detail, bool) else detail(i, feats)):
                 out.append((feats, [*r_foreign, *r_struct]))
                 continue
-            scored_i = _Once(partial(scored.scored, i))
+            scored_i = Scoring(scored, i)
             oov = [w for w in words if info[w] >> _FLAG_SHIFT in _OOV] if n_oov else ()
             reasons = [*r_foreign, *self.oov.reasons(oov), *r_struct, *self.fluency.reasons(sent, scored_i, feats)]
             if feats["foreign"]:  # unknown words and odd phrasing are what "untranslated" means
@@ -263,7 +247,7 @@ class Signals:
 
     def explain(self, sent: Sentence | str, feats: dict[str, float], blame: Blame,
                 skip: frozenset[str] = frozenset(), freqs: list[int] | None = None,
-                scored: Scored | Callable[[], Scored] | None = None) -> Reason:
+                scored: Scored | Scoring | Callable[[], Scored] | None = None) -> Reason:
         """Why a sentence with no reason of its own scored low: words for its worst features.
 
         ``blame`` is the combiner's contributions, most negative first. The first feature that

@@ -238,18 +238,43 @@ class _Cache(dict):
 
 
 class Batch:
-    """The scored tokens of several sentences (see :meth:`FluencyModel.measure_all`)."""
+    """The scored tokens of several sentences (see :meth:`FluencyModel.score`)."""
 
-    __slots__ = ("bounds", "ids", "lp", "mp")
+    __slots__ = ("bounds", "gain", "ids", "lp", "mp", "style")
 
-    def __init__(self, ids: np.ndarray, lp: np.ndarray, mp: np.ndarray, bounds: list[int]) -> None:
+    def __init__(self, ids: np.ndarray, lp: np.ndarray, mp: np.ndarray, bounds: list[int],
+                 gain: np.ndarray) -> None:
         #: sentence i is ids[bounds[2 i] : bounds[2 i + 1]], the last its end mark
         self.ids, self.lp, self.mp, self.bounds = ids, lp, mp, bounds
+        self.gain = gain  # log10 p under english less under the english unigrams
+        self.style: np.ndarray | None = None  # log10 p under english less under bad MT (when asked)
 
     def scored(self, i: int) -> Scored:
         """Sentence ``i`` as :meth:`FluencyModel.measure` gives it."""
         a, b = self.bounds[2 * i], self.bounds[2 * i + 1]
         return Scored(self.ids[a : b - 1].tolist(), self.lp[a:b].tolist(), self.mp[a:b].tolist())
+
+
+class Scoring(NamedTuple):
+    """Sentence ``i`` of a :class:`Batch`: what the reasons read, without a :class:`Scored`."""
+
+    batch: Batch
+    i: int
+
+    @property
+    def n_ids(self) -> int:
+        return self.batch.bounds[2 * self.i + 1] - self.batch.bounds[2 * self.i] - 1
+
+    def values(self, code: str) -> list[float]:
+        """Per token (and the end mark): the context gain ("fluency": log10 p less the unigram's)
+        or the english-vs-bad-MT log ratio ("mt-style")."""
+        batch = self.batch
+        a, b = batch.bounds[2 * self.i], batch.bounds[2 * self.i + 1]
+        if code == "fluency":
+            return batch.gain[a:b].tolist()
+        if batch.style is None:
+            batch.style = batch.lp - batch.mp
+        return batch.style[a:b].tolist()
 
 
 class FluencyModel:
@@ -330,7 +355,7 @@ class FluencyModel:
         """The features of each sentence, and the scored tokens of all (for :meth:`reasons`):
         every token of every sentence looked up at once (see :meth:`score`)."""
         if not sents:
-            return [], Batch(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), [])
+            return [], Batch(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), [], np.zeros(0))
         code = self._codes.__getitem__
         bos, eos = self.bos, self.eos
         seq = [bos, bos]
@@ -382,7 +407,8 @@ class FluencyModel:
             if not m:
                 cols[2] = uni
         lp, mp, up = cols[0], cols[1], cols[2]
-        np.less(lp - up, -0.5, out=cols[3])
+        gain = lp - up
+        np.less(gain, -0.5, out=cols[3])
         sums = np.add.reduceat(cols, bounds, axis=1)[:, ::2].tolist()
         feats = []
         for total, mt_total, uni_total, low, a, b in zip(*sums, bounds[::2], bounds[1::2]):
@@ -390,31 +416,30 @@ class FluencyModel:
             feats.append({"lm_logprob": total / n, "lm_gain": (total - uni_total) / n, "lm_low_share": low / n,
                           "mt_logprob": mt_total / n, "mt_gain": (mt_total - uni_total) / n,
                           "mt_style": (total - mt_total) / n})  # log10 P(english) / P(bad MT), per token
-        return feats, Batch(w, lp, mp, bounds)
+        return feats, Batch(w, lp, mp, bounds, gain)
 
     def measure(self, sent: Sentence) -> tuple[dict[str, float], Scored]:
         """Features, and the scored tokens (for :meth:`reasons`)."""
         feats, batch = self.measure_all([sent])
         return feats[0], batch.scored(0)
 
-    def reasons(self, sent: Sentence, scored: Scored | Callable[[], Scored], feats: dict[str, float]
+    def reasons(self, sent: Sentence, scored: Scored | Scoring | Callable[[], Scored], feats: dict[str, float]
                 ) -> list[Reason]:
         """The reasons that fire on their own, each quoting the sentence's worst stretch.
-        ``scored``: what :meth:`measure` gave, or a function that gives it when needed."""
-        reasons: list[Reason] = []
+        ``scored``: what :meth:`measure` gave (or a function that gives it when needed), or the
+        sentence in a batch."""
         gain, style = feats["lm_gain"] < self.fire_gain, feats["mt_style"] < self.fire_mt_style
         if not (gain or style):
-            return reasons
+            return []
         if callable(scored):
             scored = scored()
-        if len(scored.ids) >= self.fire_min_tokens:
-            if gain:
-                reasons.append(self.explain(sent, "fluency", scored))
-            if style:
-                reasons.append(self.explain(sent, "mt-style", scored))
-        return reasons
+        if (scored.n_ids if isinstance(scored, Scoring) else len(scored.ids)) < self.fire_min_tokens:
+            return []
+        toks = self._raw_tokens(sent)
+        return [self._reason(code, toks, self._values(code, scored))
+                for code, fires in (("fluency", gain), ("mt-style", style)) if fires]
 
-    def explain(self, sent: Sentence, code: str, scored: Scored | None = None) -> Reason:
+    def explain(self, sent: Sentence, code: str, scored: Scored | Scoring | None = None) -> Reason:
         """The "fluency" or "mt-style" reason of the sentence, quoting its worst stretch.
 
         :meth:`reasons` gives it when the signal alone passes its fire threshold; the flagger
@@ -422,18 +447,26 @@ class FluencyModel:
         """
         if scored is None:
             scored = self.measure(sent)[1]
+        return self._reason(code, self._raw_tokens(sent), self._values(code, scored))
+
+    def _values(self, code: str, scored: Scored | Scoring) -> list[float]:
+        if isinstance(scored, Scoring):
+            return scored.values(code)
         ids, lps, mts = scored
-        toks = self._raw_tokens(sent)
         if code == "fluency":
             uni = self._uni_list
-            gains = [a - uni[i] for a, i in zip(lps, [*ids, self.eos])]
-            return Reason("fluency", _fluency_message(toks, gains))
-        at = _worst_window([a - b for a, b in zip(lps, mts)])
+            return [a - uni[i] for a, i in zip(lps, [*ids, self.eos])]
+        return [a - b for a, b in zip(lps, mts)]
+
+    @staticmethod
+    def _reason(code: str, toks: list[str], values: list[float]) -> Reason:
+        if code == "fluency":
+            return Reason("fluency", _fluency_message(toks, values))
         return Reason(
             "mt-style",
             "Phrasing typical of faulty machine translation: this sentence is closer to "
             "translations that reviewers rejected than to edited English "
-            f"(most around \u201c{_shown(toks, at)}\u201d).",
+            f"(most around \u201c{_shown(toks, _worst_window(values))}\u201d).",
         )
 
 

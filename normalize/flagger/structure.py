@@ -113,7 +113,7 @@ class StructureSignal:
         w = toks[0] if toks else None  # the first token that is not an opening mark
         if w in OPENERS:
             w = next((t for t in toks if t not in OPENERS), None)
-        if w is not None and kind_of(w) == "w" and w[0].islower() and not any(c.isupper() for c in w[1:]):
+        if w is not None and w[0].islower() and kind_of(w) == "w" and not any(c.isupper() for c in w[1:]):
             lower_start = 1.0
             reasons.append(Reason("lowercase-start",
                                   f"Begins with a lowercase word (\u201c{w}\u201d): "
@@ -160,6 +160,10 @@ def _fragment(sent: Sentence) -> str | None:
 def _repetitions(sent: Sentence) -> list[Reason]:
     out: list[Reason] = []
     lows = sent.lows
+    distinct = set(lows)
+    repeats = len(lows) - len(distinct)
+    if not repeats:  # no word comes back: nothing is doubled, nothing said twice
+        return out
     doubled = any(map(eq, lows, islice(lows, 1, None)))
     for m in _DOUBLE.finditer(sent.text) if doubled else ():
         if m.group(1).lower() not in _DOUBLES_OK:
@@ -167,8 +171,7 @@ def _repetitions(sent: Sentence) -> list[Reason]:
             break
     # a phrase said twice: three content words ("u s army") or four words, two of them content
     # words ("the village of doti"); "the first time" twice is ordinary English
-    distinct = set(lows)
-    if len(lows) - len(distinct) < 2:  # no two words come back: nothing repeats
+    if repeats < 2:  # no two words come back: nothing repeats
         return out
     # content words that come back: tokens that are content words, less distinct content words
     if len(lows) - sum(map(FUNCTION_WORDS.__contains__, lows)) - len(distinct - FUNCTION_WORDS) < 2:
