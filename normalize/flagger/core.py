@@ -2,7 +2,14 @@
 
 :class:`Signals` runs the signal families (one module each: :mod:`.foreign`, :mod:`.oov`,
 :mod:`.structure`, :mod:`.fluency`) and returns features and reasons; :class:`Flagger` adds the
-:mod:`.combiner` and is what the pipeline uses. Everything is loaded once, in ``__init__``.
+:mod:`.combiner` and is what the pipeline uses. Everything is loaded once, in ``__init__``
+(langdetect's profiles and the spelling-correction index on first use, or by
+:meth:`Flagger.preload`).
+
+The sentences of a document are scored together: every token is looked up once
+(:class:`_TokenInfo`), and the fluency features and the word counts of all sentences come from
+a few numpy operations over the document's tokens (each costs microseconds whatever its size,
+so per sentence they would cost more than they save); the rest runs sentence by sentence.
 """
 
 from __future__ import annotations
@@ -117,7 +124,7 @@ class _TokenInfo(dict):
             flags = (_WORD | (_UPPER if tok[0].isupper() else 0) | (_LONG if len(tok) >= 2 else 0)
                      | (0 if low in self.skip else _KEPT) | (0 if f else _UNKNOWN) | (_RARE if 0 < f < RARE_FREQ else 0))
             got |= flags << _FLAG_SHIFT
-        if len(self) < 200_000:
+        if len(self) < 100_000:
             self[tok] = got
         return got
 
@@ -298,8 +305,7 @@ class Flagger:
 
     def preload(self) -> None:
         """Load what is otherwise loaded on first use (langdetect's profiles, the spelling
-        correction index), so that forked
-        workers share it and no document pays for it."""
+        correction index), so that forked workers share it and no document pays for it."""
         self.signals.foreign.preload()
         self.signals.oov.corrections()
 

@@ -11,6 +11,10 @@ Frequent words are their own tokens; every other word falls into a class by shap
 judge news text full of names they never saw. Smoothing is interpolated Kneser-Ney, stored in
 backoff form (ARPA-style: log10 probabilities and backoff weights), trigrams seen once pruned.
 
+Loaded, both models live in sorted numpy arrays of n-gram codes (:class:`FluencyModel`), and
+all tokens of a document are scored at once (:meth:`FluencyModel.score`), with the same
+floating-point operations as a lookup in dicts would do, so the same numbers.
+
 Two reasons:
 
 - ``fluency`` fires when the words follow each other much less naturally than the words alone

@@ -138,7 +138,7 @@ class OovSignal:
                         f = self.frequency(low[len(p):])
                         if f:
                             break
-            if len(self._known) < 500_000:
+            if len(self._known) < 100_000:
                 self._known[low] = f
         return f
 
@@ -159,7 +159,7 @@ class OovSignal:
             cands = self.corrections().near(word)
             if len(cands) == 1 or (len(cands) > 1 and cands[0][0] >= CLEAR_RATIO * cands[1][0]):
                 best = cands[0][1]
-        if len(self._suggestions) < 100_000:
+        if len(self._suggestions) < 50_000:
             self._suggestions[word] = best
         return best
 
