@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import ahocorasick
@@ -79,10 +80,12 @@ class Entry:
         return words
 
 
+@lru_cache(maxsize=1 << 16)
 def translit_key(word: str) -> str:
     """A spelling key under which common romanisations of one name coincide.
 
     Yermakov/Ermakov, Zelenskyy/Zelensky, Baerbock/Bärbock, Iohannis/Johannis share a key.
+    (Cached: a pure function of the word, asked again for every capitalised word.)
     """
     w = unicodedata.normalize("NFKD", word.lower())
     w = "".join(c for c in w if not unicodedata.combining(c) and c.isalpha())
@@ -353,8 +356,11 @@ class Gazetteer:
 
     def neighbours(self, word: str) -> set[int]:
         out: set[int] = set()
+        get = self.surname_neighbours.get
         for d in deletions(translit_key(word)):
-            out |= self.surname_neighbours.get(d, set())
+            found = get(d)
+            if found:
+                out |= found
         return out
 
 

@@ -51,3 +51,52 @@ def test_arbitrary_unicode(text):
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=200))
 def test_deterministic(text):
     assert normalize.clean(text).edits == normalize.clean(text).edits
+
+
+# The `requires` strings of a punctuation rule are a gate in front of its pattern: a text that
+# holds none of them is never searched. The gate must never hide a match.
+_PUNCT_PIECES = st.sampled_from([
+    "a", "Word", "7", "%", " ", "  ", "\t", "\n", "\r\n", "\r", "\u00a0", "\u2002", "\u200b", "\u3000",
+    ",", ".", ";", ":", "!", "?", "…", "(", ")", "[", "]", "“", "”", "‘", "’", "'", '"', "s", "’s",
+])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_PUNCT_PIECES, max_size=12).map("".join))
+def test_punctuation_gates_never_hide_a_match(text):
+    from normalize.passes.punctuation import PunctuationPass
+    from normalize.rules import RuleSet
+
+    rules = _punctuation_rules(PunctuationPass, RuleSet)
+    gated = [r for r in rules if r.requires]
+    assert gated, "the shipped punctuation rules declare `requires`"
+    for rule in gated:
+        if rule.pattern.search(text):
+            assert rule.may_match(text), (rule.id, text)
+
+
+def test_punctuation_gates_exhaustively_on_short_texts():
+    """Every text of up to four characters over the characters the rules care about."""
+    from itertools import product
+
+    from normalize.passes.punctuation import PunctuationPass
+    from normalize.rules import RuleSet
+
+    alphabet = ["a", "s", " ", "\t", "\n", "\r", "\u00a0", "\u2002", ".", ",", "?", "(", ")", "]",
+                "“", "”", "’", '"']
+    gated = [r for r in _punctuation_rules(PunctuationPass, RuleSet) if r.requires]
+    for n in range(1, 5):
+        for chars in product(alphabet, repeat=n):
+            text = "".join(chars)
+            for rule in gated:
+                if not rule.may_match(text) and rule.pattern.search(text):
+                    raise AssertionError(f"rule {rule.id!r}: gate hides the match in {text!r}")
+
+
+_CACHE: dict[str, list] = {}
+
+
+def _punctuation_rules(pass_cls, ruleset_cls) -> list:
+    if "p" not in _CACHE:
+        _CACHE["p"] = pass_cls(ruleset_cls.load()).patterns
+    return _CACHE["p"]

@@ -123,6 +123,14 @@ class PatternRule:
     keep: list[str] = field(default_factory=list)
     line: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    #: strings of which the text must hold one for the rule to match (a cheap gate before the
+    #: regex); a string ending in a line break also matches at the end of the text. Empty: always run
+    requires: tuple[str, ...] = ()
+
+    def may_match(self, text: str) -> bool:
+        """False when the text holds none of :attr:`requires` (so the pattern cannot match)."""
+        return not self.requires or any(
+            s in text or (s[-1] == "\n" and text.endswith(s[:-1])) for s in self.requires)
 
 
 def load_pattern_rules(
@@ -136,8 +144,8 @@ def load_pattern_rules(
     if not isinstance(items, list):
         issues.append(RuleIssue(file, line_of(items), f"{section}: expected a list of rules"))
         return rules
-    known = {"id", "pattern", "replace", "kind", "confidence", "examples", "keep", "why", "__line__",
-             *allowed}
+    known = {"id", "pattern", "replace", "kind", "confidence", "examples", "keep", "why", "requires",
+             "__line__", *allowed}
     seen: dict[str, int] = {}
     for item in items:
         ln = line_of(item)
@@ -169,10 +177,15 @@ def load_pattern_rules(
         if not isinstance(conf, (int, float)) or not 0 <= conf <= 1:
             issues.append(RuleIssue(file, ln, f"{section}: rule {rid!r}: confidence must be 0..1"))
             conf = 1.0
+        requires = item.get("requires") or []
+        if not isinstance(requires, list) or not all(isinstance(r, str) and r for r in requires):
+            issues.append(RuleIssue(file, ln, f"{section}: rule {rid!r}: requires must be a list of "
+                                              "non-empty strings"))
+            requires = []
         rules.append(PatternRule(
             id=rid, pattern=pat, replace=str(item.get("replace", "")), kind=str(item.get("kind", "")),
             confidence=float(conf), examples=list(item.get("examples") or []),
             keep=[str(k) for k in item.get("keep") or []], line=ln,
-            extra={k: v for k, v in item.items() if k in allowed},
+            extra={k: v for k, v in item.items() if k in allowed}, requires=tuple(requires),
         ))
     return rules

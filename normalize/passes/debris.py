@@ -391,7 +391,8 @@ class DebrisPass(Pass):
             min_bio = int(it.get("min_bio_words", 2))
             max_words = int(it.get("max_words_per_fragment", 5))
             for s, e, line in lines:
-                if not line.strip() or "." not in line:
+                # each fragment ends in . ! or ?, and a bio has at least min_frag of them
+                if "." not in line or line.count(".") + line.count("!") + line.count("?") < min_frag:
                     continue
                 body = _BIO_LINE.fullmatch(line).group("body")  # type: ignore[union-attr]
                 frags = _FRAGMENT.findall(body)

@@ -62,6 +62,10 @@ class PunctuationPass(Pass):
                                                              "[input, expected output]"))
                     continue
                 got = apply_rule(rule, str(ex[0]))
+                if got != str(ex[0]) and not rule.may_match(str(ex[0])):
+                    issues.append(RuleIssue(file, rule.line, f"rule {rule.id!r}: example {ex[0]!r} holds "
+                                                             "none of the `requires` strings, so the rule "
+                                                             "would never run on it"))
                 if got != ex[1]:
                     issues.append(RuleIssue(file, rule.line, f"rule {rule.id!r}: example {ex[0]!r} "
                                                              f"gives {got!r}, expected {ex[1]!r}"))
@@ -74,6 +78,8 @@ class PunctuationPass(Pass):
     def run(self, text: str, ctx: DocContext) -> PassResult:
         edits = []
         for rule in self.patterns:
+            if not rule.may_match(text):
+                continue
             for m in rule.pattern.finditer(text):
                 e = minimal_edit(text, m.start(), m.end(), m.expand(rule.replace), rule=rule.id,
                                  confidence=rule.confidence)
