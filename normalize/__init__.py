@@ -12,18 +12,32 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .model import CleanResult, EditRecord, Flag, Reason, replay
-from .pipeline import Normalizer
 from .rules import RulesError, RuleSet
 
+if TYPE_CHECKING:
+    from .pipeline import Normalizer
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # the pipeline (every pass, its libraries) is imported on first use: a command that does
+    # not clean anything, such as a re-run with nothing new, starts without it
+    if name == "Normalizer":
+        from .pipeline import Normalizer
+
+        return Normalizer
+    raise AttributeError(f"module 'normalize' has no attribute {name!r}")
 
 
 @lru_cache(maxsize=4)
 def _default(rules: str | None, only: tuple[str, ...], skip: tuple[str, ...], flagger: bool,
              threshold: float | None) -> Normalizer:
+    from .pipeline import Normalizer
+
     return Normalizer(rules, only=only, skip=skip, flagger=flagger, threshold=threshold)
 
 

@@ -14,8 +14,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .passes import PASS_NAMES
-from .pipeline import Normalizer
+from .model import PASS_NAMES
 from .rules import RuleSet, default_rules_dir
 from .runner import RunOptions, UsageError, run
 
@@ -123,9 +122,10 @@ def run_cmd(in_dir: Path, out_dir: Path, rules_dir: str | None, config_file: Pat
         for name in [*(only_l or []), *(skip_l or [])]:
             if name not in PASS_NAMES:
                 raise UsageError(f"unknown pass {name!r} (passes: {', '.join(PASS_NAMES)})")
-        rules = load_rules(rules_dir or cfg.get("rules"))
+        # read and checked only when a document needs cleaning (a re-run with nothing new does not)
+        rules = RuleSet.shell(rules_dir or cfg.get("rules"))
         options = RunOptions(
-            rules=rules, only=only_l or [], skip=skip_l or [],
+            rules=rules, load_rules=lambda root: load_rules(str(root)), only=only_l or [], skip=skip_l or [],
             jobs=jobs or cfg.get("jobs", 0), text_field=text_field or cfg.get("text_field", "text"),
             quiet=quiet if quiet is not None else cfg.get("quiet", False),
             threshold=threshold if threshold is not None else cfg.get("threshold"),
@@ -179,6 +179,8 @@ def fix_cmd(file: Any, rules_dir: str | None, explain: bool, only: str | None, s
     from .io import InputError, decode_bytes
 
     only_l, skip_l = _pass_list(only), _pass_list(skip)
+    from .pipeline import Normalizer
+
     normalizer = Normalizer(load_rules(rules_dir), only=only_l, skip=skip_l,
                             flagger=flagger and explain, threshold=threshold)
     name = "<stdin>" if file.name in ("-", "<stdin>") else file.name

@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+#: the passes by name, in the order the pipeline runs them (normalize.passes.PASSES, checked there;
+#: here so that the command line can check names without importing every pass)
+PASS_NAMES: tuple[str, ...] = ("encoding", "debris", "punctuation", "gazetteer")
+
 Action = Literal["fix", "remove", "suggest"]
 
 

@@ -300,10 +300,19 @@ class RuleSet:
     gazetteer: dict[str, Any] = field(default_factory=dict)
     issues: list[RuleIssue] = field(default_factory=list)
     version: str = ""
+    #: False for a :meth:`shell`: root and version only, nothing read or validated
+    loaded: bool = True
 
     @property
     def errors(self) -> list[RuleIssue]:
         return [i for i in self.issues if i.level == "error"]
+
+    @classmethod
+    def shell(cls, root: Path | str | None = None) -> RuleSet:
+        """The directory and its version (a hash of its files) without reading the rules: enough
+        to decide which results of an earlier run are current. :meth:`load` it before use."""
+        root = Path(root) if root is not None else default_rules_dir()
+        return cls(root=root, version=rules_version(root) if root.is_dir() else "", loaded=False)
 
     @classmethod
     def load(cls, root: Path | str | None = None) -> RuleSet:

@@ -38,10 +38,10 @@ import time
 import traceback
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .io import (
@@ -53,9 +53,10 @@ from .io import (
     temp_prefix,
     umask,
 )
-from .pipeline import Normalizer
-from .report import write_report
-from .rules import RuleSet, RuleTimeout
+from .rules import RulesError, RuleSet, RuleTimeout
+
+if TYPE_CHECKING:  # imported when a worker starts cleaning (a re-run may need neither)
+    from .pipeline import Normalizer
 
 META_DIR = "_normalize"
 PARTS_DIR = "parts"
@@ -74,6 +75,7 @@ class UsageError(Exception):
 
 @dataclass
 class RunOptions:
+    #: the rules; a :meth:`RuleSet.shell` is loaded (with ``load_rules``) only if a unit needs work
     rules: RuleSet
     only: list[str] = field(default_factory=list)
     skip: list[str] = field(default_factory=list)
@@ -88,6 +90,19 @@ class RunOptions:
     scheduler: str | None = None
     chunk_bytes: int = CHUNK_BYTES
     max_document_bytes: int = MAX_DOCUMENT_BYTES
+    #: loads a rules directory (default :meth:`RuleSet.load`, and :class:`RulesError` on errors)
+    load_rules: Callable[[Path], RuleSet] | None = None
+
+    def loaded_rules(self) -> RuleSet:
+        """The rules, loaded and validated now if they were a shell."""
+        if not self.rules.loaded:
+            rules = (self.load_rules or RuleSet.load)(self.rules.root)
+            if rules.errors:
+                raise RulesError(rules.errors)
+            if rules.version != self.rules.version:
+                raise RuntimeError(f"the rules in {rules.root} changed during the run")
+            self.rules = rules
+        return self.rules
 
     def config(self) -> dict[str, Any]:
         """What changes the output (and so the run key); not how the run is executed."""
@@ -258,8 +273,14 @@ def file_state(path: Path) -> tuple[str, int, int]:
 
 def _read_header(path: Path) -> dict[str, Any] | None:
     try:
-        with open(path, encoding="utf-8") as fh:
-            kind, header = json.loads(fh.readline())
+        with open(path, "rb", buffering=0) as fh:  # the header is the first line; read little
+            first = fh.read(4096)
+            while b"\n" not in first and len(first) % 4096 == 0 and first:
+                more = fh.read(4096)
+                if not more:
+                    break
+                first += more
+        kind, header = json.loads(first.split(b"\n", 1)[0])
     except (OSError, ValueError, TypeError):
         return None
     return header if kind == "h" and isinstance(header, dict) else None
@@ -318,7 +339,7 @@ def plan(in_dir: Path, parts: Path, out_dir: Path, options: RunOptions, key: str
         if not options.force and (out_dir / rel).is_file():
             current = all(_current(parts / u.part_name, u, key) for u in units)
             if current:
-                units = [Unit(**{**asdict(u), "reuse": True}) for u in units]
+                units = [replace(u, reuse=True) for u in units]
         yield from units
 
 
@@ -356,6 +377,8 @@ def normalizer_for(spec: WorkSpec, rules: RuleSet | None = None) -> Normalizer:
         if rules.version != spec.rules_version:
             raise RuntimeError(f"the rules in {spec.rules_dir} changed during the run "
                                f"({rules.version} != {spec.rules_version})")
+        from .pipeline import Normalizer
+
         n = Normalizer(rules, only=spec.only, skip=spec.skip, flagger=spec.flagger, threshold=spec.threshold)
         n.preload()
         _STATE.update(spec=spec, normalizer=n)
@@ -804,7 +827,7 @@ class _Spool:
         self.count = 0
 
     def add(self, unit: Unit) -> None:
-        self.fh.write(json.dumps(asdict(unit), ensure_ascii=False) + "\n")
+        self.fh.write(json.dumps(vars(unit), ensure_ascii=False) + "\n")  # (asdict is slower)
         self.count += 1
 
     def __iter__(self) -> Iterator[Unit]:
@@ -843,6 +866,8 @@ def run(in_dir: Path | str, out_dir: Path | str, options: RunOptions) -> RunResu
     t0 = time.perf_counter()
     meta = out_dir / META_DIR
     parts = meta / PARTS_DIR
+    if not parts.is_dir():  # nothing to reuse: the rules will be needed, so check them first
+        options.loaded_rules()
     meta.mkdir(parents=True, exist_ok=True)
     _sweep_temporaries(out_dir)
     threshold = effective_threshold(options)
@@ -852,14 +877,22 @@ def run(in_dir: Path | str, out_dir: Path | str, options: RunOptions) -> RunResu
     # 1. plan
     spool = _Spool(meta)
     todo = reused = 0
+    digest = hashlib.sha256(f"{key}\n".encode())
     try:
         for unit in plan(in_dir, parts, out_dir, options, key):
             spool.add(unit)
+            digest.update(_plan_line(unit))
             if unit.reuse:
                 reused += 1
             else:
                 todo += 1
         t_plan = time.perf_counter() - t0
+        assembled = meta / ASSEMBLED
+        if not todo and _read_text(assembled) == digest.hexdigest() and (meta / "summary.json").is_file():
+            # every result is current and was assembled from exactly these parts: the outputs stand
+            return _reassembled(meta, parts, spool, options, reused, jobs, t0, t_plan)
+        with contextlib.suppress(OSError):
+            assembled.unlink()  # the outputs are about to change
 
         # 2. work
         spec = WorkSpec(str(in_dir.resolve()), str(out_dir.resolve()), str(options.rules.root),
@@ -867,11 +900,12 @@ def run(in_dir: Path | str, out_dir: Path | str, options: RunOptions) -> RunResu
                         options.threshold, options.flagger, key, options.max_document_bytes)
         progress = _progress(options.quiet, todo)
         if todo:
+            rules = options.loaded_rules()
             units = (u for u in spool if not u.reuse)
             if options.engine == "dask":
                 results = _dask(spec, units, jobs, options.scheduler)
             else:
-                results = _local(spec, units, min(jobs, todo), options.rules)
+                results = _local(spec, units, min(jobs, todo), rules)
             for _ in results:
                 if progress is not None:
                     progress.update(1)
@@ -889,11 +923,47 @@ def run(in_dir: Path | str, out_dir: Path | str, options: RunOptions) -> RunResu
                           "pass_cpu_seconds": summary.pop("_pass_seconds")}
     atomic_write(meta / "summary.json", (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode())
     try:
+        from .report import write_report
+
         write_report(out_dir)
     except Exception as exc:  # the report is a view of the run: its failure must not lose the run
         summary["report_error"] = f"{type(exc).__name__}: {exc}"
         atomic_write(meta / "summary.json", (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode())
         print(f"normalize: warning: report.html was not written: {summary['report_error']}", file=sys.stderr)
+    else:
+        atomic_write(meta / ASSEMBLED, digest.hexdigest().encode())
+    return RunResult(summary, 1 if summary["documents"]["failed"] else 0)
+
+
+#: the digest of the plan whose parts the outputs in OUT/_normalize were assembled from; written
+#: after the report, removed before the outputs change (so a killed run never leaves it stale)
+ASSEMBLED = ".assembled"
+
+
+def _plan_line(unit: Unit) -> bytes:
+    """What of a unit its outputs depend on (not ``reuse`` or the file's mtime)."""
+    return json.dumps([unit.rel, unit.sha256, unit.chunk, unit.chunks, unit.start, unit.end, unit.first_line,
+                       unit.problem], ensure_ascii=False).encode("utf-8", "surrogateescape") + b"\n"
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _reassembled(meta: Path, parts: Path, spool: _Spool, options: RunOptions, reused: int, jobs: int,
+                 t0: float, t_plan: float) -> RunResult:
+    """A run with nothing to do: the previous summary, with this run's units, timings and stale
+    outputs (which a run that found nothing new can still have to report, or ``--prune``)."""
+    summary = json.loads((meta / "summary.json").read_text(encoding="utf-8"))
+    summary["stale"] = _stale(meta.parent, parts, {u.part_name for u in spool}, prune=options.prune)
+    summary["units"] = {"total": reused, "done": 0, "reused": reused}
+    summary["timings"] = {"wall_seconds": round(time.perf_counter() - t0, 3), "plan_seconds": round(t_plan, 3),
+                          "work_seconds": 0.0, "jobs": jobs, "engine": options.engine,
+                          "pass_cpu_seconds": summary.get("timings", {}).get("pass_cpu_seconds", {})}
+    atomic_write(meta / "summary.json", (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode())
     return RunResult(summary, 1 if summary["documents"]["failed"] else 0)
 
 

@@ -1,7 +1,8 @@
 """Incremental, resumable and distributed runs (the runner's plan / work / assemble steps).
 
 Outputs are compared byte for byte, except summary.json (timings and reuse counts) and the
-runner's own parts/ folder (its headers carry timings).
+runner's own bookkeeping: the parts/ folder (its headers carry timings) and the .assembled
+marker (the digest of the plan the outputs were assembled from).
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def outputs(out: Path) -> dict[str, bytes]:
     got = {}
     for p in sorted(out.rglob("*")):
         rel = p.relative_to(out).as_posix()
-        if p.is_file() and rel != "_normalize/summary.json" and not rel.startswith("_normalize/parts/"):
+        if p.is_file() and rel not in ("_normalize/summary.json", "_normalize/.assembled") \
+                and not rel.startswith("_normalize/parts/"):
             data = p.read_bytes()
             if rel == "_normalize/report.html":  # it names the output folder
                 data = data.replace(str(out).encode(), b"OUT")
@@ -72,6 +74,32 @@ def test_rerun_reuses_everything_and_changes_no_byte(corpus, tmp_path):
     assert [m["file"] for m in manifest][-2:] == ["sub/a.txt", "sub/b.jsonl"]
     assert all(m["seen"] == m["written"] + m["failed"] for m in manifest)
     assert next(m for m in manifest if m["file"] == "sub/b.jsonl")["failed"] == 1
+
+
+def test_a_rerun_with_nothing_new_neither_reads_the_rules_nor_rewrites_an_output(corpus, tmp_path):
+    from normalize.rules import RuleSet
+    from normalize.runner import RunOptions, run
+
+    out = tmp_path / "out"
+    run(corpus, out, RunOptions(rules=RuleSet.load(), jobs=1, quiet=True))
+    meta = out / "_normalize"
+    stamps = {p: p.stat().st_mtime_ns for p in meta.iterdir() if p.name != "summary.json"}
+
+    def must_not_load(root):
+        raise AssertionError("the rules were read although no document needed cleaning")
+
+    time.sleep(0.05)
+    got = run(corpus, out, RunOptions(rules=RuleSet.shell(), load_rules=must_not_load, jobs=1, quiet=True))
+    assert got.summary["units"] == {"total": 7, "done": 0, "reused": 7}
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    # a changed input needs the rules again, and the outputs are assembled anew
+    (corpus / "sub" / "a.txt").write_text("Andrej Doubt spoke.\n", encoding="utf-8")
+    with pytest.raises(AssertionError, match="rules were read"):
+        run(corpus, out, RunOptions(rules=RuleSet.shell(), load_rules=must_not_load, jobs=1, quiet=True))
+    assert not (meta / ".assembled").exists()  # removed before any output could change
+    got = run(corpus, out, RunOptions(rules=RuleSet.shell(), jobs=1, quiet=True))
+    assert got.summary["units"] == {"total": 7, "done": 1, "reused": 6}
+    assert "Andrzej Duda" in (meta / "edits.jsonl").read_text(encoding="utf-8")
 
 
 def test_a_changed_input_is_redone_and_the_result_equals_a_fresh_run(corpus, tmp_path):

@@ -6,6 +6,7 @@ in ``PASSES``. ``--only`` and ``--skip`` select passes by name.
 
 from __future__ import annotations
 
+from .. import model
 from ..rules import RuleIssue, RuleSet, RuleTimeout
 from .base import DocContext, Pass
 from .debris import DebrisPass
@@ -15,6 +16,8 @@ from .punctuation import PunctuationPass
 
 PASSES: list[type[Pass]] = [EncodingPass, DebrisPass, PunctuationPass, GazetteerPass]
 PASS_NAMES: list[str] = [p.name for p in PASSES]
+if tuple(PASS_NAMES) != model.PASS_NAMES:
+    raise ImportError(f"normalize.model.PASS_NAMES must list the passes in order: {PASS_NAMES}")
 
 
 def validate_rules(rules: RuleSet) -> None:
