@@ -123,16 +123,46 @@ def cli_run(inp: Path, out: Path, *args: str, watch: bool = False) -> tuple[floa
     return secs, summary, mem
 
 
+def _burn(n: int = 4_000_000) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i % 7
+    return total
+
+
+def machine_ceiling() -> float:
+    """What this machine gives two CPU-bound Python processes against one doing both loads
+    (shared virtual machines often give less than 2x): the bound for the scaling target."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    t0 = time.perf_counter()
+    _burn()
+    _burn()
+    one = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    procs = [ctx.Process(target=_burn) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    return one / (time.perf_counter() - t0)
+
+
 def scaling(tmp: Path, reps: int) -> None:
     inp = tmp / "c1"
     work: dict[int, list[float]] = {1: [], 2: []}
+    ceiling: list[float] = []
     for _ in range(reps):
+        ceiling.append(machine_ceiling())
         for jobs in (1, 2):
             _, s, _ = cli_run(inp, tmp / f"scale{jobs}", "--jobs", str(jobs), "--force")
             work[jobs].append(s["timings"]["work_seconds"])
     one, two = statistics.median(work[1]), statistics.median(work[2])
-    row("scaling: one worker / two workers (work phase)", f"{one / two:.2f}x ({one:.1f} s vs {two:.1f} s)",
-        ">= 1.8x", one / two >= 1.8)
+    print(f"  work phase, each run: --jobs 1 {work[1]}, --jobs 2 {work[2]}; machine ceiling for two "
+          f"CPU-bound processes {[round(c, 2) for c in ceiling]}")
+    row("scaling: one worker / two workers (work phase)", f"{one / two:.2f}x ({one:.1f} s vs {two:.1f} s; "
+        f"this machine's ceiling {statistics.median(ceiling):.2f}x)", ">= 1.8x", one / two >= 1.8)
 
 
 def memory(tmp: Path, copies: int) -> None:

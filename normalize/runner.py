@@ -690,6 +690,31 @@ def _piece_path(out_dir: Path, unit: Unit) -> Path:
 
 
 # -- engines --------------------------------------------------------------------------------
+def work_batch(spec: WorkSpec, units: list[Unit]) -> list[dict[str, Any]]:
+    """:func:`work` on several units in one task (small files cost little each, so one task
+    apiece would spend more on handing them out than on cleaning them)."""
+    return [work(spec, u) for u in units]
+
+
+#: a task of the local engine holds consecutive units up to this many, or this many input bytes
+BATCH_UNITS = 32
+BATCH_BYTES = 256 * 1024
+
+
+def _batches(units: Iterable[Unit]) -> Iterator[list[Unit]]:
+    batch: list[Unit] = []
+    size = 0
+    for u in units:
+        n = (u.end - u.start) if u.end is not None else max(u.size, 0)
+        if batch and (len(batch) >= BATCH_UNITS or size + n > BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(u)
+        size += n
+    if batch:
+        yield batch
+
+
 def _local(spec: WorkSpec, units: Iterable[Unit], jobs: int, rules: RuleSet) -> Iterator[dict[str, Any]]:
     if jobs == 1:
         normalizer_for(spec, rules)
@@ -708,46 +733,47 @@ def _local(spec: WorkSpec, units: Iterable[Unit], jobs: int, rules: RuleSet) -> 
     # A worker the system kills (out of memory, say) breaks the pool: every unit then in flight
     # is run again, alone in a fresh pool; one that kills its worker alone gets no part, which
     # the assembly reports as a failed file. The run goes on either way.
-    todo = iter(units)
+    todo = _batches(units)
     suspects: deque[Unit] = deque()
     retried: set[tuple[str, int]] = set()
     try:
         while True:
-            inflight: dict[Future[dict[str, Any]], Unit] = {}
+            inflight: dict[Future[list[dict[str, Any]]], list[Unit]] = {}
             executor = ProcessPoolExecutor(jobs, mp_context=ctx)
             broken = False
             try:
                 while not broken:
-                    alone = any((u.rel, u.chunk) in retried for u in inflight.values())
+                    alone = any((u.rel, u.chunk) in retried for b in inflight.values() for u in b)
                     while not alone and len(inflight) < 2 * jobs:
                         if suspects:
                             if inflight:
                                 break  # a suspect runs alone
-                            u: Unit | None = suspects.popleft()
+                            batch: list[Unit] | None = [suspects.popleft()]
                         else:
-                            u = next(todo, None)
-                        if u is None:
+                            batch = next(todo, None)
+                        if batch is None:
                             break
-                        inflight[executor.submit(work, spec, u)] = u
-                        alone = (u.rel, u.chunk) in retried
+                        inflight[executor.submit(work_batch, spec, batch)] = batch
+                        alone = any((u.rel, u.chunk) in retried for u in batch)
                     if not inflight:
                         return
                     done, _ = wait(inflight, return_when=FIRST_COMPLETED)
                     for fut in done:
                         try:
-                            result = fut.result()
+                            results = fut.result()
                         except BrokenProcessPool:
                             broken = True
                             continue
                         del inflight[fut]
-                        yield result
+                        yield from results
             finally:
                 executor.shutdown(wait=True, cancel_futures=True)
-            for u in inflight.values():  # the pool broke: these get one more chance, alone
-                key = (u.rel, u.chunk)
-                if key not in retried:
-                    retried.add(key)
-                    suspects.append(u)
+            for b in inflight.values():  # the pool broke: these get one more chance, each alone
+                for u in b:
+                    key = (u.rel, u.chunk)
+                    if key not in retried:
+                        retried.add(key)
+                        suspects.append(u)
     finally:
         gc.unfreeze()
 
