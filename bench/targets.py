@@ -45,25 +45,41 @@ def throughput(docs: list[str], reps: int) -> None:
     import ftfy
 
     from normalize import Normalizer
+    from normalize.flagger.text import Sentence
 
     mb = sum(len(d.encode()) for d in docs) / 1e6
-    times: dict[str, list[float]] = {"ftfy": [], "normalize": []}
+    kinds = ("ftfy", "normalize", "no flagger", "floor")
+    times: dict[str, list[float]] = {k: [] for k in kinds}
     for _ in range(reps):
         t0 = time.perf_counter()
         for d in docs:
             ftfy.fix_text(d)
         times["ftfy"].append(time.perf_counter() - t0)
-        n = Normalizer()
-        n.preload()
+        for name, flagger in (("normalize", True), ("no flagger", False)):
+            n = Normalizer(flagger=flagger)
+            n.preload()
+            t0 = time.perf_counter()
+            for d in docs:
+                n.clean(d)
+            times[name].append(time.perf_counter() - t0)
+        # the least any sentence-level flagger must do: split each text into sentences and
+        # each sentence into words (as the flagger does), and look every word up once
+        split, seen = n.splitter.spans, {}
         t0 = time.perf_counter()
         for d in docs:
-            n.clean(d)
-        times["normalize"].append(time.perf_counter() - t0)
-    ftfy_s, ours_s = statistics.median(times["ftfy"]), statistics.median(times["normalize"])
-    print(f"  one core, {mb:.2f} MB: ftfy.fix_text {mb / ftfy_s:.2f} MB/s, normalize {mb / ours_s:.2f} MB/s")
-    ratio = ftfy_s / ours_s
-    row("throughput: whole pipeline / ftfy.fix_text, one core", f"{ratio:.2f}x ({mb / ours_s:.2f} vs "
-        f"{mb / ftfy_s:.2f} MB/s)", ">= 2x", ratio >= 2)
+            for s, e in split(d):
+                for w in Sentence.of(d[s:e]).toks:
+                    seen.get(w)
+        times["floor"].append(time.perf_counter() - t0)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"  one core, {mb:.2f} MB: " + ", ".join(f"{k} {mb / med[k]:.2f} MB/s" for k in kinds))
+    print(f"  the 2x goal leaves {med['ftfy'] / 2:.2f} s for these documents; splitting them into sentences "
+          f"and words and looking each word up once takes {med['floor']:.2f} s, the passes without the "
+          f"flagger {med['no flagger']:.2f} s")
+    ratio = med["ftfy"] / med["normalize"]
+    row("throughput: whole pipeline / ftfy.fix_text, one core", f"{ratio:.2f}x ({mb / med['normalize']:.2f} vs "
+        f"{mb / med['ftfy']:.2f} MB/s; without the flagger {med['ftfy'] / med['no flagger']:.2f}x)", ">= 2x",
+        ratio >= 2)
 
 
 class Watch:
