@@ -100,3 +100,27 @@ def _punctuation_rules(pass_cls, ruleset_cls) -> list:
     if "p" not in _CACHE:
         _CACHE["p"] = pass_cls(ruleset_cls.load()).patterns
     return _CACHE["p"]
+
+
+# The bio check strips a line with str methods instead of the regex it replaced (a lazy
+# ``.*?`` before a trailing class cost a fullmatch per paragraph): the two must agree.
+_OLD_BIO_LINE = __import__("regex").compile(r"[\s.,;:“”\"'«»„-]*(?P<body>.*?)[\s“”\"'«»]*")
+_BIO_EDGES = st.sampled_from(list(" \t\x0b\x0c\r\x1c\x1f\x85\xa0\u2028\u3000\u200b.,;:“”\"'«»„-!?a"))
+
+
+def test_bio_spaces_are_exactly_regex_whitespace():
+    import regex
+
+    from normalize.passes.debris import _SPACES
+
+    everything = "".join(chr(i) for i in range(0x110000) if not 0xD800 <= i < 0xE000)
+    assert set(_SPACES) == set(regex.findall(r"\s", everything))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(_BIO_EDGES, st.text(max_size=3).filter(lambda t: "\n" not in t)), max_size=12)
+       .map("".join))
+def test_bio_body_equals_the_regex_it_replaced(line):
+    from normalize.passes.debris import bio_body
+
+    assert bio_body(line) == _OLD_BIO_LINE.fullmatch(line).group("body")

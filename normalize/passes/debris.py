@@ -20,7 +20,17 @@ FILE = "debris.yaml"
 _PLACEHOLDER = regex.compile(r"<<(\w+)>>")
 _FLAGS = {"m": regex.MULTILINE, "i": regex.IGNORECASE, "s": regex.DOTALL}
 _WORD = regex.compile(r"[\w’'-]+")
-_BIO_LINE = regex.compile(r"[\s.,;:“”\"'«»„-]*(?P<body>.*?)[\s“”\"'«»]*")
+# what surrounds a bio line's fragments: the characters of regex's \s (none is above U+3000)
+# and punctuation before them, whitespace and quotes after them
+_SPACES = "".join(regex.findall(r"\s", "".join(map(chr, range(0x3001)))))
+_BIO_LEAD = _SPACES + ".,;:“”\"'«»„-"
+_BIO_TAIL = _SPACES + "“”\"'«»"
+
+
+def bio_body(line: str) -> str:
+    """``line`` without the punctuation and spaces before its first fragment and the spaces
+    and quotes after its last."""
+    return line.lstrip(_BIO_LEAD).rstrip(_BIO_TAIL)
 _FRAGMENT = regex.compile(r"[^.!?]+[.!?]")
 _CLOSERS = "”’\"')]»"
 
@@ -394,7 +404,7 @@ class DebrisPass(Pass):
                 # each fragment ends in . ! or ?, and a bio has at least min_frag of them
                 if "." not in line or line.count(".") + line.count("!") + line.count("?") < min_frag:
                     continue
-                body = _BIO_LINE.fullmatch(line).group("body")  # type: ignore[union-attr]
+                body = bio_body(line)
                 frags = _FRAGMENT.findall(body)
                 if len(frags) < min_frag or "".join(frags).strip() != body.strip():
                     continue
