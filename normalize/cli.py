@@ -16,13 +16,21 @@ import click
 from . import __version__
 from .model import PASS_NAMES
 from .rules import RuleSet, default_rules_dir
-from .runner import RunOptions, UsageError, run
+from .runner import MAX_DOCUMENT_BYTES, RunOptions, UsageError, run
 
 #: Keys a --config file may set (in a [normalize] or [tool.normalize] table, or at the top).
 CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
     "rules": str, "jobs": int, "only": list, "skip": list, "text_field": str, "quiet": bool,
     "threshold": (float, int), "flagger": bool, "engine": str, "scheduler": str, "chunk_mb": (float, int),
+    "max_document_mb": (float, int),
 }
+
+
+def _mib(mb: float) -> int:
+    """A size given in MiB (``--chunk-mb``, ``--max-document-mb``) in bytes."""
+    if mb <= 0:
+        raise UsageError(f"a size in MB must be positive, not {mb}")
+    return int(mb * 1024 * 1024)
 
 
 def _fail(message: str) -> None:
@@ -87,7 +95,8 @@ def main() -> None:
 @click.argument("out_dir", metavar="OUT", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--rules", "rules_dir", type=click.Path(file_okay=False), help="Rules directory (default: the bundled rules/).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="TOML settings: rules, jobs, only, skip, text_field, threshold, flagger, engine, scheduler, chunk_mb, quiet.")
+              help="TOML settings: rules, jobs, only, skip, text_field, threshold, flagger, engine, scheduler, chunk_mb, "
+                   "max_document_mb, quiet.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default=None,
               help="Execution engine: local worker processes (default) or a Dask cluster.")
@@ -97,6 +106,8 @@ def main() -> None:
 @click.option("--prune", is_flag=True, help="Remove outputs whose input is gone (they are always reported).")
 @click.option("--chunk-mb", type=click.FloatRange(min=0.001), default=None,
               help="Split plain .jsonl files larger than this into chunks (default 8).")
+@click.option("--max-document-mb", type=click.FloatRange(min=0.001), default=None,
+              help="Fail documents (a .txt file, a JSONL line) larger than this as too-large, unread (default 8).")
 @click.option("--only", help="Run only these passes (comma-separated).")
 @click.option("--skip", help="Skip these passes (comma-separated).")
 @click.option("--text-field", help="JSONL field holding the text (default: text).")
@@ -107,7 +118,7 @@ def main() -> None:
 @click.option("--quiet", "-q", is_flag=True, default=None, help="No progress bar or summary line.")
 def run_cmd(in_dir: Path, out_dir: Path, rules_dir: str | None, config_file: Path | None,
             jobs: int | None, engine: str | None, scheduler: str | None, force: bool, prune: bool,
-            chunk_mb: float | None, only: str | None, skip: str | None,
+            chunk_mb: float | None, max_document_mb: float | None, only: str | None, skip: str | None,
             text_field: str | None, threshold: float | None, flagger: bool | None,
             quiet: bool | None) -> None:
     """Clean every .txt, .jsonl and .jsonl.gz file under IN into OUT (same relative paths).
@@ -133,7 +144,9 @@ def run_cmd(in_dir: Path, out_dir: Path, rules_dir: str | None, config_file: Pat
             force=force, prune=prune,
             engine=engine or cfg.get("engine", "local"),
             scheduler=scheduler or cfg.get("scheduler"),
-            chunk_bytes=int((chunk_mb if chunk_mb is not None else cfg.get("chunk_mb", 8)) * 1024 * 1024),
+            chunk_bytes=_mib(chunk_mb if chunk_mb is not None else cfg.get("chunk_mb", 8)),
+            max_document_bytes=_mib(max_document_mb if max_document_mb is not None
+                                    else cfg.get("max_document_mb", MAX_DOCUMENT_BYTES / 1024 / 1024)),
         )
         if options.scheduler and options.engine != "dask":
             raise UsageError("--scheduler needs --engine dask")

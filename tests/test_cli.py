@@ -311,3 +311,41 @@ def test_fix_explain_prints_flags():
     r = cli("fix", "-", "--explain", input=b"We studied. To study.\n")
     assert r.returncode == 0 and r.stdout == b"We studied. To study.\n"
     assert "<stdin>:1:13 flag" in r.stderr.decode() and "[fragment]" in r.stderr.decode()
+
+
+def test_max_document_mb_sets_the_size_a_document_may_have(tmp_path):
+    inp = tmp_path / "in"
+    inp.mkdir()
+    (inp / "small.txt").write_text("A short article.\n", encoding="utf-8")
+    (inp / "long.txt").write_text("A longer article. " * 4000, encoding="utf-8")  # 72,000 bytes
+    (inp / "feed.jsonl").write_text(json.dumps({"text": "Fine."}) + "\n"
+                                    + json.dumps({"text": "Too long. " * 8000}) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    r = cli("run", str(inp), str(out), "-q", "--max-document-mb", "0.05")
+    assert r.returncode == 1, r.stderr  # documents failed
+    errors = read_jsonl(out / "_normalize" / "errors.jsonl")
+    assert sorted((e["file"], e.get("line"), e["error"]) for e in errors) == [
+        ("feed.jsonl", 2, "too-large"), ("long.txt", None, "too-large")]
+    assert "52428 bytes" in errors[0]["message"]
+    assert not (out / "long.txt").exists() and (out / "small.txt").is_file()
+
+    # the limit is part of the settings: raised (here from the config file), the failed documents are redone
+    (tmp_path / "c.toml").write_text("max_document_mb = 1\n", encoding="utf-8")
+    r = cli("run", str(inp), str(out), "-q", "--config", str(tmp_path / "c.toml"))
+    assert r.returncode == 0, r.stderr
+    assert (out / "long.txt").is_file() and read_jsonl(out / "_normalize" / "errors.jsonl") == []
+    assert len((out / "feed.jsonl").read_text(encoding="utf-8").splitlines()) == 2
+
+
+@pytest.mark.parametrize("args", [["--max-document-mb", "0"], ["--chunk-mb", "-1"]])
+def test_sizes_must_be_positive(tmp_path, args):
+    (tmp_path / "in").mkdir()
+    r = cli("run", str(tmp_path / "in"), str(tmp_path / "out"), *args)
+    assert r.returncode == 2 and b"0.001" in r.stderr
+
+
+def test_a_size_from_the_config_file_must_be_positive(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "c.toml").write_text("max_document_mb = 0\n", encoding="utf-8")
+    r = cli("run", str(tmp_path / "in"), str(tmp_path / "out"), "--config", str(tmp_path / "c.toml"))
+    assert r.returncode == 2 and b"must be positive" in r.stderr
