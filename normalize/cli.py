@@ -171,6 +171,9 @@ def run_cmd(in_dir: Path, out_dir: Path, rules_dir: str | None, config_file: Pat
             click.echo(f"normalize: removed {len(stale['removed'])} output(s) whose input is gone", err=True)
         if docs["failed"]:
             click.echo(f"normalize: see {out_dir / '_normalize' / 'errors.jsonl'}", err=True)
+        elif s["errors"]["total"]:  # warnings only (a file changed while read, a directory link)
+            click.echo(f"normalize: {s['errors']['total']} warning(s), nothing lost: see "
+                       f"{out_dir / '_normalize' / 'errors.jsonl'}", err=True)
     sys.exit(result.exit_code)
 
 

@@ -124,7 +124,9 @@ class RunResult:
 class Unit:
     """One task: a whole input file, or one chunk (a byte range of whole lines) of a big .jsonl.
 
-    ``problem`` set means the file is not read (e.g. a link out of IN) and is reported.
+    ``problem`` set means the file is not read (e.g. a link out of IN) and is reported: as a
+    failed document, or as a warning when ``warning`` is true (a link to a directory inside IN,
+    whose files are read at their own place).
     ``size`` and ``mtime_ns`` are the file's when it was hashed: a worker that finds them
     changed knows the file changed since (see :func:`work`).
     """
@@ -137,6 +139,7 @@ class Unit:
     end: int | None = None
     first_line: int = 1
     problem: str | None = None
+    warning: bool = False
     reuse: bool = False
     size: int = -1
     mtime_ns: int = 0
@@ -165,12 +168,13 @@ def printable_rel(rel: str) -> str:
     return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def discover(in_dir: Path) -> Iterator[tuple[str, str | None]]:
-    """Yield (relative path, problem) for every input file, in a fixed order.
+def discover(in_dir: Path) -> Iterator[tuple[str, str | None, bool]]:
+    """Yield (relative path, problem, warning) for every input file, in a fixed order.
 
     Symbolic links are never followed out of IN, and a link to a directory is never followed
-    at all (so a link loop cannot trap the walk); each is reported. Also reported, not read:
-    a name that is not valid UTF-8, an input name that is not a regular file (a FIFO would
+    at all (so a link loop cannot trap the walk); each is reported, a link to a directory inside
+    IN as a warning only (``warning`` true: its files are read at their own place). Also
+    reported, not read: a name that is not valid UTF-8, an input name that is not a regular file (a FIFO would
     block the run), a directory that cannot be listed. Directories named ``_normalize`` (the
     audit trail of an earlier run) are not read.
     """
@@ -182,7 +186,7 @@ def discover(in_dir: Path) -> Iterator[tuple[str, str | None]]:
             where = Path(exc.filename or dirpath)
             with contextlib.suppress(ValueError):
                 yield (printable_rel(where.relative_to(in_dir).as_posix()) + "/",
-                       f"cannot list directory: {exc.strerror or exc}")
+                       f"cannot list directory: {exc.strerror or exc}", False)
         base = Path(dirpath)
         links = [d for d in dirnames if (base / d).is_symlink()]
         dirnames[:] = sorted(d for d in dirnames if d != META_DIR and d not in links)
@@ -190,33 +194,43 @@ def discover(in_dir: Path) -> Iterator[tuple[str, str | None]]:
             path = base / name
             rel = path.relative_to(in_dir).as_posix()
             if name in links:
-                yield printable_rel(rel) + "/", _link_problem(path, root, directory=True)
+                problem = _link_problem(path, root, directory=True)
+                yield printable_rel(rel) + "/", problem, _within(path, root)
                 continue
             if input_kind(name) is None:
                 continue
             try:
                 rel.encode("utf-8")
             except UnicodeEncodeError:
-                yield printable_rel(rel), "file name is not valid UTF-8; not read (rename the file)"
+                yield printable_rel(rel), "file name is not valid UTF-8; not read (rename the file)", False
                 continue
             if path.is_symlink():
                 problem = _link_problem(path, root, directory=False)
                 if problem:
-                    yield rel, problem
+                    yield rel, problem, False
                     continue
             try:
                 mode = path.stat().st_mode
             except OSError as exc:
-                yield rel, f"cannot read: {exc.strerror or exc}"
+                yield rel, f"cannot read: {exc.strerror or exc}", False
                 continue
             if not stat.S_ISREG(mode):
-                yield rel, "not a regular file (a FIFO, socket or device); not read"
+                yield rel, "not a regular file (a FIFO, socket or device); not read", False
                 continue
-            yield rel, None
+            yield rel, None, False
     while unlisted:
         exc = unlisted.pop(0)
         yield printable_rel(Path(exc.filename or in_dir).relative_to(in_dir).as_posix()) + "/", \
-            f"cannot list directory: {exc.strerror or exc}"
+            f"cannot list directory: {exc.strerror or exc}", False
+
+
+def _within(path: Path, root: Path) -> bool:
+    """Whether the link ``path`` resolves to ``root`` or a place inside it."""
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return False
+    return target == root or root in target.parents
 
 
 def _link_problem(path: Path, root: Path, *, directory: bool) -> str | None:
@@ -317,9 +331,9 @@ def _chunk_bounds(path: Path, chunk_bytes: int) -> list[tuple[int, int, int]]:
 
 def plan(in_dir: Path, parts: Path, out_dir: Path, options: RunOptions, key: str) -> Iterator[Unit]:
     """Every unit of the run, in a fixed order, each marked ``reuse`` when its part is current."""
-    for rel, problem in discover(in_dir):
+    for rel, problem, warning in discover(in_dir):
         if problem:
-            yield Unit(rel, problem=problem)
+            yield Unit(rel, problem=problem, warning=warning)
             continue
         path = in_dir / rel
         try:
@@ -400,7 +414,9 @@ def work(spec: WorkSpec, unit: Unit) -> dict[str, Any]:
     part_path = out_dir / META_DIR / PARTS_DIR / unit.part_name
     t0 = time.perf_counter()
     part = _Part(unit, spec.key)
-    if unit.problem:
+    if unit.problem and unit.warning:  # nothing is lost: not a document, not a failure
+        part.error({"file": unit.rel, "error": "skipped", "failed": 0, "message": unit.problem})
+    elif unit.problem:
         part.seen = 1
         part.error({"file": unit.rel, "error": "skipped", "failed": 1, "message": unit.problem})
     else:
@@ -969,7 +985,7 @@ ASSEMBLED = ".assembled"
 def _plan_line(unit: Unit) -> bytes:
     """What of a unit its outputs depend on (not ``reuse`` or the file's mtime)."""
     return json.dumps([unit.rel, unit.sha256, unit.chunk, unit.chunks, unit.start, unit.end, unit.first_line,
-                       unit.problem], ensure_ascii=False).encode("utf-8", "surrogateescape") + b"\n"
+                       unit.problem, unit.warning], ensure_ascii=False).encode("utf-8", "surrogateescape") + b"\n"
 
 
 def _read_text(path: Path) -> str | None:

@@ -343,6 +343,9 @@ def test_symbolic_links_are_never_followed_out_of_in(hostile):
         assert [e["error"] for e in errs] == ["skipped"], rel
         assert words in errs[0]["message"], (rel, errs[0]["message"])
         assert not (w.out / rel.rstrip("/")).exists(), rel
+        # a link to a directory inside IN loses nothing (its files are read where they are): a
+        # warning, not a failed document; the others are documents not read
+        assert errs[0]["failed"] == (0 if rel in ("links/parent/", "links/sibling/") else 1), rel
     # files reached only through a link to a directory are read at their real place, once
     assert (w.out / "enc/utf8.txt").is_file()
     assert not any(m["file"].startswith(("links/parent/", "links/sibling/")) and not m["file"].endswith("/")
@@ -798,3 +801,19 @@ def test_an_absurdly_large_rules_file_fails_at_once(tmp_path, rel):
     assert r.returncode == 2
     assert f"rules/{rel}:1: file is {MAX_RULE_FILE_BYTES * 50} bytes".encode() in r.stderr
     assert not out.exists()
+
+
+def test_a_link_to_a_directory_inside_in_is_a_warning_and_the_run_succeeds(tmp_path):
+    inp, out = tmp_path / "in", tmp_path / "out"
+    (inp / "2024").mkdir(parents=True)
+    (inp / "2024" / "a.txt").write_text("An article ,  here.\n", encoding="utf-8")
+    (inp / "latest").symlink_to("2024")
+    r = cli("run", inp, out)
+    assert r.returncode == 0, r.stderr.decode()
+    assert b"1 warning(s), nothing lost" in r.stderr
+    assert read_jsonl(out / "_normalize" / "errors.jsonl") == [{
+        "file": "latest/", "error": "skipped", "failed": 0,
+        "message": "symbolic link to a directory; not followed (the files it points to are read under 2024/)"}]
+    summary = json.loads((out / "_normalize" / "summary.json").read_text())
+    assert summary["documents"] == {"seen": 1, "written": 1, "failed": 0}
+    assert (out / "2024" / "a.txt").is_file() and not (out / "latest").exists()
