@@ -174,8 +174,8 @@ def discover(in_dir: Path) -> Iterator[tuple[str, str | None, bool]]:
     Symbolic links are never followed out of IN, and a link to a directory is never followed
     at all (so a link loop cannot trap the walk); each is reported, a link to a directory inside
     IN as a warning only (``warning`` true: its files are read at their own place). Also
-    reported, not read: a name that is not valid UTF-8, an input name that is not a regular file (a FIFO would
-    block the run), a directory that cannot be listed. Directories named ``_normalize`` (the
+    reported, not read: a name that is not valid UTF-8, an input name that is not a regular
+    file (a FIFO would block the run), a directory that cannot be listed. Directories named ``_normalize`` (the
     audit trail of an earlier run) are not read.
     """
     root = in_dir.resolve()
@@ -194,8 +194,8 @@ def discover(in_dir: Path) -> Iterator[tuple[str, str | None, bool]]:
             path = base / name
             rel = path.relative_to(in_dir).as_posix()
             if name in links:
-                problem = _link_problem(path, root, directory=True)
-                yield printable_rel(rel) + "/", problem, _within(path, root)
+                problem, inside = _link_check(path, root, directory=True)
+                yield printable_rel(rel) + "/", problem, inside
                 continue
             if input_kind(name) is None:
                 continue
@@ -224,28 +224,25 @@ def discover(in_dir: Path) -> Iterator[tuple[str, str | None, bool]]:
             f"cannot list directory: {exc.strerror or exc}", False
 
 
-def _within(path: Path, root: Path) -> bool:
-    """Whether the link ``path`` resolves to ``root`` or a place inside it."""
-    try:
-        target = path.resolve(strict=True)
-    except (OSError, RuntimeError):
-        return False
-    return target == root or root in target.parents
-
-
 def _link_problem(path: Path, root: Path, *, directory: bool) -> str | None:
+    return _link_check(path, root, directory=directory)[0]
+
+
+def _link_check(path: Path, root: Path, *, directory: bool) -> tuple[str | None, bool]:
+    """Why the symbolic link ``path`` is not followed (None: it is), and whether it points inside
+    IN (``root``), where whatever it points to is read anyway."""
     try:
         target = path.resolve(strict=True)
     except (OSError, RuntimeError):
-        return "symbolic link is broken or loops; not followed"
+        return "symbolic link is broken or loops; not followed", False
     if target != root and root not in target.parents:
-        return "symbolic link points outside the input directory; not followed"
+        return "symbolic link points outside the input directory; not followed", False
     if directory:
         if target == root or target in path.parents:
-            return "symbolic link to a directory that contains it (a loop); not followed"
+            return "symbolic link to a directory that contains it (a loop); not followed", True
         return ("symbolic link to a directory; not followed (the files it points to are read "
-                f"under {target.relative_to(root).as_posix()}/)")
-    return None
+                f"under {target.relative_to(root).as_posix()}/)"), True
+    return None, True
 
 
 def run_key(options: RunOptions, threshold: float | None) -> str:
@@ -287,14 +284,8 @@ def file_state(path: Path) -> tuple[str, int, int]:
 
 def _read_header(path: Path) -> dict[str, Any] | None:
     try:
-        with open(path, "rb", buffering=0) as fh:  # the header is the first line; read little
-            first = fh.read(4096)
-            while b"\n" not in first and len(first) % 4096 == 0 and first:
-                more = fh.read(4096)
-                if not more:
-                    break
-                first += more
-        kind, header = json.loads(first.split(b"\n", 1)[0])
+        with open(path, "rb") as fh:  # the header is the first line: read no more
+            kind, header = json.loads(fh.readline())
     except (OSError, ValueError, TypeError):
         return None
     return header if kind == "h" and isinstance(header, dict) else None
@@ -963,14 +954,14 @@ def run(in_dir: Path | str, out_dir: Path | str, options: RunOptions) -> RunResu
     summary["timings"] = {"wall_seconds": round(time.perf_counter() - t0, 3), "plan_seconds": round(t_plan, 3),
                           "work_seconds": round(t_work, 3), "jobs": jobs, "engine": options.engine,
                           "pass_cpu_seconds": summary.pop("_pass_seconds")}
-    atomic_write(meta / "summary.json", (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode())
+    _write_summary(meta, summary)
     try:
         from .report import write_report
 
         write_report(out_dir)
     except Exception as exc:  # the report is a view of the run: its failure must not lose the run
         summary["report_error"] = f"{type(exc).__name__}: {exc}"
-        atomic_write(meta / "summary.json", (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode())
+        _write_summary(meta, summary)
         print(f"normalize: warning: report.html was not written: {summary['report_error']}", file=sys.stderr)
     else:
         atomic_write(meta / ASSEMBLED, digest.hexdigest().encode())
@@ -980,6 +971,10 @@ def run(in_dir: Path | str, out_dir: Path | str, options: RunOptions) -> RunResu
 #: the digest of the plan whose parts the outputs in OUT/_normalize were assembled from; written
 #: after the report, removed before the outputs change (so a killed run never leaves it stale)
 ASSEMBLED = ".assembled"
+
+
+def _write_summary(meta: Path, summary: dict[str, Any]) -> None:
+    atomic_write(meta / "summary.json", (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode())
 
 
 def _plan_line(unit: Unit) -> bytes:
@@ -1005,7 +1000,7 @@ def _reassembled(meta: Path, parts: Path, spool: _Spool, options: RunOptions, re
     summary["timings"] = {"wall_seconds": round(time.perf_counter() - t0, 3), "plan_seconds": round(t_plan, 3),
                           "work_seconds": 0.0, "jobs": jobs, "engine": options.engine,
                           "pass_cpu_seconds": summary.get("timings", {}).get("pass_cpu_seconds", {})}
-    atomic_write(meta / "summary.json", (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode())
+    _write_summary(meta, summary)
     return RunResult(summary, 1 if summary["documents"]["failed"] else 0)
 
 
