@@ -75,6 +75,19 @@ def test_punctuation_gates_never_hide_a_match(text):
             assert rule.may_match(text), (rule.id, text)
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_PUNCT_PIECES, max_size=12).map("".join))
+def test_one_gate_for_all_rules_agrees_with_each_rule(text):
+    """The pass asks RequiresGate (one Aho-Corasick pass) which rules may match; it must name
+    exactly the rules whose own may_match is true, in their order."""
+    from normalize.passes.base import RequiresGate
+    from normalize.passes.punctuation import PunctuationPass
+    from normalize.rules import RuleSet
+
+    rules = _punctuation_rules(PunctuationPass, RuleSet)
+    assert RequiresGate(rules).rules_for(text) == [r for r in rules if r.may_match(text)]
+
+
 def test_punctuation_gates_exhaustively_on_short_texts():
     """Every text of up to four characters over the characters the rules care about."""
     from itertools import product

@@ -10,7 +10,7 @@ import regex
 
 from ..model import PassResult
 from ..rules import RuleIssue, RuleSet
-from .base import DocContext, Pass, PatternRule, load_pattern_rules, minimal_edit, non_overlapping
+from .base import DocContext, Pass, PatternRule, RequiresGate, load_pattern_rules, minimal_edit, non_overlapping
 
 FILE = "punctuation.yaml"
 _FLAGS = {"m": regex.MULTILINE, "i": regex.IGNORECASE, "s": regex.DOTALL, "x": regex.VERBOSE}
@@ -50,6 +50,7 @@ class PunctuationPass(Pass):
     def __init__(self, rules: RuleSet) -> None:
         super().__init__(rules)
         self.patterns = load_rules(rules, [])
+        self.gate = RequiresGate(self.patterns)
 
     @classmethod
     def validate(cls, rules: RuleSet) -> list[RuleIssue]:
@@ -77,9 +78,7 @@ class PunctuationPass(Pass):
 
     def run(self, text: str, ctx: DocContext) -> PassResult:
         edits = []
-        for rule in self.patterns:
-            if not rule.may_match(text):
-                continue
+        for rule in self.gate.rules_for(text):
             for m in rule.pattern.finditer(text):
                 e = minimal_edit(text, m.start(), m.end(), m.expand(rule.replace), rule=rule.id,
                                  confidence=rule.confidence)
