@@ -137,3 +137,68 @@ def test_bio_body_equals_the_regex_it_replaced(line):
     from normalize.passes.debris import bio_body
 
     assert bio_body(line) == _OLD_BIO_LINE.fullmatch(line).group("body")
+
+
+# The debris line rules that share flags are searched with one combined pattern, and each rule
+# is then tried only on the lines it found (DebrisPass.line_matches). That must give exactly
+# what each rule's own finditer gives, rule by rule.
+_DEBRIS_PIECES = st.sampled_from([
+    "\n", "\n", "\r\n", " ", "\t", "word", "The minister said", ".", ":", "/", "|", "-", "•",
+    "©", "(c)", "Copyright", "Photo", "Photos", "Image", "Video", "by", "AFP", "Reuters", "AP Photo",
+    "EPA", "Source", "https://x.org/a", "Keep reading", "Read more", "Follow us on", "Twitter",
+    "Advertisement", "Sign up for our", "newsletter", "Tags:", "at left", "pictured", "File",
+    "Ä", "ß", "İ", "\u00a0", "\u2028",
+])
+
+
+def _debris_pass():
+    if "d" not in _CACHE:
+        from normalize.passes.debris import DebrisPass
+        from normalize.rules import RuleSet
+
+        _CACHE["d"] = [DebrisPass(RuleSet.load())]
+    return _CACHE["d"][0]
+
+
+def _each_rule_alone(p, text):
+    return [(r.id, m.span()) for r in p.r.lines for m in r.pattern.finditer(text)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_DEBRIS_PIECES, max_size=30).map("".join))
+def test_debris_line_scan_equals_each_rule_alone(text):
+    p = _debris_pass()
+    assert any(scan is not None for scan, _ in p.line_scans), "the shipped line rules share a scan"
+    assert [(r.id, m.span()) for r, m in p.line_matches(text)] == _each_rule_alone(p, text)
+
+
+def test_debris_line_scan_keeps_rules_that_cannot_share(tmp_path):
+    """A rule with a backreference, a whole-pattern flag or DOTALL scans alone; the others
+    share one scan; the matches are the same as each rule alone: two rules on one line, and a
+    line inside another rule's match that spans two lines, and inside its own."""
+    import shutil
+
+    from normalize.passes.debris import DebrisPass
+    from normalize.rules import RuleSet, default_rules_dir
+
+    root = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), root)
+    (root / "debris.yaml").write_text(
+        "lines:\n"
+        "  - id: doubled\n    pattern: '(\\w+) \\1'\n    examples: ['go go']\n"
+        "  - id: credit\n    pattern: 'Photo: \\S+'\n    examples: ['Photo: AP']\n"
+        "  - id: wide\n    pattern: 'Wide.*end'\n    flags: s\n    examples: ['Wide end']\n"
+        "  - id: inline\n    pattern: '(?i)shout'\n    examples: ['SHOUT']\n"
+        "  - id: ad\n    pattern: 'Advertisement'\n    examples: ['Advertisement']\n"
+        "  - id: advert\n    pattern: 'Advert\\w+'\n    examples: ['Advertising']\n"
+        "  - id: two-lines\n    pattern: 'Start\\n\\w+'\n    examples: [\"Start\\nhere\"]\n",
+        encoding="utf-8")
+    p = DebrisPass(RuleSet.load(root))
+    alone = {p.r.lines[i].id for scan, idx in p.line_scans if scan is None for i in idx}
+    shared = [[p.r.lines[i].id for i in idx] for scan, idx in p.line_scans if scan is not None]
+    assert alone == {"doubled", "wide", "inline"} and shared == [["credit", "ad", "advert", "two-lines"]]
+    text = "Photo: AP\ngo go\nWide\nstill\nend\nPhoto: x\nshout\nAdvertisement\nStart\nAdvertisement\nStart\nStart\nend"
+    got = [(r.id, m.span()) for r, m in p.line_matches(text)]
+    assert got == _each_rule_alone(p, text)
+    assert [rid for rid, _ in got] == ["doubled", "credit", "credit", "wide", "inline", "ad", "ad",
+                                      "advert", "advert", "two-lines", "two-lines"]

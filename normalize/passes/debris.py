@@ -44,6 +44,36 @@ class _LineRule:
     line: int = 0
 
 
+# a line rule whose pattern refers to its own groups by number or name, calls a group, or sets a
+# flag for the whole pattern cannot share a combined pattern with other rules: it scans alone
+_OWN_SCAN = regex.compile(r"\\[1-9]|\\g<|\(\?P[=>]|\(\?&|\(\?[+-]?\d|\(\?R\)|\(\?[a-zA-Z]+\)")
+
+
+def line_scans(rules: list[_LineRule]) -> list[tuple[TimedPattern | None, list[int]]]:
+    """How the line rules are searched: groups of rules (indexes into ``rules``) with the
+    pattern that finds, in one scan, every line where one of them may match; ``None``: the
+    rule scans alone. Rules share a scan when they have the same flags (DOTALL excepted) and
+    none of what :data:`_OWN_SCAN` finds."""
+    groups: dict[int, list[int]] = {}
+    out: list[tuple[TimedPattern | None, list[int]]] = []
+    for i, rule in enumerate(rules):
+        pat = rule.pattern.regex
+        if pat.flags & regex.DOTALL or _OWN_SCAN.search(pat.pattern):
+            out.append((None, [i]))
+        else:
+            groups.setdefault(pat.flags, []).append(i)
+    for flags, idx in groups.items():
+        if len(idx) == 1:
+            out.append((None, idx))
+            continue
+        try:
+            both = "|".join(f"(?:{rules[i].pattern.regex.pattern})" for i in idx)
+            out.append((TimedPattern(regex.compile(both, flags), "debris.yaml lines (combined)"), idx))
+        except (regex.error, RecursionError, OverflowError):
+            out.extend((None, [i]) for i in idx)
+    return out
+
+
 @dataclass
 class DebrisRules:
     lines: list[_LineRule] = field(default_factory=list)
@@ -237,6 +267,7 @@ class DebrisPass(Pass):
         super().__init__(rules)
         self.r = load_rules(rules, [])
         self.timeout = PATTERN_TIMEOUT
+        self.line_scans = line_scans(self.r.lines)
 
     # -- validation -----------------------------------------------------------------------
     @classmethod
@@ -322,24 +353,52 @@ class DebrisPass(Pass):
     def _lines(self, text: str, lines: list[tuple[int, int, str]], rule_id: str | None) -> list[Edit]:
         out = []
         first_content = next((i for i, (_, _, ln) in enumerate(lines) if ln.strip()), None)
-        for rule in self.r.lines:
-            if rule_id and rule.id != rule_id:
-                continue
-            for m in rule.pattern.finditer(text, timeout=self.timeout):
-                start, end = m.start(), m.end()
-                if end > start and text[end - 1] == "\r":
-                    end -= 1
-                if rule.caption == "below-at-start" and first_content is not None \
-                        and lines[first_content][0] == start:
-                    nxt = first_content + 1
-                    if nxt < len(lines):
-                        _cs, ce, cap = lines[nxt]
-                        stripped = cap.strip()
-                        if stripped and _words(stripped) <= 12 and stripped[-1] not in ".!?:;," \
-                                and nxt + 1 < len(lines) and lines[nxt + 1][2].strip():
-                            end = ce
-                out.append(self._remove(text, start, end, rule.id))
+        for rule, m in self.line_matches(text, rule_id):
+            start, end = m.start(), m.end()
+            if end > start and text[end - 1] == "\r":
+                end -= 1
+            if rule.caption == "below-at-start" and first_content is not None \
+                    and lines[first_content][0] == start:
+                nxt = first_content + 1
+                if nxt < len(lines):
+                    _cs, ce, cap = lines[nxt]
+                    stripped = cap.strip()
+                    if stripped and _words(stripped) <= 12 and stripped[-1] not in ".!?:;," \
+                            and nxt + 1 < len(lines) and lines[nxt + 1][2].strip():
+                        end = ce
+            out.append(self._remove(text, start, end, rule.id))
         return out
+
+    def line_matches(self, text: str, rule_id: str | None = None) -> list[tuple[_LineRule, regex.Match[str]]]:
+        """The matches of the line rules (of the one named ``rule_id``), rule by rule in order,
+        each rule's in text order: what each rule's own ``finditer`` gives. Rules that share a
+        scan (:func:`line_scans`) are tried only at the line starts where their combined
+        pattern matches; as in ``finditer``, a rule's match never starts inside its last one."""
+        rules = self.r.lines
+        found: list[tuple[int, regex.Match[str]]] = []
+        for scan, idx in self.line_scans:
+            if rule_id is not None:
+                idx = [i for i in idx if rules[i].id == rule_id]
+                if not idx:
+                    continue
+            if scan is None or len(idx) == 1:
+                found += ((i, m) for i in idx for m in rules[i].pattern.finditer(text, timeout=self.timeout))
+                continue
+            last_end = dict.fromkeys(idx, 0)
+            pos = 0
+            while (hit := scan.search(text, pos, timeout=self.timeout)) is not None:
+                at = hit.start()
+                for i in idx:
+                    m = rules[i].pattern.match(text, at, timeout=self.timeout) if at >= last_end[i] else None
+                    if m is not None:
+                        found.append((i, m))
+                        last_end[i] = m.end()
+                nl = text.find("\n", at)
+                if nl < 0:
+                    break
+                pos = nl + 1
+        found.sort(key=lambda x: x[0])
+        return [(rules[i], m) for i, m in found]
 
     def _bullets(self, text: str, lines: list[tuple[int, int, str]]) -> list[Edit]:
         if self.r.bullet is None or self.r.bullet_credit is None:
