@@ -61,7 +61,7 @@ import re
 import sys
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -171,6 +171,7 @@ class _Run:
     errors: list[dict[str, Any]] = field(default_factory=list)
     errors_total: int = 0
     quiet_docs_total: int = 0
+    review_edits: int = 0  # review records in edits.jsonl (normalize apply)
 
 
 def _load(out_dir: Path, max_flags: int, max_flags_per_doc: int) -> _Run:
@@ -219,6 +220,9 @@ def _load(out_dir: Path, max_flags: int, max_flags_per_doc: int) -> _Run:
     # need every applied edit) and for the first documents that have edits but no flag
     quiet_kept: set[DocKey] = set()
     for e in _iter_jsonl(meta / "edits.jsonl"):
+        if e.get("action") == "review":  # a reviewer's change, written by apply after the run
+            run.review_edits += 1
+            continue
         key = _key(e)
         run.edits_total += 1
         run.edits_by_pass[str(e.get("pass", "?"))] += 1
@@ -265,9 +269,22 @@ def _inside(out_dir: Path, rel: str) -> Path | None:
     return path
 
 
+def _prereview(out_dir: Path) -> Callable[[str, Path], Path]:
+    """Where to read output file ``rel`` (at ``path``) as the run wrote it: its pre-review copy
+    when ``normalize apply`` changed it since (the flags' offsets are into the text before
+    review), else the output itself."""
+    from .review.run import PREREVIEW_MANIFEST, RecordDigests, prereview_manifest, prereview_source
+
+    if not (out_dir / META_DIR / PREREVIEW_MANIFEST).is_file():
+        return lambda rel, path: path
+    manifest = prereview_manifest(out_dir, RecordDigests.of_run(out_dir))
+    return lambda rel, path: (prereview_source(out_dir, rel, manifest) or path) if rel in manifest["files"] else path
+
+
 def _read_texts(run: _Run) -> None:
-    """Load the cleaned text of every document that has flags to show."""
+    """Load the cleaned text of every document that has flags to show, as the run wrote it."""
     text_field = str((run.summary.get("config") or {}).get("text_field") or "text")
+    source = _prereview(run.out_dir)
     wanted: dict[str, dict[int, _Doc]] = {}
     for doc in run.docs.values():
         if not doc.flags:
@@ -280,7 +297,7 @@ def _read_texts(run: _Run) -> None:
                 wanted.setdefault(doc.file, {})[doc.ordinal] = doc
             continue
         try:
-            doc.text = path.read_bytes().decode("utf-8", errors="replace")
+            doc.text = source(doc.file, path).read_bytes().decode("utf-8", errors="replace")
         except OSError:
             doc.text = None
     for rel, by_ordinal in wanted.items():
@@ -290,7 +307,7 @@ def _read_texts(run: _Run) -> None:
         last = max(by_ordinal)
         try:
             opener = gzip.open if rel.endswith(".gz") else open
-            with opener(path, "rb") as fh:
+            with opener(source(rel, path), "rb") as fh:
                 n = 0
                 for raw in fh:
                     if not raw.strip():
@@ -768,6 +785,12 @@ def _render(run: _Run) -> str:
                      f"flag are listed.")
     notes_html = ('<div class="trunc" role="note" id="truncated">'
                   + "".join(f"<p>{_e(n)}</p>" for n in notes) + "</div>") if notes else ""
+    if run.review_edits:
+        n = run.review_edits
+        notes_html += (f'<div class="trunc" role="note" id="reviewed"><p>{n} review edit{"s were" if n != 1 else " was"} '
+                       "applied after this run (normalize apply; action review in _normalize/edits.jsonl). "
+                       "This page shows the documents as the run wrote them, before review, which is what the "
+                       "flags and automatic edits refer to.</p></div>")
 
     # -- documents
     doc_sections = []

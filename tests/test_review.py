@@ -517,3 +517,48 @@ def test_the_page_never_parses_data_as_html():
         assert sink not in APP_JS
     page = render_page('tok"en', '<img src=x onerror=alert(1)>')
     assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page and 'content="tok&quot;en"' in page
+
+
+# -- the run's report after review ------------------------------------------------------------------
+def _report_places_everything(out: Path) -> str:
+    """Every flag of the report at its recorded offsets in the text the run wrote, the edits of
+    every flagged document replayed onto it; returns the page."""
+    from normalize.report import _edit_positions, _load, _locate, render_report
+
+    run = _load(out, 10_000, 10_000)
+    flagged = [d for d in run.docs.values() if d.flags]
+    assert flagged
+    for doc in flagged:
+        assert doc.text is not None, doc.label
+        for f in doc.flags:
+            assert _locate(doc.text, f) == (f["start"], f["end"]), (doc.label, f["text"])
+        if doc.edits:
+            assert _edit_positions(doc) is not None, doc.label
+    page = render_report(out)
+    assert "could not be read" not in page
+    return page
+
+
+def test_report_after_apply_shows_the_text_the_run_wrote(run):
+    """Flags and edits refer to the text the run wrote. After apply changed some outputs, a report
+    made again (by hand, or by a later run that reuses the results) reads their pre-review copies,
+    leaves the review records out of the automatic edits, and says how many there are."""
+    corpus, out, rules = run
+    app = ReviewApp(out, "tester")
+    _decide_all(app)
+    proposals = out.parent / "proposals.yaml"
+    result = apply_decisions(out, rules, proposals)
+    assert result.files_written
+    reviews = [r for r in _edits(out) if r["action"] == "review"]
+    assert reviews
+    page = _report_places_everything(out)
+    assert "F-16 bombers" in page  # the sentence as flagged, not as reviewed
+    assert f"{len(reviews)} review edits" in page
+    # a later run with the same rules reuses its results, keeps the reviewed outputs and writes
+    # the report again
+    res = CliRunner().invoke(main, ["run", str(corpus), str(out), "--rules", str(rules), "--no-flagger", "-q", "-j", "1"])
+    assert res.exit_code == 1, res.output
+    assert "fighter jets" in (out / "nato.txt").read_text(encoding="utf-8")
+    page = (out / "_normalize" / "report.html").read_text(encoding="utf-8")
+    assert "could not be read" not in page and "F-16 bombers" in page
+    _report_places_everything(out)

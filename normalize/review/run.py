@@ -319,6 +319,35 @@ class FlagView:
         return sorted(near[:NEAR_EDITS], key=lambda e: (e.cstart or 0, e.cend or 0))
 
 
+class RecordDigests:
+    """Per output file, a digest of the run's records of it: its documents.jsonl, edits.jsonl
+    (review records left out) and flags.jsonl lines, noted in that order. It tells whether the
+    pre-review copies (:func:`prereview_manifest`) still belong to the run now in OUT."""
+
+    def __init__(self) -> None:
+        self._hashes: dict[str, Any] = {}
+
+    def note(self, rec: dict[str, Any]) -> None:
+        h = self._hashes.get(rel := str(rec.get("file", "")))
+        if h is None:
+            h = self._hashes[rel] = hashlib.sha1()
+        h.update(json.dumps(rec, ensure_ascii=False, sort_keys=True).encode("utf-8"))
+
+    def digests(self) -> dict[str, str]:
+        return {rel: h.hexdigest() for rel, h in self._hashes.items()}
+
+    @classmethod
+    def of_run(cls, out_dir: Path) -> dict[str, str]:
+        """The digests of the run in ``out_dir``, read from its record files alone."""
+        got = cls()
+        meta = out_dir / META_DIR
+        for name in ("documents.jsonl", "edits.jsonl", "flags.jsonl"):
+            for rec in iter_jsonl(meta / name):
+                if name != "edits.jsonl" or rec.get("action") != "review":
+                    got.note(rec)
+        return got.digests()
+
+
 class RunView:
     """Everything the review app and ``apply`` need from one finished run."""
 
@@ -336,16 +365,10 @@ class RunView:
         self.docs: dict[DocKey, Doc] = {}
         self.flags: dict[str, FlagView] = {}
         self.edits: dict[str, tuple[Doc, EditView]] = {}
-        #: per output file, a digest of the run's records of it (documents, edits, flags): tells
-        #: whether the pre-review copies still belong to the run now in OUT
+        #: per output file, a digest of the run's records of it (see :class:`RecordDigests`)
         self.digests: dict[str, str] = {}
-        hashes: dict[str, Any] = {}
-
-        def note(rec: dict[str, Any]) -> None:
-            h = hashes.get(rel := str(rec.get("file", "")))
-            if h is None:
-                h = hashes[rel] = hashlib.sha1()
-            h.update(json.dumps(rec, ensure_ascii=False, sort_keys=True).encode("utf-8"))
+        hashes = RecordDigests()
+        note = hashes.note
 
         per_file: dict[str, int] = {}
         for info in iter_jsonl(self.meta / "documents.jsonl"):
@@ -368,7 +391,7 @@ class RunView:
         flags = list(iter_jsonl(self.meta / "flags.jsonl"))
         for rec in flags:
             note(rec)
-        self.digests = {rel: h.hexdigest() for rel, h in hashes.items()}
+        self.digests = hashes.digests()
         self.manifest = prereview_manifest(self.out_dir, self.digests)
         self._read_texts()
         for doc in self.docs.values():
