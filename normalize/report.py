@@ -61,15 +61,15 @@ import re
 import sys
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from .io import atomic_write
+from .review.run import META_DIR, iter_jsonl, output_path
 
-META_DIR = "_normalize"
 REPORT_NAME = "report.html"
 
 MAX_FLAGS = 5000
@@ -91,24 +91,6 @@ DocKey = tuple[str, "int | None"]
 
 
 # -- reading the run --------------------------------------------------------------------------
-def _iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """Objects of a JSONL file; a missing file is empty, a malformed line is skipped."""
-    try:
-        fh = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115
-    except FileNotFoundError:
-        return
-    with fh:
-        for raw in fh:
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw)
-            except (ValueError, RecursionError):  # malformed, or beyond the JSON parser's limits
-                continue
-            if isinstance(obj, dict):
-                yield obj
-
-
 def _key(obj: dict[str, Any]) -> DocKey:
     line = obj.get("line")
     return str(obj.get("file", "")), line if isinstance(line, int) else None
@@ -185,7 +167,7 @@ def _load(out_dir: Path, max_flags: int, max_flags_per_doc: int) -> _Run:
 
     docs: dict[DocKey, _Doc] = {}
     per_file: Counter[str] = Counter()
-    for info in _iter_jsonl(meta / "documents.jsonl"):
+    for info in iter_jsonl(meta / "documents.jsonl"):
         key = _key(info)
         if key in docs:
             continue
@@ -195,7 +177,7 @@ def _load(out_dir: Path, max_flags: int, max_flags_per_doc: int) -> _Run:
     run = _Run(out_dir, summary, docs)
 
     # flags: counted in full, kept up to the caps
-    for f in _iter_jsonl(meta / "flags.jsonl"):
+    for f in iter_jsonl(meta / "flags.jsonl"):
         key = _key(f)
         doc = docs.get(key)
         if doc is None:
@@ -219,7 +201,7 @@ def _load(out_dir: Path, max_flags: int, max_flags_per_doc: int) -> _Run:
     # edits: counted in full; kept for documents shown with flags (all of them: the offsets
     # need every applied edit) and for the first documents that have edits but no flag
     quiet_kept: set[DocKey] = set()
-    for e in _iter_jsonl(meta / "edits.jsonl"):
+    for e in iter_jsonl(meta / "edits.jsonl"):
         if e.get("action") == "review":  # a reviewer's change, written by apply after the run
             run.review_edits += 1
             continue
@@ -248,25 +230,13 @@ def _load(out_dir: Path, max_flags: int, max_flags_per_doc: int) -> _Run:
                 doc.edits_dropped = True
     run.quiet_docs_total = sum(1 for d in docs.values() if d.flags_total == 0 and d.edits_total)
 
-    for err in _iter_jsonl(meta / "errors.jsonl"):
+    for err in iter_jsonl(meta / "errors.jsonl"):
         run.errors_total += 1
         if len(run.errors) < MAX_ERRORS:
             run.errors.append(err)
 
     _read_texts(run)
     return run
-
-
-def _inside(out_dir: Path, rel: str) -> Path | None:
-    """OUT/rel, or None when rel would leave OUT or point into the run's own folder."""
-    root = out_dir.resolve()
-    try:
-        path = (out_dir / rel).resolve()
-    except (OSError, RuntimeError, ValueError):
-        return None
-    if root not in path.parents or (root / META_DIR) in path.parents or path == root / META_DIR:
-        return None
-    return path
 
 
 def _prereview(out_dir: Path) -> Callable[[str, Path], Path]:
@@ -289,7 +259,7 @@ def _read_texts(run: _Run) -> None:
     for doc in run.docs.values():
         if not doc.flags:
             continue
-        path = _inside(run.out_dir, doc.file)
+        path = output_path(run.out_dir, doc.file)
         if path is None:
             continue
         if doc.file.endswith((".jsonl", ".jsonl.gz")):
@@ -301,7 +271,7 @@ def _read_texts(run: _Run) -> None:
         except OSError:
             doc.text = None
     for rel, by_ordinal in wanted.items():
-        path = _inside(run.out_dir, rel)
+        path = output_path(run.out_dir, rel)
         if path is None:
             continue
         last = max(by_ordinal)

@@ -13,7 +13,7 @@ from typing import Any
 import regex
 
 from ..model import Edit, PassResult
-from ..rules import PATTERN_TIMEOUT, RuleIssue, RuleSet, TimedPattern, compile_pattern, line_of, risky_pattern
+from ..rules import PATTERN_TIMEOUT, RuleIssue, RuleSet, RuleTimeout, TimedPattern, compile_pattern, line_of, risky_pattern
 from .base import DocContext, Pass, iter_lines, non_overlapping
 
 FILE = "debris.yaml"
@@ -373,7 +373,9 @@ class DebrisPass(Pass):
         """The matches of the line rules (of the one named ``rule_id``), rule by rule in order,
         each rule's in text order: what each rule's own ``finditer`` gives. Rules that share a
         scan (:func:`line_scans`) are tried only at the line starts where their combined
-        pattern matches; as in ``finditer``, a rule's match never starts inside its last one."""
+        pattern matches; as in ``finditer``, a rule's match never starts inside its last one.
+        When the shared scan runs out of time, each of its rules runs alone, so that a rule
+        that backtracks fails the document under its own name."""
         rules = self.r.lines
         found: list[tuple[int, regex.Match[str]]] = []
         for scan, idx in self.line_scans:
@@ -381,24 +383,33 @@ class DebrisPass(Pass):
                 idx = [i for i in idx if rules[i].id == rule_id]
                 if not idx:
                     continue
-            if scan is None or len(idx) == 1:
-                found += ((i, m) for i in idx for m in rules[i].pattern.finditer(text, timeout=self.timeout))
-                continue
-            last_end = dict.fromkeys(idx, 0)
-            pos = 0
-            while (hit := scan.search(text, pos, timeout=self.timeout)) is not None:
-                at = hit.start()
-                for i in idx:
-                    m = rules[i].pattern.match(text, at, timeout=self.timeout) if at >= last_end[i] else None
-                    if m is not None:
-                        found.append((i, m))
-                        last_end[i] = m.end()
-                nl = text.find("\n", at)
-                if nl < 0:
-                    break
-                pos = nl + 1
+            if scan is not None and len(idx) > 1:
+                try:
+                    found += self._shared_scan(text, scan, idx)
+                    continue
+                except RuleTimeout:  # one of them backtracks: alone, it times out under its own name
+                    pass
+            found += ((i, m) for i in idx for m in rules[i].pattern.finditer(text, timeout=self.timeout))
         found.sort(key=lambda x: x[0])
         return [(rules[i], m) for i, m in found]
+
+    def _shared_scan(self, text: str, scan: TimedPattern, idx: list[int]) -> list[tuple[int, regex.Match[str]]]:
+        rules = self.r.lines
+        found: list[tuple[int, regex.Match[str]]] = []
+        last_end = dict.fromkeys(idx, 0)
+        pos = 0
+        while (hit := scan.search(text, pos, timeout=self.timeout)) is not None:
+            at = hit.start()
+            for i in idx:
+                m = rules[i].pattern.match(text, at, timeout=self.timeout) if at >= last_end[i] else None
+                if m is not None:
+                    found.append((i, m))
+                    last_end[i] = m.end()
+            nl = text.find("\n", at)
+            if nl < 0:
+                break
+            pos = nl + 1
+        return found
 
     def _bullets(self, text: str, lines: list[tuple[int, int, str]]) -> list[Edit]:
         if self.r.bullet is None or self.r.bullet_credit is None:

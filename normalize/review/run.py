@@ -72,7 +72,7 @@ def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
                 continue
             try:
                 obj = json.loads(raw)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # malformed, or beyond the JSON parser's limits
                 continue
             if isinstance(obj, dict):
                 yield obj
