@@ -202,3 +202,29 @@ def test_debris_line_scan_keeps_rules_that_cannot_share(tmp_path):
     assert got == _each_rule_alone(p, text)
     assert [rid for rid, _ in got] == ["doubled", "credit", "credit", "wide", "inline", "ad", "ad",
                                       "advert", "advert", "two-lines", "two-lines"]
+
+
+def test_debris_line_scan_out_of_time_falls_back_to_each_rule(monkeypatch):
+    """The shared scan may take what one finditer over the text may take; past that it stops and
+    each rule runs alone (with its own budget), giving the same matches."""
+    from normalize.passes import debris
+
+    p = _debris_pass()
+    text = "Photo: AP\nThe minister said.\nAdvertisement\n© NATO\nReuters / John Smith\n"
+    want = _each_rule_alone(p, text)
+    from normalize.rules import RuleTimeout
+
+    calls = []
+    real = p._shared_scan
+
+    def spy(*args):
+        try:
+            return real(*args)
+        except RuleTimeout:
+            calls.append("out of time")
+            raise
+
+    monkeypatch.setattr(p, "_shared_scan", spy)
+    monkeypatch.setattr(debris, "match_budget", lambda length, base=None: -1.0)
+    assert [(r.id, m.span()) for r, m in p.line_matches(text)] == want and len(want) >= 3
+    assert calls == ["out of time"]  # the shared scan ran out of time; the rules ran alone

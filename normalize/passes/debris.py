@@ -8,12 +8,23 @@ editorial note) and turns matches into edits. Removed text stays in the audit tr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any
 
 import regex
 
 from ..model import Edit, PassResult
-from ..rules import PATTERN_TIMEOUT, RuleIssue, RuleSet, RuleTimeout, TimedPattern, compile_pattern, line_of, risky_pattern
+from ..rules import (
+    PATTERN_TIMEOUT,
+    RuleIssue,
+    RuleSet,
+    RuleTimeout,
+    TimedPattern,
+    compile_pattern,
+    line_of,
+    match_budget,
+    risky_pattern,
+)
 from .base import DocContext, Pass, iter_lines, non_overlapping
 
 FILE = "debris.yaml"
@@ -394,10 +405,14 @@ class DebrisPass(Pass):
         return [(rules[i], m) for i, m in found]
 
     def _shared_scan(self, text: str, scan: TimedPattern, idx: list[int]) -> list[tuple[int, regex.Match[str]]]:
+        """The matches of the rules ``idx`` through their combined pattern ``scan``, within the
+        time one ``finditer`` over the text may take (else :class:`RuleTimeout`)."""
         rules = self.r.lines
         found: list[tuple[int, regex.Match[str]]] = []
         last_end = dict.fromkeys(idx, 0)
         pos = 0
+        budget = match_budget(len(text), self.timeout)
+        t0 = perf_counter()
         while (hit := scan.search(text, pos, timeout=self.timeout)) is not None:
             at = hit.start()
             for i in idx:
@@ -405,6 +420,8 @@ class DebrisPass(Pass):
                 if m is not None:
                     found.append((i, m))
                     last_end[i] = m.end()
+            if perf_counter() - t0 > budget:
+                raise RuleTimeout(scan.origin, scan.regex.pattern, budget, len(text))
             nl = text.find("\n", at)
             if nl < 0:
                 break
