@@ -68,7 +68,15 @@ from pathlib import Path
 from typing import Any
 
 from .io import atomic_write
-from .review.run import META_DIR, iter_jsonl, output_path
+from .review.run import (
+    META_DIR,
+    PREREVIEW_MANIFEST,
+    RecordDigests,
+    iter_jsonl,
+    output_path,
+    prereview_manifest,
+    prereview_source,
+)
 
 REPORT_NAME = "report.html"
 
@@ -243,8 +251,6 @@ def _prereview(out_dir: Path) -> Callable[[str, Path], Path]:
     """Where to read output file ``rel`` (at ``path``) as the run wrote it: its pre-review copy
     when ``normalize apply`` changed it since (the flags' offsets are into the text before
     review), else the output itself."""
-    from .review.run import PREREVIEW_MANIFEST, RecordDigests, prereview_manifest, prereview_source
-
     if not (out_dir / META_DIR / PREREVIEW_MANIFEST).is_file():
         return lambda rel, path: path
     manifest = prereview_manifest(out_dir, RecordDigests.of_run(out_dir))

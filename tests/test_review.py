@@ -562,3 +562,14 @@ def test_report_after_apply_shows_the_text_the_run_wrote(run):
     page = (out / "_normalize" / "report.html").read_text(encoding="utf-8")
     assert "could not be read" not in page and "F-16 bombers" in page
     _report_places_everything(out)
+
+
+def test_agreeing_decisions_in_one_millisecond_go_by_file_order():
+    """Two reviewers who agree within the same millisecond: the later line of the file is the
+    decision applied (and named in the review record), whatever the reviewers' names."""
+    same = "2026-11-23T10:00:00.000Z"
+    change = {"start": 1, "end": 2, "after": "x"}
+    for first, second in (("ann", "bob"), ("bob", "ann")):
+        st = effective([{"reviewer": first, "action": "accept", "flag": "f1", "change": change, "time": same},
+                        {"reviewer": second, "action": "correct", "flag": "f1", "change": change, "time": same}])
+        assert not st["flag:f1"].conflict and st["flag:f1"].decision["reviewer"] == second

@@ -123,6 +123,7 @@ class TargetState:
     key: str
     latest: dict[str, dict[str, Any]] = field(default_factory=dict)  # reviewer -> their latest decision
     history: int = 0  # decisions written on this target, clears included
+    seq: dict[str, int] = field(default_factory=dict)  # reviewer -> place of their latest decision in the file
 
     @property
     def active(self) -> dict[str, dict[str, Any]]:
@@ -141,21 +142,23 @@ class TargetState:
 
     @property
     def decision(self) -> dict[str, Any] | None:
-        """The decision to apply: the latest of the agreeing ones; None on a conflict or when none."""
+        """The decision to apply: the latest of the agreeing ones (by time, then by place in the
+        file: two decisions can share a millisecond); None on a conflict or when none."""
         active = self.active
         if not active or self.conflict:
             return None
-        return max(active.values(), key=lambda d: str(d.get("time", "")))
+        return max(active.items(), key=lambda rd: (str(rd[1].get("time", "")), self.seq.get(rd[0], -1)))[1]
 
 
 def effective(decisions: Iterable[dict[str, Any]]) -> dict[str, TargetState]:
     """Group decisions by target; the latest per reviewer counts (file order breaks ties)."""
     states: dict[str, TargetState] = {}
-    for d in decisions:
+    for i, d in enumerate(decisions):
         key = target_of(d)
         if key is None:
             continue
         st = states.setdefault(key, TargetState(key))
         st.history += 1
         st.latest[d["reviewer"]] = d
+        st.seq[d["reviewer"]] = i
     return states
