@@ -254,7 +254,7 @@ def _prereview(out_dir: Path) -> Callable[[str, Path], Path]:
     if not (out_dir / META_DIR / PREREVIEW_MANIFEST).is_file():
         return lambda rel, path: path
     manifest = prereview_manifest(out_dir, RecordDigests.of_run(out_dir))
-    return lambda rel, path: (prereview_source(out_dir, rel, manifest) or path) if rel in manifest["files"] else path
+    return lambda rel, path: prereview_source(out_dir, rel, manifest) or path
 
 
 def _read_texts(run: _Run) -> None:

@@ -42,6 +42,8 @@ def bio_body(line: str) -> str:
     """``line`` without the punctuation and spaces before its first fragment and the spaces
     and quotes after its last."""
     return line.lstrip(_BIO_LEAD).rstrip(_BIO_TAIL)
+
+
 _FRAGMENT = regex.compile(r"[^.!?]+[.!?]")
 _CLOSERS = "”’\"')]»"
 
@@ -79,7 +81,7 @@ def line_scans(rules: list[_LineRule]) -> list[tuple[TimedPattern | None, list[i
             continue
         try:
             both = "|".join(f"(?:{rules[i].pattern.regex.pattern})" for i in idx)
-            out.append((TimedPattern(regex.compile(both, flags), "debris.yaml lines (combined)"), idx))
+            out.append((compile_pattern(both, flags, origin=f"{FILE} lines (combined)"), idx))
         except (regex.error, RecursionError, OverflowError):
             out.extend((None, [i]) for i in idx)
     return out
