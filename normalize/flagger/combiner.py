@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-from operator import mul
 from pathlib import Path
 
 
@@ -24,18 +23,28 @@ class Combiner:
         self._terms = list(zip(self.features, self.coef, self.mean, self.scale))
         # the same logit as a plain linear form: one multiply-add per feature in the hot path
         self._linear = [(name, c / s) for name, c, s in zip(self.features, self.coef, self.scale)]
-        self._names = [name for name, _ in self._linear]
-        self._weights = [w for _, w in self._linear]
-        self._zeros = [0.0] * len(self._names)
         self._offset = self.intercept - sum(c * m / s for _, c, m, s in self._terms)
 
     @classmethod
     def load(cls, path: Path) -> Combiner:
         return cls(json.loads(path.read_text(encoding="utf-8")))
 
+    @property
+    def offset(self) -> float:
+        """The logit of a sentence whose features are all 0."""
+        return self._offset
+
+    def terms(self, names: tuple[str, ...]) -> list[tuple[int, float]]:
+        """(index into ``names``, weight) of each feature, in the combiner's order: the linear
+        form the kernel computes (a feature ``names`` lacks counts 0, so it is left out)."""
+        return [(names.index(n), w) for n, w in self._linear if n in names]
+
     def logit(self, feats: dict[str, float]) -> float:
-        # offset + w1 f1 + w2 f2 + ..., added left to right
-        return sum(map(mul, self._weights, map(feats.get, self._names, self._zeros)), self._offset)
+        # offset + w1 f1 + w2 f2 + ..., added left to right, as the kernel does
+        z = self._offset
+        for name, w in self._linear:
+            z += w * feats.get(name, 0.0)
+        return z
 
     def contributions(self, feats: dict[str, float]) -> list[tuple[float, str]]:
         """Each feature's term of the logit, most negative (most to blame) first."""

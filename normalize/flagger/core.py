@@ -1,15 +1,13 @@
 """The flagger: every signal on every sentence, combined into one confidence.
 
-:class:`Signals` runs the signal families (one module each: :mod:`.foreign`, :mod:`.oov`,
-:mod:`.structure`, :mod:`.fluency`) and returns features and reasons; :class:`Flagger` adds the
-:mod:`.combiner` and is what the pipeline uses. Everything is loaded once, in ``__init__``
-(langdetect's profiles and the spelling-correction index on first use, or by
-:meth:`Flagger.preload`).
-
-The sentences of a document are scored together: every token is looked up once
-(:class:`_TokenInfo`), and the fluency features and the word counts of all sentences come from
-a few numpy operations over the document's tokens (each costs microseconds whatever its size,
-so per sentence they would cost more than they save); the rest runs sentence by sentence.
+The kernel (:mod:`normalize.kernel`) measures every sentence of a document in one pass: it cuts
+the text into sentences and tokens, looks each token up once (in a lexicon of what each token
+is: its code for the fluency models, whether the English word list knows it, its word class
+for the structure checks; see :meth:`Signals.describe`), scores the tokens under both fluency
+models, counts, and combines the features into a confidence. Only the foreign check is left to
+Python: langdetect runs on the sentences the kernel's cheap gate picks (few), and sets their
+``foreign`` feature. Then the signal modules (:mod:`.foreign`, :mod:`.oov`, :mod:`.structure`,
+:mod:`.fluency`) put into words what the kernel found, for the sentences a reviewer will see.
 """
 
 from __future__ import annotations
@@ -17,23 +15,24 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from .. import kernel
 from ..model import Reason
+from . import structure
 from .combiner import Combiner
-from .fluency import FluencyModel, Scored, Scoring
-from .foreign import ForeignSignal
-from .oov import RARE_FREQ, OovSignal
-from .oov import features as oov_features
-from .structure import StructureSignal, unmatched_marks
-from .text import Sentence, kind_of, words_of
+from .fluency import _SUFFIX_CLASS, FluencyModel, _raw_pieces
+from .foreign import GATE_KNOWN, GATE_NON_LATIN, MIN_WORDS, ForeignSignal, non_latin_count
+from .foreign import has_foreign_letter as _has_foreign_letter
+from .oov import BRITISH, NAME_PARTICLES, PREFIXES, RARE_FREQ, OovSignal
+from .text import OPENERS, Sentence, words_of
 
 if TYPE_CHECKING:
     from ..rules import RuleSet
 
+K: Any = kernel.compiled or kernel  # the kernel that runs (normalize.kernel.name())
 FLUENCY_FILE = "fluency.npz"
 #: the model file's former format, still read when a rules directory has only that
 LEGACY_FLUENCY_FILE = "fluency.json.gz"
@@ -46,6 +45,13 @@ _FAMILY = {"lm_logprob": "fluency", "lm_gain": "fluency", "lm_low_share": "fluen
            "mt_logprob": "mt-style", "mt_gain": "mt-style", "oov_share": "rare-words",
            "oov_any": "rare-words", "rare_share": "rare-words", "cap_unknown_share": "rare-words",
            "known_share": "rare-words", "log_words": "length"}
+_F = {name: i for i, name in enumerate(kernel.FEATURES)}
+_FOREIGN, _KNOWN_SHARE, _LOG_WORDS = _F["foreign"], _F["known_share"], _F["log_words"]
+_LM_GAIN, _MT_STYLE, _OOV_ANY = _F["lm_gain"], _F["mt_style"], _F["oov_any"]
+# a lowercase word of two letters or more, not of a known name, that the word list does not know
+_OOV_MASK = kernel.WORD | kernel.KEPT | kernel.LONG | kernel.UNKNOWN | kernel.UPPER
+_OOV_WANT = kernel.WORD | kernel.KEPT | kernel.LONG | kernel.UNKNOWN
+_CLAUSE = structure.CLAUSE_MARKS
 
 
 @dataclass(slots=True)
@@ -74,77 +80,87 @@ def fluency_file(directory: Path) -> Path:
     return path if path.exists() or not (directory / LEGACY_FLUENCY_FILE).exists() else directory / LEGACY_FLUENCY_FILE
 
 
-_LOG_WORDS = [math.log1p(n) for n in range(200)]
-
-# what _TokenInfo packs into an int for a token: its code for the fluency models (offset to be
-# positive) in the low bits, then flags
-_CODE_OFFSET = 1 << 23
-_CODE_MASK = (1 << 24) - 1
-_FLAG_SHIFT = 24
-_WORD, _UPPER, _LONG, _KEPT, _UNKNOWN, _RARE = 1, 2, 4, 8, 16, 32  # _KEPT: not a word of a known name
-_BOS, _EOS = "\0<s>", "\0</s>"  # no token has two characters of which one is \0
-_PAD = (_EOS, _BOS, _BOS)
+@lru_cache(maxsize=1 << 16)
+def _pieces(tok: str) -> tuple[str, ...]:
+    return _raw_pieces(tok)
 
 
-def _count_table() -> tuple[np.ndarray, frozenset[int], frozenset[int]]:
-    """What a token with each combination of flags counts for: words not in a name, of these
-    the lowercase ones, and of those the known ones (the foreign gate); then capitalised
-    unknown words, unknown lowercase words, and rare lowercase words, all three of two letters or
-    more (OovSignal.measure: a capitalised first word does not count, see Signals._batch)."""
-    table = np.zeros((6, 64), dtype=np.int8)
-    for f in range(64):
-        word = f & _WORD and f & _KEPT
-        lower, long, unknown = not f & _UPPER, f & _LONG, f & _UNKNOWN
-        table[:, f] = [bool(word), bool(word and lower), bool(word and lower and not unknown),
-                       bool(word and long and not lower and unknown), bool(word and long and lower and unknown),
-                       bool(word and long and lower and f & _RARE)]
-    return table, frozenset(np.flatnonzero(table[3]).tolist()), frozenset(np.flatnonzero(table[4]).tolist())
+class Measured:
+    """A document as the flagger measured it: the kernel's :class:`~normalize.kernel.Doc`, with
+    the foreign verdicts of the gated sentences applied to their confidence."""
 
+    __slots__ = ("confidence", "doc", "foreign", "text")
 
-_COUNTS, _CAP_UNKNOWN, _OOV = _count_table()
+    def __init__(self, text: str, doc: Any, confidence: list[float], foreign: dict[int, tuple[str, float]]) -> None:
+        self.text = text
+        self.doc = doc
+        self.confidence = confidence
+        #: sentence -> (language, known share) of the sentences that read as untranslated
+        self.foreign = foreign
 
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        return self.doc.spans
 
-class _TokenInfo(dict):
-    """token -> an int: its code for the fluency models, and for a word the flags of the oov and
-    foreign counts (capitalised, two letters or more, not in ``skip``, unknown, rare); filled on
-    first sight (up to a size). One per set of name words (``skip``)."""
+    def __len__(self) -> int:
+        return len(self.doc)
 
-    def __init__(self, fluency: FluencyModel, oov: OovSignal, skip: frozenset[str]) -> None:
-        super().__init__()
-        self.fluency, self.oov, self.skip = fluency, oov, skip
-        self[_BOS] = fluency.bos + _CODE_OFFSET
-        self[_EOS] = fluency.eos + _CODE_OFFSET
+    def features(self, i: int) -> list[float]:
+        """Sentence ``i``'s features, in the order of :data:`normalize.kernel.FEATURES`."""
+        f = self.doc.features(i)
+        if i in self.foreign:
+            f[_FOREIGN] = 1.0
+        return f
 
-    def __missing__(self, tok: str) -> int:
-        kind = kind_of(tok)
-        got = self.fluency.code(tok, kind) + _CODE_OFFSET
-        if kind == "w":
-            low = tok.lower().replace("’", "'")
-            f = self.oov.freq(low)
-            flags = (_WORD | (_UPPER if tok[0].isupper() else 0) | (_LONG if len(tok) >= 2 else 0)
-                     | (0 if low in self.skip else _KEPT) | (0 if f else _UNKNOWN) | (_RARE if 0 < f < RARE_FREQ else 0))
-            got |= flags << _FLAG_SHIFT
-        if len(self) < 100_000:
-            self[tok] = got
+    def feature_dict(self, i: int) -> dict[str, float]:
+        return dict(zip(kernel.FEATURES, self.features(i)))
+
+    def at_most(self, threshold: float) -> list[int]:
+        """The sentences whose confidence is at most ``threshold``, in order."""
+        got = self.doc.at_most(threshold)
+        if self.foreign:  # a foreign verdict moved these
+            conf = self.confidence
+            got = sorted({*got, *self.foreign} - {i for i in self.foreign if conf[i] > threshold})
         return got
 
+    def raw_tokens(self, i: int) -> list[str]:
+        """The token stream the fluency models saw for sentence ``i`` (:func:`.fluency.raw_tokens`)."""
+        text, token = self.text, self.doc.token
+        lo, hi = self.doc.info(i)[:2]
+        out: list[str] = []
+        for k in range(lo, hi):
+            s, e, _, _ = token(k)
+            out += _pieces(text[s:e])
+        return out
 
-def _log_words(n: int) -> float:
-    return _LOG_WORDS[n] if n < 200 else math.log1p(n)
+    def words(self, i: int) -> list[tuple[str, int]]:
+        """(word, kernel bits) of each word of sentence ``i``."""
+        text, token = self.text, self.doc.token
+        lo, hi = self.doc.info(i)[:2]
+        return [(text[s:e], b) for s, e, b, _ in map(token, range(lo, hi)) if b & kernel.WORD]
 
 
 class Signals:
-    """Features and reasons of sentences, before combining (the scripts fit on these)."""
+    """Features and reasons of sentences, before combining (the scripts fit on these).
 
-    def __init__(self, rules: RuleSet, fluency: FluencyModel | None = None) -> None:
+    ``combiner``: the weights the kernel combines the features with (without one, every
+    confidence is 0.5: the features are what is asked for)."""
+
+    def __init__(self, rules: RuleSet, fluency: FluencyModel | None = None, combiner: Combiner | None = None) -> None:
         english = rules.english
         self.abbreviations: list[str] = list(rules.words.get("abbreviations", []))
         self.fluency = fluency or FluencyModel.load(fluency_file(model_dir(rules)))
         self.oov = OovSignal(english.frequency, getattr(english, "dictionary", None))
         self.foreign = ForeignSignal()
-        self.structure = StructureSignal()
+        fl = self.fluency
+        terms = combiner.terms(kernel.FEATURES) if combiner is not None else []
+        offset = combiner.offset if combiner is not None else 0.0
+        self.scorer = K.Scorer(fl.tables(), fl.scale, fl.bos, fl.eos, fl.poss, terms, offset,
+                               GATE_KNOWN, GATE_NON_LATIN, MIN_WORDS)
+        self.abbrev = K.Abbreviations(self.abbreviations)
         self._skip_cache: dict[frozenset[str], frozenset[str]] = {}
-        self._infos: dict[frozenset[str], _TokenInfo] = {}
+        self._lexicons: dict[frozenset[str], Any] = {}
+        self._vocabulary: Any = None
 
     def skip_words(self, names: frozenset[str]) -> frozenset[str]:
         """Lowercase words of gazetteer names: never out of vocabulary, never foreign."""
@@ -156,133 +172,175 @@ class Signals:
             self._skip_cache[names] = got
         return got
 
-    def sentence(self, sent: Sentence, skip: frozenset[str] = frozenset(), unmatched: str | None = None,
-                 detail: Callable[[dict[str, float]], bool] | bool = True,
-                 blame: Callable[[dict[str, float]], Blame | None] | None = None,
-                 ) -> tuple[dict[str, float], list[Reason]]:
-        """Features and reasons of one sentence.
+    def describe(self, tok: str, skip: frozenset[str] = frozenset()) -> kernel.Description:
+        """What the kernel needs to know of a token (see :class:`normalize.kernel.Lexicon`)."""
+        c = tok[0]
+        code = self.fluency.code(tok, "n" if c.isdecimal() else "w" if c.isalnum() else "p")
+        nl = 0 if tok.isascii() else non_latin_count(tok)
+        if c.isdecimal():
+            return kernel.NUMBER, code, None, nl
+        if not c.isalnum():
+            return (kernel.OPENER if tok in OPENERS else 0) | (kernel.CLAUSE if tok in _CLAUSE else 0), code, None, nl
+        low = tok.lower().replace("’", "'")
+        f = self.oov.freq(low)
+        bits = kernel.WORD | structure.word_bits(tok, low)
+        if c.isupper():
+            bits |= kernel.UPPER
+        if c.islower():
+            bits |= kernel.LOWER0
+        if len(tok) >= 2:
+            bits |= kernel.LONG
+        if low not in skip:
+            bits |= kernel.KEPT
+        if not f:
+            bits |= kernel.UNKNOWN
+        elif f < RARE_FREQ:
+            bits |= kernel.RARE
+        if any(ch.isupper() for ch in tok[1:]):
+            bits |= kernel.UPPER_REST
+        if not any(ch in "'’-" for ch in tok):
+            bits |= kernel.PLAIN
+        if not tok.isascii() and _has_foreign_letter(tok):
+            bits |= kernel.FOREIGN
+        if "a" <= c <= "z":
+            bits |= kernel.AZ_FIRST
+        if "a" <= tok[-1] <= "z":
+            bits |= kernel.AZ_LAST
+        return bits, code, low, nl
 
-        The features are always computed; the costly reasons (spelling suggestions, the fluency
-        quotes) only when ``detail`` is true, or returns true for the features. Without them
-        the list holds the cheap reasons only (foreign, structure). With ``detail``, a sentence
-        left without a reason gets one from :meth:`explain` when ``blame`` gives the features'
-        contributions (the flagger does so for sentences it flags)."""
-        want = detail if isinstance(detail, bool) else (lambda _, f: detail(f))
-        return self._batch([sent], skip, [unmatched], want, blame)[0]
+    def vocabulary(self) -> Any:
+        """The tables the compiled lexicon describes ASCII tokens with: the data :meth:`describe`
+        reads (None for the pure-Python kernel, or a word list without frequencies)."""
+        if self._vocabulary is None and K is not kernel and self.oov.words is not None:
+            fl = self.fluency
+            ids, unknown = fl.ids, fl.ids["<w>"]
+            classes = [ids.get(c, unknown) for c in ("<Cap>", "<ACR>", "<hyph>", "<w>", "<num>", "<year>", "<p>")]
+            suffixes = [(sfx, ids.get(cls, unknown)) for _, group in _SUFFIX_CLASS for sfx, cls in group.items()]
+            low_bits = {w: structure.word_bits("", w) for w in structure.LOW_WORDS}
+            self._vocabulary = K.Vocabulary(
+                ids, [*classes, fl.poss], suffixes, fl.punct, self.oov.words, RARE_FREQ, NAME_PARTICLES, PREFIXES,
+                BRITISH, low_bits, structure.MIDCAP_WORDS, OPENERS, _CLAUSE)
+        return self._vocabulary
 
-    def spans(self, text: str, spans: list[tuple[int, int]], names: frozenset[str] = frozenset(),
-              detail: Callable[[int, dict[str, float]], bool] | bool = True,
-              blame: Callable[[dict[str, float]], Blame | None] | None = None,
-              ) -> list[tuple[dict[str, float], list[Reason]]]:
-        """Features and reasons of each span of ``text``. ``detail``: whether span ``i`` with
-        these features gets its costly reasons too; ``blame``: see :meth:`sentence`."""
-        skip = self.skip_words(names) if names else frozenset()
-        # quotes and brackets are balanced per paragraph (line): a quote may run over sentences
-        by_line: dict[int, list[tuple[int, str]]] = {}
-        marks: list[str | None] = []
-        for s, e in spans:
-            ls = text.rfind("\n", 0, s) + 1
-            found = by_line.get(ls)
-            if found is None:
-                le = text.find("\n", e)
-                line = text[ls : le if le >= 0 else len(text)]
-                found = by_line[ls] = [(ls + at, m) for at, m in unmatched_marks(line)]
-            marks.append(next((m for at, m in found if s <= at < e), None) if found else None)
-        return self._batch([Sentence.of(text[s:e]) for s, e in spans], skip, marks, detail, blame)
-
-    def _token_info(self, skip: frozenset[str]) -> _TokenInfo:
-        got = self._infos.get(skip)
+    def lexicon(self, skip: frozenset[str]) -> Any:
+        got = self._lexicons.get(skip)
         if got is None:
-            if len(self._infos) >= 4:
-                self._infos.clear()
-            got = self._infos[skip] = _TokenInfo(self.fluency, self.oov, skip)
+            if len(self._lexicons) >= 4:
+                self._lexicons.clear()
+            got = self._lexicons[skip] = K.Lexicon(lambda tok: self.describe(tok, skip), 100_000,
+                                                   self.vocabulary(), skip)
         return got
 
-    def _batch(self, sents: list[Sentence], skip: frozenset[str], marks: list[str | None],
-               detail: Callable[[int, dict[str, float]], bool] | bool,
-               blame: Callable[[dict[str, float]], Blame | None] | None,
-               ) -> list[tuple[dict[str, float], list[Reason]]]:
-        """Features and reasons of the sentences of one document (``marks``: each one's
-        unbalanced quote or bracket). Every token of every sentence is looked up once
-        (:class:`_TokenInfo`), in one sequence: the fluency features and the word counts of all
-        sentences come from array operations over it; the rest is sentence by sentence."""
-        if not sents:
-            return []
-        info = self._token_info(skip)
-        # <s> <s>, then each sentence's tokens and </s> <s> <s> (the sequence FluencyModel.score reads)
-        flat = [_BOS, _BOS]
-        bounds: list[int] = []
-        for s in sents:
-            bounds.append(len(flat) - 2)
-            flat += s.toks
-            bounds.append(len(flat) - 1)
-            flat += _PAD
-        packed = np.fromiter(map(info.__getitem__, flat), dtype=np.int64, count=len(flat))
-        fluency, scored = self.fluency.score((packed & _CODE_MASK) - _CODE_OFFSET, bounds)
-        # per sentence, the word counts of the oov and foreign signals: sums over its tokens (from
-        # flat[bounds[2 i] + 2], its first token, to flat[bounds[2 i + 1]], its end mark, which
-        # counts nothing, like the <s> <s> after it)
-        ends = np.array(bounds) + 2
-        ends[1::2] -= 1
-        counts = np.add.reduceat(np.take(_COUNTS, packed >> _FLAG_SHIFT, axis=1), ends, axis=1, dtype=np.int64)
-        counts = counts[:, ::2].tolist()
-        foreign, structure = self.foreign.from_counts, self.structure.features
-        out: list[tuple[dict[str, float], list[Reason]]] = []
-        for i, (sent, f_fluency, n, n_lower, known_lower, cap_unknown, n_oov, rare) in enumerate(
-                zip(sents, fluency, *counts)):
-            words = sent.words
-            if cap_unknown and info[words[0]] >> _FLAG_SHIFT in _CAP_UNKNOWN:
-                cap_unknown -= 1  # the first word is capitalised anyway
-            f_foreign, r_foreign = foreign(sent, n, n_lower, known_lower)
-            f_struct, r_struct = structure(sent, marks[i])
-            feats = {"log_words": _log_words(len(words)), **f_foreign,
-                     **oov_features(len(words), n_oov, cap_unknown, rare), **f_struct, **f_fluency}
-            if not (detail if isinstance(detail, bool) else detail(i, feats)):
-                out.append((feats, [*r_foreign, *r_struct]))
-                continue
-            scored_i = Scoring(scored, i)
-            oov = [w for w in words if info[w] >> _FLAG_SHIFT in _OOV] if n_oov else ()
-            reasons = [*r_foreign, *self.oov.reasons(oov), *r_struct, *self.fluency.reasons(sent, scored_i, feats)]
-            if feats["foreign"]:  # unknown words and odd phrasing are what "untranslated" means
-                reasons = [r for r in reasons if r.code not in _IMPLIED_BY_FOREIGN]
-            if not reasons and blame is not None:
-                contributions = blame(feats)
-                if contributions is not None:
-                    reasons = [self.explain(sent, feats, contributions, skip, None, scored_i)]
-            out.append((feats, reasons))
-        return out
+    def measure(self, text: str, spans: list[tuple[int, int]] | None = None,
+                names: frozenset[str] = frozenset(), skip: frozenset[str] | None = None) -> Measured:
+        """Every sentence of ``text`` measured (``spans``, or the kernel's sentences); the words
+        of ``names`` (or the lowercase words ``skip``) are never unknown, never foreign."""
+        if skip is None:
+            skip = self.skip_words(names) if names else frozenset()
+        doc = K.analyze(text, spans, self.lexicon(skip), self.scorer, self.abbrev)
+        conf = doc.confidence
+        foreign: dict[int, tuple[str, float]] = {}
+        gated = doc.gated
+        if gated:
+            conf = list(conf)
+            spans_ = doc.spans
+            for i in gated:
+                s, e = spans_[i]
+                lang = self.foreign.verdict(text[s:e])
+                if lang:
+                    f = doc.features(i)
+                    f[_FOREIGN] = 1.0
+                    conf[i] = K.sigmoid(self.scorer.logit(f))
+                    foreign[i] = (lang, f[_KNOWN_SHARE])
+        return Measured(text, doc, conf, foreign)
 
-    def explain(self, sent: Sentence | str, feats: dict[str, float], blame: Blame,
-                skip: frozenset[str] = frozenset(), freqs: list[int] | None = None,
-                scored: Scored | Scoring | Callable[[], Scored] | None = None) -> Reason:
+    def reasons(self, m: Measured, i: int, detail: bool = True, blame: Callable[[dict[str, float]], Blame | None] | None = None,
+                skip: frozenset[str] = frozenset()) -> list[Reason]:
+        """The reasons of sentence ``i``. Without ``detail``, the cheap ones only (foreign,
+        structure); with it, also the unknown words (with spelling suggestions) and the fluency
+        quotes, and, for a sentence left without a reason, one from :meth:`explain` when
+        ``blame`` gives the features' contributions (the flagger does so for sentences it flags)."""
+        text, doc = m.text, m.doc
+        info = doc.info(i)
+        fr = m.foreign.get(i)
+        r_foreign = [self.foreign.reason(*fr)] if fr is not None else []
+        r_struct = structure.reasons(text, doc.token, info)
+        if not detail:
+            return [*r_foreign, *r_struct]
+        feats = m.features(i)
+        oov: list[str] = []
+        if feats[_OOV_ANY]:
+            oov = [w for w, b in m.words(i) if b & _OOV_MASK == _OOV_WANT]
+        gain, style = self.fluency.fires(feats[_LM_GAIN], feats[_MT_STYLE], info[10])
+        quoted: list[Reason] = []
+        if gain or style:
+            toks = m.raw_tokens(i)
+            if gain:
+                quoted.append(self.fluency.reason("fluency", toks, info[11]))
+            if style:
+                quoted.append(self.fluency.reason("mt-style", toks, info[12]))
+        reasons = [*r_foreign, *self.oov.reasons(oov), *r_struct, *quoted]
+        if fr is not None:  # unknown words and odd phrasing are what "untranslated" means
+            reasons = [r for r in reasons if r.code not in _IMPLIED_BY_FOREIGN]
+        if not reasons and blame is not None:
+            fd = dict(zip(kernel.FEATURES, feats))
+            contributions = blame(fd)
+            if contributions is not None:
+                reasons = [self.explain(m, i, fd, contributions, skip)]
+        return reasons
+
+    def explain(self, m: Measured, i: int, feats: dict[str, float], blame: Blame,
+                skip: frozenset[str] = frozenset()) -> Reason:
         """Why a sentence with no reason of its own scored low: words for its worst features.
 
         ``blame`` is the combiner's contributions, most negative first. The first feature that
         pulled the confidence down and has words for it gives the reason; several weak ones
-        together give "low-confidence". ``skip``: words of known names; ``freqs`` and ``scored``
-        (what :meth:`sentence` measured, or a function that gives it) save measuring again.
-        """
-        if isinstance(sent, str):
-            sent = Sentence.of(sent)
+        together give "low-confidence"."""
+        info = m.doc.info(i)
         for contribution, name in blame:
             if contribution > -0.15:
                 break
             family = _FAMILY.get(name)
-            if family in ("fluency", "mt-style"):
-                return self.fluency.explain(sent, family, scored() if callable(scored) else scored)
+            if family == "fluency":
+                return self.fluency.reason("fluency", m.raw_tokens(i), info[11])
+            if family == "mt-style":
+                return self.fluency.reason("mt-style", m.raw_tokens(i), info[12])
             if family == "rare-words":
-                freqs = self.oov.frequencies(sent) if freqs is None else freqs
-                words = [w for i, (w, low, f) in enumerate(zip(sent.words, sent.lows, freqs))
-                         if len(w) > 1 and low not in skip and f < RARE_FREQ and (i > 0 or not f)]
+                words = [w for j, (w, b) in enumerate(m.words(i))
+                         if b & kernel.LONG and b & kernel.KEPT and b & (kernel.UNKNOWN | kernel.RARE)
+                         and (j > 0 or b & kernel.UNKNOWN)]
                 if words:
                     shown = ", ".join(f"\u201c{w}\u201d" for w in dict.fromkeys(words[:4]))
                     return Reason("rare-words", f"Rare or unknown words for English news: {shown}; "
                                   "a garbled name or a mistranslated term?")
             if family == "length" and feats.get("log_words", 0.0) > math.log1p(30):
-                return Reason("length", f"A long sentence ({len(sent.words)} words): machine "
+                return Reason("length", f"A long sentence ({info[2]} words): machine "
                               "translation goes wrong more often in long sentences.")
         return Reason("low-confidence", "Several weak signals together (word choice, phrasing, "
                       "length) make this sentence look like a poor translation; none is decisive.")
+
+    # -- the API the scripts and tests use ----------------------------------------------------
+    def spans(self, text: str, spans: list[tuple[int, int]], names: frozenset[str] = frozenset(),
+              detail: Callable[[int, dict[str, float]], bool] | bool = True,
+              blame: Callable[[dict[str, float]], Blame | None] | None = None,
+              ) -> list[tuple[dict[str, float], list[Reason]]]:
+        """Features and reasons of each span of ``text``. ``detail``: whether span ``i`` with
+        these features gets its costly reasons too; ``blame``: see :meth:`reasons`."""
+        m = self.measure(text, spans, names)
+        skip = self.skip_words(names) if names else frozenset()
+        out = []
+        for i in range(len(m)):
+            fd = m.feature_dict(i)
+            want = detail if isinstance(detail, bool) else detail(i, fd)
+            out.append((fd, self.reasons(m, i, want, blame, skip)))
+        return out
+
+    def sentence(self, sent: Sentence | str, skip: frozenset[str] = frozenset(), detail: bool = True,
+                 ) -> tuple[dict[str, float], list[Reason]]:
+        """Features and reasons of one sentence (``skip``: lowercase words of known names)."""
+        text = sent if isinstance(sent, str) else sent.text
+        m = self.measure(text, [(0, len(text))], skip=skip)
+        return m.feature_dict(0), self.reasons(m, 0, detail, None, skip)
 
     def sentence_text(self, text: str, names: frozenset[str] = frozenset()
                       ) -> tuple[dict[str, float], list[Reason]]:
@@ -300,8 +358,8 @@ class Flagger:
     """
 
     def __init__(self, rules: RuleSet) -> None:
-        self.signals = Signals(rules)
         self.combiner = Combiner.load(model_dir(rules) / WEIGHTS_FILE)
+        self.signals = Signals(rules, combiner=self.combiner)
 
     def preload(self) -> None:
         """Load what is otherwise loaded on first use (langdetect's profiles, the spelling
@@ -314,28 +372,30 @@ class Flagger:
         """The default threshold: a sentence with confidence below it is flagged."""
         return self.combiner.threshold
 
+    def measure(self, text: str, names: frozenset[str] = frozenset(),
+                spans: list[tuple[int, int]] | None = None) -> Measured:
+        """Every sentence of ``text`` (the kernel's, or ``spans``) measured and combined."""
+        return self.signals.measure(text, spans, names)
+
+    def reasons(self, m: Measured, i: int, explain_at: float | None = None, report: bool = False,
+                names: frozenset[str] = frozenset()) -> list[Reason]:
+        """The reasons of sentence ``i``: all of them when its confidence is at most
+        ``explain_at`` (default: :attr:`threshold`) or ``report`` is set, else the cheap ones
+        (foreign, structure). A sentence at most ``explain_at`` always has a reason: if no signal
+        fired on its own, the features that pulled its confidence down are put into words."""
+        at = self.threshold if explain_at is None else explain_at
+        conf = m.confidence[i]
+        low = conf <= at
+        blame = self.combiner.contributions if low and conf < 1.0 else None
+        skip = self.signals.skip_words(names) if names else frozenset()
+        return self.signals.reasons(m, i, low or report, blame, skip)
+
     def score(self, text: str, spans: list[tuple[int, int]], names: frozenset[str] = frozenset(),
               explain_at: float | None = None, report: Collection[int] = ()) -> list[SentenceScore]:
-        """One score per span, in two steps: the features of every sentence (cheap), then the
-        reasons of the sentences a reviewer will see: those whose confidence is at most
-        ``explain_at`` (default: :attr:`threshold`) and the spans listed in ``report``. The
-        others get no reasons. A sentence at most ``explain_at`` always has a reason: if no
-        signal fired on its own, the features that pulled its confidence down are put into
-        words (:meth:`Signals.explain`)."""
-        comb = self.combiner
-        at = self.threshold if explain_at is None else explain_at
+        """One score per span, with its reasons: all of them for the sentences a reviewer will
+        see (confidence at most ``explain_at``, default :attr:`threshold`, and the spans listed
+        in ``report``), the cheap ones for the others (see :meth:`reasons`)."""
+        m = self.measure(text, names, spans)
         report = set(report)
-        confs: list[float] = []
-
-        def detail(i: int, feats: dict[str, float]) -> bool:
-            confs.append(comb.confidence(feats))
-            return confs[-1] <= at or i in report
-
-        def blame(feats: dict[str, float]) -> Blame | None:
-            conf = confs[-1]
-            return comb.contributions(feats) if conf <= at and conf < 1.0 else None
-
-        out = []
-        for (s, e), (_, reasons), conf in zip(spans, self.signals.spans(text, spans, names, detail, blame), confs):
-            out.append(SentenceScore(s, e, conf, reasons))
-        return out
+        return [SentenceScore(s, e, m.confidence[i], self.reasons(m, i, explain_at, i in report, names))
+                for i, (s, e) in enumerate(m.spans)]

@@ -11,9 +11,8 @@ Frequent words are their own tokens; every other word falls into a class by shap
 judge news text full of names they never saw. Smoothing is interpolated Kneser-Ney, stored in
 backoff form (ARPA-style: log10 probabilities and backoff weights), trigrams seen once pruned.
 
-Loaded, both models live in sorted numpy arrays of n-gram codes (:class:`FluencyModel`), and
-all tokens of a document are scored at once (:meth:`FluencyModel.score`), with the same
-floating-point operations as a lookup in dicts would do, so the same numbers.
+Loaded, the tables go to the kernel (:mod:`normalize.kernel`), which scores every token of a
+document in one pass, in the models' integer units, so the sums are exact.
 
 Two reasons:
 
@@ -31,11 +30,8 @@ import json
 import math
 import zipfile
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from itertools import chain
-from operator import add
+from collections.abc import Iterable
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
@@ -93,234 +89,51 @@ def raw_tokens(sent: Sentence) -> list[str]:
 #: the data of one model in a model file: what :func:`build` makes of it
 _TABLES = {"tri": 4, "bi": 3, "bow2": 3}
 _MODELS = ("english", "bad_mt")
-#: a key above every n-gram code ends each table, so a search never runs off its end
-_SENTINEL = np.iinfo(np.int64).max
 _FEATURES = ("lm_logprob", "lm_gain", "lm_low_share", "mt_logprob", "mt_gain", "mt_style")
 
 
-class _Table:
-    """Sorted n-gram codes (int64, ending in a sentinel) and their values: a float64 array per model."""
-
-    __slots__ = ("keys", "values")
-
-    def __init__(self, keys: np.ndarray, values: list[np.ndarray]) -> None:
-        self.keys = np.append(keys, _SENTINEL)
-        self.values = [np.append(v, 0.0) for v in values]
-
-    def find(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(position, found) of each code."""
-        at = self.keys.searchsorted(codes)
-        return at, self.keys[at] == codes
-
-
-def _codes(rows: np.ndarray, V: int) -> np.ndarray:
-    """The n-gram code of each row's ids ((u * V + v) * V + w for a trigram)."""
-    out = rows[:, 0].astype(np.int64)
-    for j in range(1, rows.shape[1]):
-        out = out * V + rows[:, j]
-    return out
-
-
-def _sorted_table(data: object, width: int, V: int, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted codes, log10 values) of one stored table; rows are ids then the scaled value."""
-    rows = np.asarray(data)
-    if rows.ndim == 1:
-        rows = rows.reshape(-1, width)
-    keys = _codes(rows[:, :-1], V)
-    values = rows[:, -1] / scale
-    if len(keys) > 1 and not (keys[1:] > keys[:-1]).all():  # build() writes them sorted, once each
-        # the value of a code listed twice is its last one, as when the rows are read into a dict
-        keys, last = np.unique(keys[::-1], return_index=True)
-        values = values[::-1][last]
-    return keys, values
-
-
-class _Model:
-    """One model's tables in backoff form, as sorted arrays (used while loading)."""
-
-    def __init__(self, data: dict, V: int, scale: float) -> None:
-        self.V = V
-        self.uni = np.asarray(data["uni"]) / scale
-        self.bow1 = np.asarray(data["bow1"]) / scale
-        self.tri = _sorted_table(data["tri"], 4, V, scale)
-        self.bi = _sorted_table(data["bi"], 3, V, scale)
-        self.bow2 = _sorted_table(data["bow2"], 3, V, scale)
-
-    @staticmethod
-    def _get(table: tuple[np.ndarray, np.ndarray], codes: np.ndarray, missing: np.ndarray | float
-             ) -> np.ndarray:
-        keys, values = table
-        if not len(keys):
-            return np.broadcast_to(np.asarray(missing, dtype=np.float64), codes.shape).copy()
-        at = np.minimum(keys.searchsorted(codes), len(keys) - 1)
-        return np.where(keys[at] == codes, values[at], missing)
-
-    def bigram(self, codes: np.ndarray) -> np.ndarray:
-        """log10 p(w | v) of bigram codes ``v * V + w``, backing off to the unigram."""
-        v, w = np.divmod(codes, self.V)
-        return self._get(self.bi, codes, self.bow1[v] + self.uni[w])
-
-    def backoff(self, codes: np.ndarray) -> np.ndarray:
-        """log10 p(w | u v) of trigram codes ``(u * V + v) * V + w`` by backing off (for the
-        trigrams this model does not list)."""
-        c, w = np.divmod(codes, self.V)
-        return self._get(self.bow2, c, 0.0) + self.bigram((c % self.V) * self.V + w)
-
-
-def _merged(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray],
-            fill_a: Callable[[np.ndarray], np.ndarray | float],
-            fill_b: Callable[[np.ndarray], np.ndarray | float]) -> _Table:
-    """One table for two models, every entry complete: a side the model lacks holds
-    ``fill(codes)`` (that model's backed-off value)."""
-    keys = np.union1d(a[0], b[0])
-    cols = []
-    for (k, v), fill in ((a, fill_a), (b, fill_b)):
-        cols.append(_Model._get((k, v), keys, fill(keys)))
-    return _Table(keys, cols)
-
-
-class _Trigrams:
-    """Both models' trigrams and the backoff weights of their contexts, in one sorted table.
-
-    A trigram u v w has the code ``(u * V + v) * (V + 1) + w``; each context u v also has an
-    entry of its own, ``w = V``, right after its trigrams. So the position where a trigram's
-    code is found, or would be, is always in its context's run when the context is listed, and
-    ``ctx_bow[m][position]`` holds that context's backoff weight under model ``m`` (0.0 when the
-    model has none): one search serves the trigram and the weight."""
-
-    __slots__ = ("ctx_bow", "keys", "radix", "values")
-
-    def __init__(self, tri: _Table, bow2: _Table, V: int) -> None:
-        self.radix = W = np.int64(V + 1)
-        tri_keys, bow_keys = tri.keys[:-1], bow2.keys[:-1]
-        ctx, w = np.divmod(tri_keys, V)
-        codes = ctx * W + w
-        contexts = np.union1d(ctx, bow_keys)
-        keys = np.union1d(codes, contexts * W + V)
-        at = keys.searchsorted(codes)
-        self.values = []
-        for col in tri.values:
-            v = np.zeros(len(keys) + 1)
-            v[at] = col[:-1]
-            self.values.append(v)
-        # each position's context, and that context's weight
-        of = contexts.searchsorted(keys // W)
-        found, has = bow2.find(contexts)
-        self.ctx_bow = [np.append(np.where(has, col[found], 0.0)[of], 0.0) for col in bow2.values]
-        self.keys = np.append(keys, _SENTINEL)
-
-    def find(self, ctx: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(position, trigram found, position of the context's weight: the sentinel's, whose
-        weights are 0.0, when the context is not listed)."""
-        code = ctx * self.radix + w
-        at = self.keys.searchsorted(code)
-        got = self.keys[at]
-        return at, got == code, np.where(got // self.radix == ctx, at, len(self.keys) - 1)
-
-
-class Scored(NamedTuple):
-    """A sentence as the models saw it: token ids, and log10 p of each token (and the end
-    mark) under the English and the bad-MT model."""
-
-    ids: list[int]
-    lps: list[float]
-    mps: list[float]
-
-
-class _Cache(dict):
-    """key -> ``fn(key)``, computed on first sight and kept (up to ``size`` keys)."""
-
-    def __init__(self, fn: Callable[[str], object], size: int) -> None:
-        super().__init__()
-        self.fn, self.size = fn, size
-
-    def __missing__(self, key: str) -> object:
-        got = self.fn(key)
-        if len(self) < self.size:
-            self[key] = got
-        return got
-
-
-class Batch:
-    """The scored tokens of several sentences (see :meth:`FluencyModel.score`)."""
-
-    __slots__ = ("bounds", "gain", "ids", "lp", "mp", "style")
-
-    def __init__(self, ids: np.ndarray, lp: np.ndarray, mp: np.ndarray, bounds: list[int],
-                 gain: np.ndarray) -> None:
-        #: sentence i is ids[bounds[2 i] : bounds[2 i + 1]], the last its end mark
-        self.ids, self.lp, self.mp, self.bounds = ids, lp, mp, bounds
-        self.gain = gain  # log10 p under english less under the english unigrams
-        self.style: np.ndarray | None = None  # log10 p under english less under bad MT (when asked)
-
-    def scored(self, i: int) -> Scored:
-        """Sentence ``i`` as :meth:`FluencyModel.measure` gives it."""
-        a, b = self.bounds[2 * i], self.bounds[2 * i + 1]
-        return Scored(self.ids[a : b - 1].tolist(), self.lp[a:b].tolist(), self.mp[a:b].tolist())
-
-
-class Scoring(NamedTuple):
-    """Sentence ``i`` of a :class:`Batch`: what the reasons read, without a :class:`Scored`."""
-
-    batch: Batch
-    i: int
-
-    @property
-    def n_ids(self) -> int:
-        return self.batch.bounds[2 * self.i + 1] - self.batch.bounds[2 * self.i] - 1
-
-    def values(self, code: str) -> list[float]:
-        """Per token (and the end mark): the context gain ("fluency": log10 p less the unigram's)
-        or the english-vs-bad-MT log ratio ("mt-style")."""
-        batch = self.batch
-        a, b = batch.bounds[2 * self.i], batch.bounds[2 * self.i + 1]
-        if code == "fluency":
-            return batch.gain[a:b].tolist()
-        if batch.style is None:
-            batch.style = batch.lp - batch.mp
-        return batch.style[a:b].tolist()
-
-
 class FluencyModel:
-    """The loaded models; :meth:`measure` gives the features, :meth:`reasons` the reasons that fire.
+    """The loaded models: token codes, the tables the kernel scores with (:meth:`tables`), and
+    the reasons' messages.
 
-    Both models live in three merged tables (trigrams, bigrams, trigram-context backoff weights)
-    of sorted int64 n-gram codes with a float64 column per model; a side a model lacks holds
-    that model's backed-off value, so a trigram found needs no other lookup. All tokens of all
-    sentences of a document are looked up at once (:meth:`measure_all`).
-    """
+    The kernel (:mod:`normalize.kernel`) scores every token of every sentence of a document in
+    one pass, in the models' own integer units (log10 times ``scale``), so sums are exact."""
 
     def __init__(self, data: dict) -> None:
         self.vocab: list[str] = list(data["vocab"])
         self.ids = {w: i for i, w in enumerate(self.vocab)}
-        V = self.V = len(self.vocab)
-        self._V = np.int64(V)
-        scale = float(data["scale"])
+        self.V = len(self.vocab)
+        self.scale = int(data["scale"])
         self.bos = self.ids[BOS]
         self.eos = self.ids[EOS]
         self.fire_gain: float = float(data.get("fire_gain", -1.0))
         self.fire_mt_style: float = float(data.get("fire_mt_style", -1.0))
         self.fire_min_tokens: int = int(data.get("fire_min_tokens", 6))
         self._unknown = self.ids["<w>"]
-        self._poss = self.ids.get("'s", self._unknown)
+        self.poss = self.ids.get("'s", self._unknown)
         self._num, self._year = self.ids["<num>"], self.ids["<year>"]
         self._other_punct = self.ids["<p>"]
         self._punct = {k: self.ids.get(v, self._other_punct) for k, v in _PUNCT.items()}
-        # token -> its code for the models: the id, or ~id for a possessive ("Russia's" is the id
-        # of "Russia", then that of "'s")
-        self._codes = _Cache(self._code_of, 200_000)
-        self._raw = _Cache(_raw_pieces, 50_000)
-        en, mt = _Model(data["english"], V, scale), _Model(data["bad_mt"], V, scale)
-        self._uni = [en.uni, mt.uni]
-        self._bow1 = [en.bow1, mt.bow1]
-        self._uni_list: list[float] = en.uni.tolist()
-        self._bi = _merged(en.bi, mt.bi, en.bigram, mt.bigram)
-        self._tri = _Trigrams(_merged(en.tri, mt.tri, en.backoff, mt.backoff),
-                              _merged(en.bow2, mt.bow2, lambda _: 0.0, lambda _: 0.0), V)
+        #: punctuation mark -> its id (others: "<p>")
+        self.punct = dict(self._punct)
+        self._data = {m: data[m] for m in _MODELS}
 
     @classmethod
     def load(cls, path: Path) -> FluencyModel:
         return cls(read_data(path))
+
+    def tables(self) -> list[dict[str, np.ndarray]]:
+        """Both models' tables for :class:`normalize.kernel.Scorer`: ``uni`` and ``bow1`` (one
+        value per id), ``tri`` (rows u, v, w, value), ``bi`` (v, w, value), ``bow2`` (u, v,
+        value); a row listed twice counts with its last value."""
+        out = []
+        for m in _MODELS:
+            d = self._data[m]
+            t = {"uni": np.asarray(d["uni"], dtype=np.int64), "bow1": np.asarray(d["bow1"], dtype=np.int64)}
+            for k, width in _TABLES.items():
+                t[k] = np.asarray(d[k], dtype=np.int64).reshape(-1, width)
+            out.append(t)
+        return out
 
     # -- tokens ------------------------------------------------------------------------------
     def token_id(self, tok: str) -> int:
@@ -330,7 +143,10 @@ class FluencyModel:
             i = self.ids.get(word_class(tok), self._unknown)
         return i
 
-    def _code_of(self, t: str, kind: str | None = None) -> int:
+    def code(self, t: str, kind: str | None = None) -> int:
+        """The token's code for the kernel: its id, or ``~id`` of its word for a possessive
+        ("Russia's": the ids of "Russia" and "'s"). ``kind``: the token's
+        :func:`.text.kind_of`, when known."""
         kind = kind or kind_of(t)
         if kind == "w":
             if t.endswith(("'s", "’s")) and len(t) > 2:
@@ -340,137 +156,24 @@ class FluencyModel:
             return self._year if len(t) == 4 and t[:2] in ("19", "20") else self._num
         return self._punct.get(t, self._other_punct)
 
-    def token_ids(self, sent: Sentence) -> list[int]:
-        """Token ids of the sentence: the same stream as :func:`raw_tokens`, through a cache."""
-        out: list[int] = []
-        for c in map(self._codes.__getitem__, sent.toks):
-            if c >= 0:
-                out.append(c)
-            else:
-                out += (~c, self._poss)
-        return out
-
-    def _raw_tokens(self, sent: Sentence) -> list[str]:
-        """:func:`raw_tokens`, through a cache."""
-        return list(chain.from_iterable(map(self._raw.__getitem__, sent.toks)))
-
-    # -- scoring -----------------------------------------------------------------------------
-    def measure_all(self, sents: Sequence[Sentence]) -> tuple[list[dict[str, float]], Batch]:
-        """The features of each sentence, and the scored tokens of all (for :meth:`reasons`):
-        every token of every sentence looked up at once (see :meth:`score`)."""
-        if not sents:
-            return [], Batch(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), [], np.zeros(0))
-        code = self._codes.__getitem__
-        bos, eos = self.bos, self.eos
-        seq = [bos, bos]
-        bounds: list[int] = []
-        pad = (eos, bos, bos)
-        for s in sents:
-            bounds.append(len(seq) - 2)
-            seq += map(code, s.toks)
-            bounds.append(len(seq) - 1)
-            seq += pad
-        return self.score(np.array(seq, dtype=np.int64), bounds)
-
-    def code(self, tok: str, kind: str | None = None) -> int:
-        """The token's code in the sequences :meth:`score` reads: its id, or ``~id`` of its word
-        for a possessive ("Russia's": the ids of "Russia" and "'s"). Not cached; ``kind``: the
-        token's :func:`.text.kind_of`, when known."""
-        return self._code_of(tok, kind)
-
-    def score(self, seq: np.ndarray, bounds: list[int]) -> tuple[list[dict[str, float]], Batch]:
-        """The features of the sentences of a sequence of codes (:meth:`code`): ``<s> <s>``,
-        then each sentence's codes followed by ``</s> <s> <s>``. Position ``p >= 2`` is scored
-        from ``seq[p - 2 : p + 1]`` (u v w); sentence ``i`` is ``[bounds[2 i], bounds[2 i + 1])``
-        in score positions (``p - 2``): its ids and its end mark. The ``<s> <s>`` between are
-        scored too, and their sums thrown away. In as few array operations as can be: each
-        costs microseconds whatever its size."""
-        V = self._V
-        arr = seq
-        if arr.min() < 0:  # a possessive (~id) is two ids: its word's, then that of "'s"
-            neg = arr < 0
-            before = np.concatenate(([0], neg.cumsum()))  # possessives before each position
-            at = neg.nonzero()[0]
-            arr = np.repeat(np.where(neg, ~arr, arr), neg + 1)
-            arr[at + before[at] + 1] = self._poss
-            # a bound x (score position) moves by the possessives up to seq[x + 1], the <s> before a
-            # sentence or its end mark
-            bounds = (np.array(bounds) + before[np.array(bounds) + 1]).tolist()
-        w, v = arr[2:], arr[1:-1]
-        tri, bi = self._tri, self._bi
-        t_at, t_hit, c_at = tri.find(arr[:-2] * V + v, w)
-        b_at, b_hit = bi.find(v * V + w)
-        # per position: log10 p under english and bad MT (the float operations of a lookup in
-        # dicts), under the english unigrams, and whether the context made it much less likely
-        cols = np.empty((4, len(w)))
-        for m in (0, 1):
-            uni = self._uni[m][w]
-            bigram = np.where(b_hit, bi.values[m][b_at], self._bow1[m][v] + uni)
-            np.add(bigram, tri.ctx_bow[m][c_at], out=cols[m])
-            np.copyto(cols[m], tri.values[m][t_at], where=t_hit)
-            if not m:
-                cols[2] = uni
-        lp, mp, up = cols[0], cols[1], cols[2]
-        gain = lp - up
-        np.less(gain, -0.5, out=cols[3])
-        sums = np.add.reduceat(cols, bounds, axis=1)[:, ::2].tolist()
-        feats = []
-        for total, mt_total, uni_total, low, a, b in zip(*sums, bounds[::2], bounds[1::2]):
-            n = b - a
-            feats.append({"lm_logprob": total / n, "lm_gain": (total - uni_total) / n, "lm_low_share": low / n,
-                          "mt_logprob": mt_total / n, "mt_gain": (mt_total - uni_total) / n,
-                          "mt_style": (total - mt_total) / n})  # log10 P(english) / P(bad MT), per token
-        return feats, Batch(w, lp, mp, bounds, gain)
-
-    def measure(self, sent: Sentence) -> tuple[dict[str, float], Scored]:
-        """Features, and the scored tokens (for :meth:`reasons`)."""
-        feats, batch = self.measure_all([sent])
-        return feats[0], batch.scored(0)
-
-    def reasons(self, sent: Sentence, scored: Scored | Scoring | Callable[[], Scored], feats: dict[str, float]
-                ) -> list[Reason]:
-        """The reasons that fire on their own, each quoting the sentence's worst stretch.
-        ``scored``: what :meth:`measure` gave (or a function that gives it when needed), or the
-        sentence in a batch."""
-        gain, style = feats["lm_gain"] < self.fire_gain, feats["mt_style"] < self.fire_mt_style
-        if not (gain or style):
-            return []
-        if callable(scored):
-            scored = scored()
-        if (scored.n_ids if isinstance(scored, Scoring) else len(scored.ids)) < self.fire_min_tokens:
-            return []
-        toks = self._raw_tokens(sent)
-        return [self._reason(code, toks, self._values(code, scored))
-                for code, fires in (("fluency", gain), ("mt-style", style)) if fires]
-
-    def explain(self, sent: Sentence, code: str, scored: Scored | Scoring | None = None) -> Reason:
-        """The "fluency" or "mt-style" reason of the sentence, quoting its worst stretch.
-
-        :meth:`reasons` gives it when the signal alone passes its fire threshold; the flagger
-        also asks for it when these features are what made a sentence's confidence low.
-        """
-        if scored is None:
-            scored = self.measure(sent)[1]
-        return self._reason(code, self._raw_tokens(sent), self._values(code, scored))
-
-    def _values(self, code: str, scored: Scored | Scoring) -> list[float]:
-        if isinstance(scored, Scoring):
-            return scored.values(code)
-        ids, lps, mts = scored
-        if code == "fluency":
-            uni = self._uni_list
-            return [a - uni[i] for a, i in zip(lps, [*ids, self.eos])]
-        return [a - b for a, b in zip(lps, mts)]
+    # -- reasons -----------------------------------------------------------------------------
+    def fires(self, lm_gain: float, mt_style: float, n_ids: int) -> tuple[bool, bool]:
+        """Whether the "fluency" and the "mt-style" reasons fire on their own."""
+        if n_ids < self.fire_min_tokens:
+            return False, False
+        return lm_gain < self.fire_gain, mt_style < self.fire_mt_style
 
     @staticmethod
-    def _reason(code: str, toks: list[str], values: list[float]) -> Reason:
+    def reason(code: str, toks: list[str], at: int) -> Reason:
+        """The "fluency" or "mt-style" reason of a sentence whose raw tokens (:func:`raw_tokens`)
+        are ``toks``, quoting the three-token stretch that ends at ``at`` (the kernel's worst)."""
         if code == "fluency":
-            return Reason("fluency", _fluency_message(toks, values))
+            return Reason("fluency", _fluency_message(toks, at))
         return Reason(
             "mt-style",
             "Phrasing typical of faulty machine translation: this sentence is closer to "
             "translations that reviewers rejected than to edited English "
-            f"(most around \u201c{_shown(toks, _worst_window(values))}\u201d).",
+            f"(most around \u201c{_shown(toks, at)}\u201d).",
         )
 
 
@@ -528,17 +231,6 @@ def write_data(data: dict, path: Path) -> None:
     tmp.replace(path)
 
 
-def _worst_window(values: list[float]) -> int:
-    """Index of the token ending the three-token window with the lowest sum (not the end mark);
-    the first such token on a tie."""
-    v = values[:-1]
-    if not v:
-        return 0
-    # (v[i] + v[i - 1]) + v[i - 2], a missing neighbour counting 0.0
-    sums = list(map(add, map(add, v, [0.0, *v[:-1]]), [0.0, 0.0, *v[:-2]]))
-    return sums.index(min(sums))
-
-
 def _shown(toks: list[str], at: int) -> str:
     """The three tokens ending at ``at``, widened to take in a word if they are all marks."""
     lo, hi = max(0, at - 2), at + 1
@@ -548,9 +240,9 @@ def _shown(toks: list[str], at: int) -> str:
     return " ".join(w for w in words if not w.startswith("<")) or " ".join(words)
 
 
-def _fluency_message(toks: list[str], gains: list[float]) -> str:
+def _fluency_message(toks: list[str], at: int) -> str:
     return ("Reads unnaturally for English: its word sequence is unusual for fluent text "
-            f"(least natural around \u201c{_shown(toks, _worst_window(gains))}\u201d).")
+            f"(least natural around \u201c{_shown(toks, at)}\u201d).")
 
 
 # -- building (scripts/build_fluency.py) ------------------------------------------------------

@@ -1,9 +1,10 @@
 """Untranslated or foreign-language sentences.
 
-A cheap gate runs on every sentence: the share of its words the English word list knows, and
-the share of its letters outside the Latin script. Only when the gate says "maybe not English"
-is langdetect asked (seeded, so the answer is the same on every run); the reason fires when it
-names another language with confidence.
+A cheap gate runs on every sentence, in the kernel (:mod:`normalize.kernel`): the share of its
+lowercase words the English word list knows, and the share of its letters outside the Latin
+script. Only when the gate says "maybe not English" is langdetect asked (seeded, so the answer
+is the same on every run); the sentence is foreign when it names another language with
+confidence.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import regex
 
 from ..model import Reason
-from .text import Sentence
 
 _NON_LATIN = regex.compile(r"[^\p{Latin}\p{Common}\p{Inherited}]")
 # letters that English words do not carry (names aside): a hint of untranslated words
@@ -82,45 +82,28 @@ class ForeignSignal:
             return "", 0.0
         return best[0].lang, float(best[0].prob)
 
-    def features(self, sent: Sentence, freqs: list[int], skip: frozenset[str]
-                 ) -> tuple[dict[str, float], list[Reason]]:
-        """``freqs``: the English frequency of each of ``sent.lows`` (0 = unknown)."""
-        n = n_lower = known_lower = 0
-        for w, low, f in zip(sent.words, sent.lows, freqs):
-            if low in skip:
-                continue
-            n += 1
-            # capitalised words are mostly names, which no word list knows: the gate reads the rest
-            if not w[0].isupper():
-                n_lower += 1
-                if f:
-                    known_lower += 1
-        return self.from_counts(sent, n, n_lower, known_lower)
+    def verdict(self, text: str) -> str:
+        """The language ``text`` reads as when langdetect names one other than English with
+        confidence (at least MIN_PROB), else ""."""
+        lang, prob = self._detect(text)
+        return lang if lang and lang != "en" and prob >= MIN_PROB else ""
 
-    def from_counts(self, sent: Sentence, n: int, n_lower: int, known_lower: int
-                    ) -> tuple[dict[str, float], list[Reason]]:
-        """:meth:`features` from the counts of the words not in ``skip`` (``n``), of those not
-        capitalised, and of those of them that are known (the flagger counts them for all
-        sentences of a document at once)."""
-        known_share = known_lower / n_lower if n_lower else 1.0
-        non_latin = foreign_letters = 0.0
-        if not sent.text.isascii():
-            letters = sum(len(w) for w in sent.words) or 1
-            non_latin = len(_NON_LATIN.findall(sent.text)) / letters
-            foreign_letters = sum(1 for w in sent.words if _FOREIGN_LETTER.search(w)) / (n or 1)
-        feats = {"known_share": known_share, "non_latin": non_latin, "foreign_letters": foreign_letters,
-                 "foreign": 0.0}
-        reasons: list[Reason] = []
-        gate = (n_lower >= MIN_WORDS and known_share < GATE_KNOWN) or (
-            n >= MIN_WORDS and non_latin > GATE_NON_LATIN)
-        if gate:
-            lang, prob = self._detect(sent.text)
-            if lang and lang != "en" and prob >= MIN_PROB:
-                feats["foreign"] = 1.0
-                name = LANGUAGES.get(lang, lang)
-                reasons.append(Reason(
-                    "foreign",
-                    f"Looks untranslated: this sentence reads as {name} ({lang}), not English "
-                    f"(only {round(100 * known_share)}% of its lowercase words are English words).",
-                ))
-        return feats, reasons
+    @staticmethod
+    def reason(lang: str, known_share: float) -> Reason:
+        name = LANGUAGES.get(lang, lang)
+        return Reason(
+            "foreign",
+            f"Looks untranslated: this sentence reads as {name} ({lang}), not English "
+            f"(only {round(100 * known_share)}% of its lowercase words are English words).",
+        )
+
+
+def non_latin_count(text: str) -> int:
+    """How many characters of ``text`` belong to a script other than Latin (Common and
+    Inherited characters, such as digits and marks, count as neither)."""
+    return len(_NON_LATIN.findall(text))
+
+
+def has_foreign_letter(word: str) -> bool:
+    """Whether ``word`` has a letter English words do not carry (a hint of untranslated text)."""
+    return _FOREIGN_LETTER.search(word) is not None

@@ -80,18 +80,18 @@ class Corrections:
 
 
 # British -> American endings: centre, colour, organise(d), analyse, defence, travelled
-_BRITISH = (("tres", "ters"), ("tre", "ter"), ("our", "or"), ("ours", "ors"), ("oured", "ored"),
+BRITISH = (("tres", "ters"), ("tre", "ter"), ("our", "or"), ("ours", "ors"), ("oured", "ored"),
             ("ouring", "oring"), ("ise", "ize"), ("ised", "ized"), ("ises", "izes"), ("ising", "izing"),
             ("isation", "ization"), ("isations", "izations"), ("yse", "yze"), ("ysed", "yzed"),
             ("ence", "ense"), ("ences", "enses"), ("lled", "led"), ("lling", "ling"), ("ller", "ler"),
             ("llers", "lers"), ("ogue", "og"), ("ogues", "ogs"), ("mme", "m"), ("mmes", "ms"))
 
 
-_GB_ENDINGS = tuple(gb for gb, _ in _BRITISH)
+_GB_ENDINGS = tuple(gb for gb, _ in BRITISH)
 
 
 def _us_spellings(low: str) -> list[str]:
-    out = ([low[: -len(gb)] + us for gb, us in _BRITISH if low.endswith(gb) and len(low) > len(gb) + 2]
+    out = ([low[: -len(gb)] + us for gb, us in BRITISH if low.endswith(gb) and len(low) > len(gb) + 2]
            if low.endswith(_GB_ENDINGS) else [])
     if "our" in low:  # favourite, colourful
         out.append(low.replace("our", "or"))
@@ -113,6 +113,11 @@ class OovSignal:
         self._corrections: Corrections | None = None
         self._suggestions: dict[str, str | None] = {}
         self._known: dict[str, int] = {}
+
+    @property
+    def words(self) -> dict[str, int] | None:
+        """The word list behind :meth:`freq`, when every frequency in it is positive (else None)."""
+        return self._words
 
     def freq(self, low: str) -> int:
         """Frequency of a lowercase word (0 = unknown, cached). Possessives count as their word,
@@ -184,26 +189,6 @@ class OovSignal:
 
         return SpellChecker(distance=1).word_frequency.dictionary
 
-    def measure(self, sent: Sentence, freqs: list[int], skip: frozenset[str]
-                ) -> tuple[dict[str, float], list[str]]:
-        """Features, and the unknown lowercase words (for :meth:`reasons`).
-
-        ``freqs``: :meth:`frequencies` of the sentence (shared with the foreign signal). The
-        flagger counts the same for all sentences of a document at once (``Signals._batch``)."""
-        oov: list[str] = []
-        cap_unknown = rare = 0
-        for i, (w, low, f) in enumerate(zip(sent.words, sent.lows, freqs)):
-            if len(w) < 2 or low in skip:
-                continue
-            if w[0].isupper():
-                if not f and i > 0:
-                    cap_unknown += 1
-            elif not f:
-                oov.append(w)
-            elif f < RARE_FREQ:
-                rare += 1
-        return features(len(sent.words), len(oov), cap_unknown, rare), oov
-
     def reasons(self, oov: list[str]) -> list[Reason]:
         """One reason per unknown word (at most MAX_REASONS), with a spelling suggestion where
         one is clear: a dictionary search, so only for sentences a reviewer will see."""
@@ -218,10 +203,3 @@ class OovSignal:
             msg += f"; did you mean \u201c{sug}\u201d?" if sug else ": a misspelling or an untranslated word?"
             reasons.append(Reason("oov", msg, sug))
         return reasons
-
-
-def features(n_words: int, n_oov: int, cap_unknown: int, rare: int) -> dict[str, float]:
-    """The features of a sentence of ``n_words`` words from its counts."""
-    n = n_words or 1
-    return {"oov_share": n_oov / n, "oov_any": float(bool(n_oov)), "cap_unknown_share": cap_unknown / n,
-            "rare_share": rare / n}

@@ -9,17 +9,16 @@
 - ``midsentence-capital``: a capitalised function word between lowercase words ("of The
   alliance"), the mark of a translation that kept a source capital.
 
-Word-level checks run as one regular expression each over the sentence (C speed).
+The kernel (:mod:`normalize.kernel`) finds them, from each token's entry (the bits below say
+which words are which); this module words the reasons.
 """
 
 from __future__ import annotations
 
-import re
-from itertools import islice
-from operator import eq
+from collections.abc import Callable
 
+from .. import kernel
 from ..model import Reason
-from .text import OPENERS, Sentence, kind_of
 
 #: closed-class English words: never capitalised mid-sentence, rarely worth repeating
 FUNCTION_WORDS = frozenset((
@@ -45,145 +44,70 @@ _SUBORDINATORS = frozenset({"because", "although", "though", "whereas"})
 _NO_SUBJECT = frozenset({"wants", "needs", "seems", "hopes", "plans", "intends", "tries",
                          "has", "have", "is", "are", "was", "were", "can", "could", "will",
                          "would", "should", "must", "does", "did"})
-_END = frozenset(".!?…")
-_PAIRS = {"(": ")", "[": "]", "{": "}", "“": "”", "«": "»"}
-_CLOSERS = {v: k for k, v in _PAIRS.items()}
 _QUOTES = frozenset('“”«»"')
-_MARKS = re.compile(r'[()\[\]{}“”«»"]')
-# a capitalised function word between a lowercase word and a lowercase content word;
-# not "May" (the month), "A" (plan A), "I"
-_MIDCAP_WORDS = sorted(FUNCTION_WORDS - {"may", "a", "i"}, key=lambda w: (-len(w), w))
-_MIDCAP = re.compile(
-    r"(?<=[a-z])[ \u00a0]+("
-    + "|".join(w.capitalize() for w in _MIDCAP_WORDS)
-    + r")[ \u00a0]+([a-z][\w'’-]*)"
-)
-_LAST_WORD = re.compile(r"(?<![\w'’-])[a-z][\w'’-]*$")
-_MIDCAP_SET = frozenset(w.capitalize() for w in _MIDCAP_WORDS)
-_DOUBLE = re.compile(r"(?<![\w'’-])([^\W\d_]{2,})\s+\1(?![\w'’-])", re.IGNORECASE)
+#: capitalised function words that mid-sentence are a translation's mistake; not "May" (the
+#: month), "A" (plan A), "I"
+MIDCAP_WORDS = frozenset(w.capitalize() for w in FUNCTION_WORDS - {"may", "a", "i"})
+#: every lowercase word with a structure bit (word_bits)
+LOW_WORDS = FUNCTION_WORDS | _SUBORDINATORS | _NO_SUBJECT | _DOUBLES_OK | {"to"}
+#: ", ; :" make a "Because ..." start the clause of a sentence
+CLAUSE_MARKS = frozenset(",;:")
 
 
-def unmatched_marks(text: str) -> list[tuple[int, str]]:
-    """(offset, mark) of each quote or bracket in ``text`` that has no partner: closers with no
-    opener before them, openers never closed, the last straight double quote of an odd count."""
-    if not _MARKS.search(text):
-        return []
-    out: list[tuple[int, str]] = []
-    open_at: dict[str, list[int]] = {o: [] for o in _PAIRS}
-    straight: list[int] = []
-    for m in _MARKS.finditer(text):
-        ch, at = m.group(), m.start()
-        if ch in _PAIRS:
-            open_at[ch].append(at)
-        elif ch in _CLOSERS:
-            stack = open_at[_CLOSERS[ch]]
-            if stack:
-                stack.pop()
-            else:
-                out.append((at, ch))
-        else:
-            straight.append(at)
-    out.extend((at, o) for o, stack in open_at.items() for at in stack)
-    if len(straight) % 2:
-        out.append((straight[-1], '"'))
-    return sorted(out)
+def word_bits(tok: str, low: str) -> int:
+    """The kernel bits of a word that this module's checks read."""
+    bits = 0
+    if low in FUNCTION_WORDS:
+        bits |= kernel.FUNCTION
+    if tok in MIDCAP_WORDS:
+        bits |= kernel.MIDCAP
+    if low in _SUBORDINATORS:
+        bits |= kernel.SUBORDINATOR
+    if low in _NO_SUBJECT:
+        bits |= kernel.NO_SUBJECT
+    if low == "to":
+        bits |= kernel.TO
+    if low in _DOUBLES_OK:
+        bits |= kernel.DOUBLE_OK
+    return bits
 
 
-class StructureSignal:
-    def features(self, sent: Sentence, unmatched: str | None = None
-                 ) -> tuple[dict[str, float], list[Reason]]:
-        """``unmatched``: a quote or bracket in this sentence that has no partner in its paragraph
-        (see :func:`unmatched_marks`; the caller knows the paragraph)."""
-        reasons: list[Reason] = []
-        toks = sent.toks
-        frag = _fragment(sent)
-        if frag:
-            reasons.append(Reason("fragment", frag))
-        reps = _repetitions(sent)
-        reasons.extend(reps)
-        unbalanced = 0.0
-        if unmatched:
-            unbalanced = 1.0
-            what = "quote" if unmatched in _QUOTES else "bracket"
-            reasons.append(Reason(
-                "unbalanced",
-                f"Unbalanced {what}: \u201c{unmatched}\u201d has no partner in this paragraph.",
-            ))
-        lower_start = 0.0
-        w = toks[0] if toks else None  # the first token that is not an opening mark
-        if w in OPENERS:
-            w = next((t for t in toks if t not in OPENERS), None)
-        if w is not None and w[0].islower() and kind_of(w) == "w" and not any(c.isupper() for c in w[1:]):
-            lower_start = 1.0
-            reasons.append(Reason("lowercase-start",
-                                  f"Begins with a lowercase word (\u201c{w}\u201d): "
-                                  "a cut or wrongly joined sentence?"))
-        caps = 0
-        for m in _MIDCAP.finditer(sent.text) if _MIDCAP_SET.intersection(sent.words[1:]) else ():
-            before = _LAST_WORD.search(sent.text, max(0, m.start() - 40), m.start())
-            if before is None or m.group(2).lower() in FUNCTION_WORDS:  # "publication Inside the Games"
-                continue
-            caps += 1
-            if caps == 1:
-                prev, word, nxt = before.group(), m.group(1), m.group(2)
-                reasons.append(Reason(
-                    "midsentence-capital",
-                    f"Capitalised \u201c{word}\u201d in mid-sentence "
-                    f"(\u201c{prev} {word} {nxt}\u201d): a literal translation?",
-                    word.lower(),
-                ))
-        feats = {"fragment": float(bool(frag)), "repetition": float(len(reps)),
-                 "unbalanced": unbalanced, "lowercase_start": lower_start,
-                 "midsentence_capital": float(caps)}
-        return feats, reasons
+_FRAGMENTS = {
+    kernel.FRAGMENT_INFINITIVE: lambda first: (
+        "A fragment, not a sentence: an infinitive (\u201cTo ...\u201d) with no main clause."),
+    kernel.FRAGMENT_SUBORDINATE: lambda first: (
+        f"A fragment, not a sentence: a \u201c{first} ...\u201d clause with no main clause."),
+    kernel.FRAGMENT_NO_SUBJECT: lambda first: (
+        f"A fragment, not a sentence: it starts with the verb \u201c{first}\u201d and has no subject."),
+}
 
 
-def _fragment(sent: Sentence) -> str | None:
-    text = sent.text.rstrip("”’\"')]» ")
-    words, lows = sent.words, sent.lows
-    if not text or text[-1] not in _END or text[-1] == "?" or not words:
-        return None
-    n = len(words)
-    first = words[0]
-    if lows[0] == "to" and 2 <= n <= 4 and words[1][0].islower():
-        return "A fragment, not a sentence: an infinitive (\u201cTo ...\u201d) with no main clause."
-    if not first[0].isupper():
-        return None
-    if lows[0] in _SUBORDINATORS and not any(t in ",;:" for t in sent.toks):
-        return f"A fragment, not a sentence: a \u201c{first} ...\u201d clause with no main clause."
-    if lows[0] in _NO_SUBJECT and n >= 2 and text[-1] == ".":
-        return (f"A fragment, not a sentence: it starts with the verb \u201c{first}\u201d "
-                "and has no subject.")
-    return None
-
-
-def _repetitions(sent: Sentence) -> list[Reason]:
+def reasons(text: str, token: Callable[[int], tuple[int, int, int, int]], info: tuple[int, ...]) -> list[Reason]:
+    """The structure reasons of a sentence, from what the kernel found (``info``, see
+    :data:`normalize.kernel.INFO`; ``token``: the document's tokens)."""
+    lo, hi, _n, fragment, doubled, phrase_at, phrase_size, mark, lower_start, midcap = info[:10]
     out: list[Reason] = []
-    lows = sent.lows
-    distinct = set(lows)
-    repeats = len(lows) - len(distinct)
-    if not repeats:  # no word comes back: nothing is doubled, nothing said twice
-        return out
-    doubled = any(map(eq, lows, islice(lows, 1, None)))
-    for m in _DOUBLE.finditer(sent.text) if doubled else ():
-        if m.group(1).lower() not in _DOUBLES_OK:
-            out.append(Reason("repetition", f"Repeated word: \u201c{m.group()}\u201d.", m.group(1)))
-            break
-    # a phrase said twice: three content words ("u s army") or four words, two of them content
-    # words ("the village of doti"); "the first time" twice is ordinary English
-    if repeats < 2:  # no two words come back: nothing repeats
-        return out
-    # content words that come back: tokens that are content words, less distinct content words
-    if len(lows) - sum(map(FUNCTION_WORDS.__contains__, lows)) - len(distinct - FUNCTION_WORDS) < 2:
-        return out
-    for size, need in ((3, 3), (4, 2)):
-        grams = list(zip(*(lows[k:] for k in range(size))))
-        if len(set(grams)) == len(grams):
-            continue
-        seen: dict[tuple[str, ...], int] = {}
-        for i, gram in enumerate(grams):
-            j = seen.setdefault(gram, i)
-            if i >= j + size and sum(1 for w in gram if w not in FUNCTION_WORDS) >= need:
-                out.append(Reason("repetition", f"Phrase said twice: \u201c{' '.join(gram)}\u201d."))
-                return out
+    if fragment:
+        first = next(text[s:e] for s, e, b, _ in map(token, range(lo, hi)) if b & kernel.WORD)
+        out.append(Reason("fragment", _FRAGMENTS[fragment](first)))
+    if doubled >= 0:
+        s, e, _, _ = token(doubled)
+        _, e2, _, _ = token(doubled + 1)
+        out.append(Reason("repetition", f"Repeated word: \u201c{text[s:e2]}\u201d.", text[s:e]))
+    if phrase_at >= 0:
+        words = [(s, e) for s, e, b, _ in map(token, range(lo, hi)) if b & kernel.WORD]
+        gram = " ".join(text[s:e].lower().replace("’", "'") for s, e in words[phrase_at : phrase_at + phrase_size])
+        out.append(Reason("repetition", f"Phrase said twice: \u201c{gram}\u201d."))
+    if mark:
+        ch = chr(mark)
+        what = "quote" if ch in _QUOTES else "bracket"
+        out.append(Reason("unbalanced", f"Unbalanced {what}: \u201c{ch}\u201d has no partner in this paragraph."))
+    if lower_start >= 0:
+        s, e, _, _ = token(lower_start)
+        out.append(Reason("lowercase-start", f"Begins with a lowercase word (\u201c{text[s:e]}\u201d): "
+                                             "a cut or wrongly joined sentence?"))
+    if midcap >= 0:
+        prev, word, nxt = (text[s:e] for s, e, _, _ in map(token, (midcap - 1, midcap, midcap + 1)))
+        out.append(Reason("midsentence-capital", f"Capitalised \u201c{word}\u201d in mid-sentence "
+                                                 f"(\u201c{prev} {word} {nxt}\u201d): a literal translation?", word.lower()))
     return out

@@ -10,30 +10,34 @@ that only the context supports). A rule never fires where its guard fails.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator
 from functools import lru_cache
-from itertools import pairwise
+from typing import Any
 
+import ahocorasick
 import regex
 from rapidfuzz.distance import Levenshtein
 
+from .. import kernel
 from ..gazetteer import Entry, Form, Gazetteer, Guard, translit_key
 from ..model import Edit, Note, PassResult
 from ..rules import RuleIssue, RuleSet
 from .base import DocContext, Pass, SpanIndex
 
-_CAP_TOKEN = regex.compile(r"(?<![\p{L}\p{N}’'-])\p{Lu}[\p{L}’'-]*\p{L}(?![\p{L}\p{N}])")
+_K: Any = kernel.compiled or kernel
+
 _ACRONYM = regex.compile(
     r"(?P<phrase>\p{Lu}[\p{L}’'-]*(?:[ \t]+(?:(?:of|the|and|for|on|de|du|des)[ \t]+)*\p{Lu}[\p{L}’'-]*)*)"
     r"[ \t]+\((?P<acr>[A-Za-z]{2,8})\)")
 _FUNCTION = {"of", "the", "and", "for", "on", "de", "du", "des"}
 #: frequency (pyspellchecker) above which a capitalised word counts as a common English word
 _COMMON = 1000
+#: a near-miss candidate: a word this long at least, rarer than this
+_NEAR_MIN, _NEAR_FREQ = 5, 100
+#: a word whose spellings are compared across the document: this long at least
+_GROUP_MIN = 4
 #: how far a sentence window reaches on each side of a match, at most
 _SENTENCE_REACH = 1000
 
-
-_ACRONYM_S = regex.compile(r"(?<![\w\-])(\p{Lu}{2,})s(?![\w\-'’])")
 
 
 def _lower(text: str) -> str:
@@ -65,6 +69,43 @@ class GazetteerPass(Pass):
         self._cache: dict[tuple, object] = {}
         self._breaks: list[int] = []
         self._breaks_of: str | None = None
+        g = self.g
+        # the forms and protected phrases, found where a run of letters and digits of the text is
+        # one's first run (a bounded match starts at such a run and its first run is that run);
+        # the few that do not begin with a letter or digit go through an Aho-Corasick automaton
+        freq = self.english.frequency
+        self._forms = _Index(((key, (len(key), tuple(ids))) for key, ids in _grouped(g.forms).items()), freq)
+        self._protect = _Index(((p.lower(), len(p)) for p in g.protected), freq)
+        self.scanner = _K.NameScanner(self.describe, self._tables())
+        self._near_cache: dict[str, list[tuple[float, int, str]]] = {}
+
+    def describe(self, word: str) -> tuple[int, str | None]:
+        """What the rules beyond the list see in a capitalised word (kernel.NameScanner)."""
+        g = self.g
+        low = word.lower()
+        bits = (kernel.GIVEN if low in g.by_given else 0) | (kernel.SURNAME if low in g.by_surname else 0)
+        f = self.english.frequency(word)
+        if len(word) >= _NEAR_MIN and f < _NEAR_FREQ and word not in g.names and g.neighbours(word):
+            bits |= kernel.NEAR
+        key = None
+        if len(word) >= _GROUP_MIN and f < _COMMON:
+            bits |= kernel.GROUP
+            key = translit_key(word)
+        if len(word) >= 3 and word[-1] == "s" and all(c.isupper() for c in word[:-1]) and word[:-1] in g.by_acronym:
+            bits |= kernel.PLURAL
+        return bits, key
+
+    def _tables(self) -> Any:
+        """The data :meth:`describe` reads, for the compiled scanner (None: pure Python)."""
+        if _K is kernel:
+            return None
+        g = self.g
+        freq = getattr(self.english, "dictionary", None)
+        if freq is None or any(w != w.lower() for w in freq):
+            return None
+        return _K.NameTables(
+            (w for w in g.by_given if " " not in w), (w for w in g.by_surname if " " not in w), g.names, freq,
+            g.surname_neighbours, g.by_acronym, _NEAR_MIN, _NEAR_FREQ, _GROUP_MIN, _COMMON)
 
     @classmethod
     def validate(cls, rules: RuleSet) -> list[RuleIssue]:
@@ -76,11 +117,10 @@ class GazetteerPass(Pass):
 
     # -- helpers ----------------------------------------------------------------------------
     def _paragraph(self, text: str, s: int, e: int) -> tuple[int, int]:
-        breaks = self._breaks if self._breaks_of is text else None
-        if breaks is None:  # outside run(): scan
-            ps = text.rfind("\n", 0, s) + 1
-            pe = text.find("\n", e)
-            return ps, len(text) if pe < 0 else pe
+        if self._breaks_of is not text:  # the line breaks of the text, found once per run
+            self._breaks = [m.start() for m in regex.finditer("\n", text)]
+            self._breaks_of = text
+        breaks = self._breaks
         i = bisect_left(breaks, s)  # the line breaks of the text, found once per run
         ps = breaks[i - 1] + 1 if i > 0 else 0
         j = bisect_left(breaks, e)
@@ -143,54 +183,31 @@ class GazetteerPass(Pass):
         if g.automaton is None or not text:
             return PassResult()
         lowered = _lower(text)
-        protected = self._protected(text, lowered)
+        protected = self._protect.find(text, lowered)
         edits: list[Edit] = []
         notes: list[Note] = []
         known: list[tuple[int, int]] = []
         # interval indexes and per-run caches keep a long document linear (no token x match scans)
         self._cache = {}
-        self._breaks = [m.start() for m in regex.finditer("\n", text)]
-        self._breaks_of = text
+        self._breaks_of = None
         protected_index = SpanIndex(protected)
-        for s, e, ids in self._matches(text, lowered):
+        for s, e, (_, ids) in _leftmost_longest(self._forms.find(text, lowered, True)):
             known.append((s, e))
             if protected_index.overlaps(s, e):
                 continue
             self._known_form(text, lowered, s, e, ids, edits)
-        tokens = [_strip_possessive(m.start(), m.end(), m.group()) for m in _CAP_TOKEN.finditer(text)]
-        taken = SpanIndex(known + protected)
-        free = [t for t in tokens if not taken.overlaps(t[0], t[1])]
-        self._anchored(text, tokens, free, edits)
-        self._near_misses(text, tokens, free, edits)
-        self._consistency(text, free, edits)
-        self._acronyms(text, edits, notes, protected_index)
-        self._acronym_plurals(text, edits, protected_index)
+        pairs, near, groups, plurals = self.scanner.scan(text)
+        if pairs or near or groups:
+            taken = SpanIndex(known + protected)
+            self._anchored(text, pairs, taken, edits)
+            self._near_misses(text, near, taken, edits)
+            self._consistency(text, groups, taken, edits)
+        if "(" in text:
+            self._acronyms(text, edits, notes, protected_index)
+        if plurals:
+            self._acronym_plurals(text, plurals, edits, protected_index)
         self._cache, self._breaks, self._breaks_of = {}, [], None
         return PassResult(edits=_sorted_unique(edits), notes=notes)
-
-    def _protected(self, text: str, lowered: str) -> list[tuple[int, int]]:
-        if self.g.protected_automaton is None:
-            return []
-        out = []
-        for end, length in self.g.protected_automaton.iter(lowered):
-            s = end - length + 1
-            if _bounded(text, s, end + 1):
-                out.append((s, end + 1))
-        return out
-
-    def _matches(self, text: str, lowered: str) -> list[tuple[int, int, tuple[int, ...]]]:
-        found = []
-        for end, (length, ids) in self.g.automaton.iter(lowered):
-            s, e = end - length + 1, end + 1
-            if _bounded(text, s, e):
-                found.append((s, e, ids))
-        found.sort(key=lambda m: (m[0], -(m[1] - m[0])))
-        out, last = [], 0
-        for m in found:  # leftmost-longest, non-overlapping
-            if m[0] >= last:
-                out.append(m)
-                last = m[1]
-        return out
 
     def _known_form(self, text: str, lowered: str, s: int, e: int, ids: tuple[int, ...],
                     edits: list[Edit]) -> None:
@@ -242,25 +259,24 @@ class GazetteerPass(Pass):
                 return
 
     # -- beyond the list ------------------------------------------------------------------
-    def _pairs(self, text: str, tokens: list[tuple[int, int, str]]) -> Iterator[tuple[tuple, tuple]]:
-        for a, b in pairwise(tokens):
-            if text[a[1] : b[0]] == " ":
-                yield a, b
+    # the kernel's NameScanner gives the candidates: pairs of capitalised words one space apart,
+    # rare words near a known surname, words spelt two ways; every condition is checked here
 
-    def _anchored(self, text: str, tokens: list, free: list, edits: list[Edit]) -> None:
+    def _anchored(self, text: str, pairs: list[int], taken: SpanIndex, edits: list[Edit]) -> None:
         g = self.g
-        free_set = set(free)
-        for a, b in self._pairs(text, tokens):
+        for i in range(0, len(pairs), 4):
+            s1, e1, s2, e2 = pairs[i : i + 4]
+            a, b = text[s1:e1], text[s2:e2]
             # a known given name + a capitalised common word: "Andrej Doubt"
-            if b in free_set and a[2].lower() in g.by_given and self._common(b[2]) and b[2] not in g.names \
-                    and b[2].lower() not in self.titles:
-                cands = sorted(set(g.by_given[a[2].lower()]))
-                self._resolve(text, a[0], b[1], cands, b[2].lower(), "surname", edits)
+            if not taken.overlaps(s2, e2) and a.lower() in g.by_given and self._common(b) and b not in g.names \
+                    and b.lower() not in self.titles:
+                cands = sorted(set(g.by_given[a.lower()]))
+                self._resolve(text, s1, e2, cands, b.lower(), "surname", edits)
             # a capitalised common word + a known surname: "Gypsy Nausėda"
-            elif a in free_set and b[2].lower() in g.by_surname and self._common(a[2]) \
-                    and a[2] not in g.names and a[2].lower() not in self.titles and a[2].lower() not in g.by_given:
-                cands = sorted(set(g.by_surname[b[2].lower()]))
-                self._resolve(text, a[0], a[1], cands, a[2].lower(), "given", edits)
+            elif not taken.overlaps(s1, e1) and b.lower() in g.by_surname and self._common(a) \
+                    and a not in g.names and a.lower() not in self.titles and a.lower() not in g.by_given:
+                cands = sorted(set(g.by_surname[b.lower()]))
+                self._resolve(text, s1, e1, cands, a.lower(), "given", edits)
 
     def _resolve(self, text: str, s: int, e: int, cands: list[int], word: str, part: str,
                  edits: list[Edit]) -> None:
@@ -286,15 +302,13 @@ class GazetteerPass(Pass):
                               reason=f"{surface!r} may be {en.name}: the context mentions "
                                      f"{', '.join(w for w in en.context_words()[:3])}"))
 
-    def _near_misses(self, text: str, tokens: list, free: list, edits: list[Edit]) -> None:
-        g = self.g
-        prev = {t: tokens[i - 1] for i, t in enumerate(tokens) if i > 0}
-        for t in free:
-            word = t[2]
-            if len(word) < 5 or word in g.names or self.english.frequency(word) >= 100:
-                continue
+    def _near(self, word: str) -> list[tuple[float, int, str]]:
+        """(similarity, entry, surname) of the known surnames a rare word may misspell (cached)."""
+        got = self._near_cache.get(word)
+        if got is None:
+            g = self.g
             key = translit_key(word)
-            cands = []
+            got = []
             for i in sorted(g.neighbours(word)):
                 en = g.entries[i]
                 sur = (en.surname or "").split()[-1] if en.surname else ""
@@ -302,30 +316,45 @@ class GazetteerPass(Pass):
                     continue
                 sim = Levenshtein.normalized_similarity(key, translit_key(sur))
                 if sim >= 0.8:
-                    cands.append((sim, en, sur))
+                    got.append((sim, i, sur))
+            if len(self._near_cache) >= 50_000:
+                self._near_cache.clear()
+            self._near_cache[word] = got
+        return got
+
+    def _near_misses(self, text: str, near: list[int], taken: SpanIndex, edits: list[Edit]) -> None:
+        g = self.g
+        for i in range(0, len(near), 4):
+            s, e, ps, pe = near[i : i + 4]
+            word = text[s:e]
+            if taken.overlaps(s, e) or len(word) < _NEAR_MIN or word in g.names \
+                    or self.english.frequency(word) >= _NEAR_FREQ:
+                continue
+            cands = [(sim, g.entries[j], sur) for sim, j, sur in self._near(word)]
             if not cands:
                 continue
-            p = prev.get(t)
-            given_ok = [c for c in cands if p and text[p[1] : t[0]] == " " and c[1].given
-                        and p[2] in (c[1].given, *c[1].given.split())]
+            prev = text[ps:pe] if ps >= 0 else None
+            given_ok = [c for c in cands if prev is not None and text[pe:s] == " " and c[1].given
+                        and prev in (c[1].given, *c[1].given.split())]
             if len(given_ok) == 1:
                 _, en, sur = given_ok[0]
-                edits.append(Edit(t[0], t[1], sur, rule="near-miss", confidence=0.8,
+                edits.append(Edit(s, e, sur, rule="near-miss", confidence=0.8,
                                   reason=f"{word!r} is a misspelling of {en.name}"))
                 continue
-            ctx = [(self._context_score(text, t[0], t[1], c[1]), c) for c in cands]
+            ctx = [(self._context_score(text, s, e, c[1]), c) for c in cands]
             ctx = [x for x in ctx if x[0] >= 2]
             if len(ctx) == 1:
                 _, (_, en, sur) = ctx[0]
-                edits.append(Edit(t[0], t[1], sur, rule="near-miss", action="suggest", confidence=0.45,
+                edits.append(Edit(s, e, sur, rule="near-miss", action="suggest", confidence=0.45,
                                   reason=f"{word!r} may be {en.name}"))
 
-    def _consistency(self, text: str, free: list, edits: list[Edit]) -> None:
-        groups: dict[str, list[tuple[int, int, str]]] = {}
-        for t in free:
-            if len(t[2]) >= 4 and self.english.frequency(t[2]) < _COMMON:
-                groups.setdefault(translit_key(t[2]), []).append(t)
-        for occ in groups.values():
+    def _consistency(self, text: str, groups: list[int], taken: SpanIndex, edits: list[Edit]) -> None:
+        by_key: dict[int, list[tuple[int, int, str]]] = {}
+        for i in range(0, len(groups), 3):
+            s, e, key = groups[i : i + 3]
+            if not taken.overlaps(s, e):
+                by_key.setdefault(key, []).append((s, e, text[s:e]))
+        for occ in by_key.values():
             forms: dict[str, int] = {}
             for t in occ:
                 forms[t[2]] = forms.get(t[2], 0) + 1
@@ -376,26 +405,104 @@ class GazetteerPass(Pass):
                 acr_entry.name if acr_entry is not None and phrase_entry is None else None)
             notes.append(Note(span_s, m.end(), "acronym-mismatch", message, suggestion, confidence=0.35))
 
-    def _acronym_plurals(self, text: str, edits: list[Edit], protected: SpanIndex) -> None:
+    def _acronym_plurals(self, text: str, plurals: list[int], edits: list[Edit], protected: SpanIndex) -> None:
         """"NATOs have": an organisation's acronym with a bare "s" is a foreign genitive (German
         "NATOs", Swedish "Natos") that the MT carried over; suggest the English possessive."""
         g = self.g
         apostrophe = "\u2019" if text.count("\u2019") >= text.count("'") else "'"
-        for m in _ACRONYM_S.finditer(text):
-            acr = m.group(1)
-            if acr not in g.by_acronym or m.group() in g.by_acronym or m.group() in g.names \
-                    or protected.overlaps(m.start(), m.end()):
+        for i in range(0, len(plurals), 2):
+            s, e = plurals[i], plurals[i + 1]
+            word = text[s:e]
+            acr = word[:-1]
+            if acr not in g.by_acronym or word in g.by_acronym or word in g.names or protected.overlaps(s, e):
                 continue
-            edits.append(Edit(m.start(), m.end(), f"{acr}{apostrophe}s", rule="acronym-genitive", action="suggest",
-                              confidence=0.45, reason=f"“{m.group()}” is not English: {acr} "
+            edits.append(Edit(s, e, f"{acr}{apostrophe}s", rule="acronym-genitive", action="suggest",
+                              confidence=0.45, reason=f"“{word}” is not English: {acr} "
                               f"({g.entries[g.by_acronym[acr]].name}) takes no plural; a possessive "
                               f"(“{acr}{apostrophe}s”) or the name alone was probably meant"))
 
 
-def _strip_possessive(s: int, e: int, word: str) -> tuple[int, int, str]:
-    if len(word) > 3 and word[-2] in "'’" and word[-1] in "sS":
-        return s, e - 2, word[:-2]
-    return s, e, word
+def _grouped(forms: list[Form]) -> dict[str, list[int]]:
+    grouped: dict[str, list[int]] = {}
+    for i, f in enumerate(forms):
+        grouped.setdefault(f.text.lower(), []).append(i)
+    return grouped
+
+
+_RUN = regex.compile(r"[^\W_]+", regex.V0)
+
+
+def _anchor(key: str, frequency: Any) -> tuple[str, int]:
+    """The run of letters and digits of a key to look it up by, and where it starts in the key:
+    its rarest run in English (the longest, then the first, of equally rare ones), so that
+    "the coalition" is looked up at "coalition", not at every "the". ("", 0): no run."""
+    runs = [(m.group(), m.start()) for m in _RUN.finditer(key) if all(c.isalnum() for c in m.group())]
+    if not runs:
+        return "", 0
+    return min(runs, key=lambda r: (frequency(r[0]), -len(r[0]), r[1]))
+
+
+class _Index:
+    """Lowercase keys found in a text where they stand alone (no letter or digit on either side).
+
+    What one Aho-Corasick pass over the lowercased text gives, filtered by those bounds, found
+    more cheaply: in a bounded occurrence of a key, each run of letters and digits of the key
+    is a whole run of the text; so the kernel (:class:`normalize.kernel.Words`) finds the runs
+    of the text that are some key's anchor (:func:`_anchor`), and only there are keys compared.
+    Keys without a letter or digit use an automaton."""
+
+    def __init__(self, items: Any, frequency: Any) -> None:
+        self.by_run: dict[str, list[tuple[str, int, Any]]] = {}
+        odd: list[tuple[str, Any]] = []
+        for key, payload in items:
+            if not key:
+                continue
+            run, at = _anchor(key, frequency)
+            if run:
+                self.by_run.setdefault(run, []).append((key, at, payload))
+            else:
+                odd.append((key, payload))
+        self.words = _K.Words(self.by_run)
+        self.odd: Any = None
+        if odd:
+            self.odd = ahocorasick.Automaton()
+            for key, payload in odd:
+                self.odd.add_word(key, (key, payload))
+            self.odd.make_automaton()
+
+    def find(self, text: str, lowered: str, ordered: bool = False) -> list[Any]:
+        """(start, end, payload) of every bounded occurrence, sorted by (start, longest first),
+        when ``ordered``; else the (start, end) pairs."""
+        found: list[Any] = []
+        hits = self.words.hits(text, lowered)
+        by_run = self.by_run
+        for i in range(0, len(hits), 2):
+            at = hits[i]
+            for key, offset, payload in by_run[lowered[at : hits[i + 1]]]:
+                s = at - offset
+                end = s + len(key)
+                if s >= 0 and lowered.startswith(key, s) and _bounded(text, s, end):
+                    found.append((s, end, payload) if ordered else (s, end))
+        if self.odd is not None:
+            for end, (key, payload) in self.odd.iter(lowered):
+                s = end - len(key) + 1
+                if _bounded(text, s, end + 1):
+                    found.append((s, end + 1, payload) if ordered else (s, end + 1))
+        if ordered:
+            found.sort(key=lambda m: (m[0], -(m[1] - m[0])))
+        else:
+            found = sorted(set(found))
+        return found
+
+
+def _leftmost_longest(found: list[Any]) -> list[Any]:
+    """Of matches sorted by (start, longest first), the leftmost-longest that do not overlap."""
+    out, last = [], 0
+    for m in found:
+        if m[0] >= last:
+            out.append(m)
+            last = m[1]
+    return out
 
 
 def _initials_match(words: list[str], acr: str) -> bool:

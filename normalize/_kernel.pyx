@@ -1,0 +1,2133 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""The compiled text kernel: the same behaviour as normalize/kernel.py (the reference), in C.
+
+Every function and class here has a twin of the same name there, and tests/test_kernel.py
+checks that both give the same results. Read kernel.py for what each does; the comments here
+say how. Characters are read from the str's own buffer (1, 2 or 4 bytes a character), and
+classified with the same CPython functions that str.isalnum, str.isspace... use, so the two
+kernels agree on every character.
+"""
+
+from cpython.unicode cimport (
+    Py_UNICODE_ISALNUM,
+    Py_UNICODE_ISDECIMAL,
+    Py_UNICODE_ISLOWER,
+    Py_UNICODE_ISSPACE,
+    Py_UNICODE_ISUPPER,
+    PyUnicode_DATA,
+    PyUnicode_GET_LENGTH,
+    PyUnicode_KIND,
+    PyUnicode_READ,
+    PyUnicode_Substring,
+)
+from libc.math cimport exp, log1p
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memset
+
+import numpy as np
+
+cdef extern from "Python.h":
+    bint Py_UNICODE_ISLINEBREAK(Py_UCS4 ch)
+
+cdef extern from *:
+    """
+    #include <stdlib.h>
+    #if defined(__linux__)
+    #include <sys/mman.h>
+    #endif
+    /* A large table in huge pages where the system offers them (fewer TLB misses on lookups
+       spread over megabytes); else plain malloc. Freed with free(). */
+    static void* normalize_big_alloc(size_t n) {
+    #if defined(__linux__) && defined(MADV_HUGEPAGE)
+        if (n >= ((size_t)1 << 20)) {
+            void* p = NULL;
+            size_t huge = (size_t)2 << 20;
+            size_t size = (n + huge - 1) / huge * huge;
+            if (posix_memalign(&p, huge, size) != 0) return NULL;
+            madvise(p, size, MADV_HUGEPAGE);
+            return p;
+        }
+    #endif
+        return malloc(n);
+    }
+    """
+    void* normalize_big_alloc(size_t n) noexcept nogil
+
+# -- token bits: the same values as normalize/kernel.py --------------------------------------------
+cdef enum:
+    WORD = 1 << 0
+    NUMBER = 1 << 1
+    UPPER = 1 << 2
+    LONG = 1 << 3
+    KEPT = 1 << 4
+    UNKNOWN = 1 << 5
+    RARE = 1 << 6
+    LOWER0 = 1 << 7
+    UPPER_REST = 1 << 8
+    PLAIN = 1 << 9
+    FUNCTION = 1 << 10
+    MIDCAP = 1 << 11
+    SUBORDINATOR = 1 << 12
+    NO_SUBJECT = 1 << 13
+    TO = 1 << 14
+    DOUBLE_OK = 1 << 15
+    FOREIGN = 1 << 16
+    OPENER = 1 << 17
+    CLAUSE = 1 << 18
+    AZ_FIRST = 1 << 19
+    AZ_LAST = 1 << 20
+
+BITS = {"WORD": WORD, "NUMBER": NUMBER, "UPPER": UPPER, "LONG": LONG, "KEPT": KEPT, "UNKNOWN": UNKNOWN,
+        "RARE": RARE, "LOWER0": LOWER0, "UPPER_REST": UPPER_REST, "PLAIN": PLAIN, "FUNCTION": FUNCTION,
+        "MIDCAP": MIDCAP, "SUBORDINATOR": SUBORDINATOR, "NO_SUBJECT": NO_SUBJECT, "TO": TO,
+        "DOUBLE_OK": DOUBLE_OK, "FOREIGN": FOREIGN, "OPENER": OPENER, "CLAUSE": CLAUSE,
+        "AZ_FIRST": AZ_FIRST, "AZ_LAST": AZ_LAST}
+
+FEATURES = ("log_words", "known_share", "non_latin", "foreign_letters", "foreign",
+            "oov_share", "oov_any", "cap_unknown_share", "rare_share",
+            "fragment", "repetition", "unbalanced", "lowercase_start", "midsentence_capital",
+            "lm_logprob", "lm_gain", "lm_low_share", "mt_logprob", "mt_gain", "mt_style")
+INFO = ("tok_lo", "tok_hi", "words", "fragment", "doubled", "phrase_at", "phrase_size", "mark",
+        "lower_start", "midcap", "n_ids", "gain_at", "style_at", "gate")
+DEF NF = 20
+DEF WBUF = 256  # ASCII words up to this long are described in C, longer ones by Python
+DEF NI = 14
+
+# -- characters --------------------------------------------------------------------------------------
+cdef uint8_t ASCII[128]
+cdef enum:
+    C_SPACE = 1
+    C_LETTER = 2
+    C_DIGIT = 4
+    C_BREAK = 8  # ends a line (str.splitlines)
+    C_ENDER = 16  # . ! ?
+    C_MARK = 32  # a quote or bracket (kernel.unmatched_marks)
+
+for _c in range(128):
+    _ch = chr(_c)
+    ASCII[_c] = ((C_SPACE if _ch.isspace() else 0) | (C_LETTER if _ch.isalnum() and not _ch.isdecimal() else 0)
+                 | (C_DIGIT if _ch.isdecimal() else 0) | (C_BREAK if len(("a" + _ch + "a").splitlines()) > 1 else 0)
+                 | (C_ENDER if _ch in ".!?" else 0) | (C_MARK if _ch in '()[]{}"' else 0))
+
+
+cdef inline bint is_break(uint32_t c) noexcept:
+    if c < 128:
+        return ASCII[c] & C_BREAK
+    return Py_UNICODE_ISLINEBREAK(c)
+
+
+cdef inline uint32_t rd(int kind, void* data, Py_ssize_t i) noexcept:
+    return <uint32_t>PyUnicode_READ(kind, data, i)
+
+
+cdef inline bint is_space(uint32_t c) noexcept:
+    if c < 128:
+        return ASCII[c] & C_SPACE
+    return Py_UNICODE_ISSPACE(c)
+
+
+cdef inline bint is_decimal(uint32_t c) noexcept:
+    if c < 128:
+        return ASCII[c] & C_DIGIT
+    return Py_UNICODE_ISDECIMAL(c)
+
+
+cdef inline bint is_alnum(uint32_t c) noexcept:
+    if c < 128:
+        return ASCII[c] & (C_LETTER | C_DIGIT)
+    return Py_UNICODE_ISALNUM(c)
+
+
+cdef inline bint is_letter(uint32_t c) noexcept:
+    if c < 128:
+        return ASCII[c] & C_LETTER
+    return Py_UNICODE_ISALNUM(c) and not Py_UNICODE_ISDECIMAL(c)
+
+
+cdef inline uint64_t mix(uint64_t h) noexcept:
+    h ^= h >> 33
+    h *= 0xff51afd7ed558ccdULL
+    h ^= h >> 33
+    return h
+
+
+# -- growable buffers ---------------------------------------------------------------------------------
+cdef struct IBuf:
+    int32_t* p
+    Py_ssize_t n
+    Py_ssize_t cap
+
+
+cdef int ibuf_reserve(IBuf* b, Py_ssize_t more) except -1:
+    cdef Py_ssize_t cap
+    cdef int32_t* p
+    if b.n + more <= b.cap:
+        return 0
+    cap = b.cap * 2 if b.cap else 64
+    while cap < b.n + more:
+        cap *= 2
+    p = <int32_t*>realloc(b.p, cap * sizeof(int32_t))
+    if p == NULL:
+        raise MemoryError()
+    b.p = p
+    b.cap = cap
+    return 0
+
+
+cdef inline int ibuf_push(IBuf* b, int32_t v) except -1:
+    if b.n == b.cap:
+        ibuf_reserve(b, 1)
+    b.p[b.n] = v
+    b.n += 1
+    return 0
+
+
+cdef inline void ibuf_free(IBuf* b) noexcept:
+    free(b.p)
+    b.p = NULL
+    b.n = b.cap = 0
+
+
+# -- a hash table of strings (code point sequences) ---------------------------------------------------
+cdef struct Key:
+    uint64_t h  # the hash of the code points
+    uint64_t packed  # up to 8 code points below 256, a byte each (when short)
+    bint short  # the key is packed whole
+
+
+cdef inline void key_of(int kind, void* data, Py_ssize_t s, Py_ssize_t e, Key* k) noexcept:
+    """Hash and, for a short key, pack the code points of data[s:e] (one pass)."""
+    cdef uint64_t h = 1469598103934665603ULL, packed = 0
+    cdef bint short = e - s <= 8
+    cdef Py_ssize_t i
+    cdef uint32_t c
+    for i in range(s, e):
+        c = rd(kind, data, i)
+        h = (h ^ c) * 1099511628211ULL
+        if c >= 256:
+            short = False
+        packed = (packed << 8) | (c & 0xFF)
+    k.h = mix(h ^ <uint64_t>(e - s))
+    k.packed = packed if short else 0
+    k.short = short
+
+
+cdef struct Slot:
+    uint64_t hash
+    uint64_t key  # a short key itself (packed), else its offset in the arena
+    int32_t value  # -1: empty
+    int32_t length
+
+
+cdef class StrMap:
+    """str -> int (>= 0): looked up by a slice of any str without making the slice. A short key
+    (8 code points or fewer, each below 256) lives in its slot; a longer one in an arena."""
+
+    cdef Slot* slots
+    cdef Py_ssize_t cap
+    cdef Py_ssize_t count
+    cdef uint32_t* arena
+    cdef Py_ssize_t arena_n, arena_cap
+
+    def __cinit__(self):
+        self.slots = NULL
+        self.arena = NULL
+        self.cap = self.count = self.arena_n = self.arena_cap = 0
+        self._alloc(16)
+
+    def __dealloc__(self):
+        free(self.slots)
+        free(self.arena)
+
+    def __init__(self, items=()):
+        for k, v in (items.items() if isinstance(items, dict) else items):
+            self.set(k, v)
+
+    cdef int _alloc(self, Py_ssize_t cap) except -1:
+        cdef Slot* s = <Slot*>normalize_big_alloc(cap * sizeof(Slot))
+        cdef Py_ssize_t i
+        if s == NULL:
+            raise MemoryError()
+        for i in range(cap):
+            s[i].value = -1
+        free(self.slots)
+        self.slots = s
+        self.cap = cap
+        return 0
+
+    cdef int clear(self) except -1:
+        self._alloc(16)
+        self.count = 0
+        self.arena_n = 0
+        return 0
+
+    cdef inline bint _same(self, Slot* slot, int kind, void* data, Py_ssize_t s, Py_ssize_t e, Key* k) noexcept:
+        cdef Py_ssize_t i, off
+        if slot.length != e - s:
+            return False
+        if k.short:
+            return slot.key == k.packed
+        off = <Py_ssize_t>slot.key
+        for i in range(e - s):
+            if self.arena[off + i] != rd(kind, data, s + i):
+                return False
+        return True
+
+    cdef inline int32_t find_key(self, int kind, void* data, Py_ssize_t s, Py_ssize_t e, Key* k) noexcept:
+        cdef Py_ssize_t mask = self.cap - 1
+        cdef Py_ssize_t i = <Py_ssize_t>(k.h & mask)
+        cdef Slot* slot
+        while True:
+            slot = &self.slots[i]
+            if slot.value < 0:
+                return -1
+            if slot.hash == k.h and self._same(slot, kind, data, s, e, k):
+                return slot.value
+            i = (i + 1) & mask
+
+    cdef int32_t find(self, int kind, void* data, Py_ssize_t s, Py_ssize_t e) noexcept:
+        cdef Key k
+        key_of(kind, data, s, e, &k)
+        return self.find_key(kind, data, s, e, &k)
+
+    cdef int _grow(self) except -1:
+        cdef Slot* old = self.slots
+        cdef Py_ssize_t old_cap = self.cap, i, j, mask
+        cdef Slot* s = <Slot*>normalize_big_alloc(old_cap * 2 * sizeof(Slot))
+        if s == NULL:
+            raise MemoryError()
+        self.slots = s
+        self.cap = old_cap * 2
+        mask = self.cap - 1
+        for i in range(self.cap):
+            s[i].value = -1
+        for i in range(old_cap):
+            if old[i].value >= 0:
+                j = <Py_ssize_t>(old[i].hash & mask)
+                while s[j].value >= 0:
+                    j = (j + 1) & mask
+                s[j] = old[i]
+        free(old)
+        return 0
+
+    cdef int add_key(self, int kind, void* data, Py_ssize_t s, Py_ssize_t e, Key* k, int32_t value) except -1:
+        """Insert a key known to be absent."""
+        cdef Py_ssize_t i, mask, need, cap
+        cdef uint32_t* a
+        cdef uint64_t where
+        if (self.count + 1) * 2 > self.cap:
+            self._grow()
+        if k.short:
+            where = k.packed
+        else:
+            need = self.arena_n + (e - s)
+            if need > self.arena_cap:
+                cap = self.arena_cap * 2 if self.arena_cap else 256
+                while cap < need:
+                    cap *= 2
+                a = <uint32_t*>realloc(self.arena, cap * sizeof(uint32_t))
+                if a == NULL:
+                    raise MemoryError()
+                self.arena = a
+                self.arena_cap = cap
+            for i in range(e - s):
+                self.arena[self.arena_n + i] = rd(kind, data, s + i)
+            where = <uint64_t>self.arena_n
+            self.arena_n = need
+        mask = self.cap - 1
+        i = <Py_ssize_t>(k.h & mask)
+        while self.slots[i].value >= 0:
+            i = (i + 1) & mask
+        self.slots[i].hash = k.h
+        self.slots[i].key = where
+        self.slots[i].value = value
+        self.slots[i].length = <int32_t>(e - s)
+        self.count += 1
+        return 0
+
+    cdef int add(self, int kind, void* data, Py_ssize_t s, Py_ssize_t e, int32_t value) except -1:
+        cdef Key k
+        key_of(kind, data, s, e, &k)
+        return self.add_key(kind, data, s, e, &k, value)
+
+    cdef int32_t get_str(self, str key) noexcept:
+        return self.find(PyUnicode_KIND(key), PyUnicode_DATA(key), 0, PyUnicode_GET_LENGTH(key))
+
+    def set(self, str key, int value):
+        cdef int kind = PyUnicode_KIND(key)
+        cdef void* data = PyUnicode_DATA(key)
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(key), i, mask
+        cdef Key k
+        if value < 0:
+            raise ValueError("values are >= 0")
+        key_of(kind, data, 0, n, &k)
+        if self.find_key(kind, data, 0, n, &k) >= 0:  # replace the value
+            mask = self.cap - 1
+            i = <Py_ssize_t>(k.h & mask)
+            while not (self.slots[i].hash == k.h and self._same(&self.slots[i], kind, data, 0, n, &k)):
+                i = (i + 1) & mask
+            self.slots[i].value = value
+            return
+        self.add_key(kind, data, 0, n, &k, value)
+
+    def get(self, str key, default=None):
+        cdef int32_t v = self.get_str(key)
+        return default if v < 0 else v
+
+    def __contains__(self, str key):
+        return self.get_str(key) >= 0
+
+    def __len__(self):
+        return self.count
+
+
+# -- tokens ---------------------------------------------------------------------------------------------
+cdef inline bint is_joiner(uint32_t c) noexcept:
+    return c == 39 or c == 0x2019 or c == 45  # ' ’ -
+
+
+cdef Py_ssize_t token_end(int kind, void* data, Py_ssize_t i, Py_ssize_t end, int* tkind) noexcept:
+    """The end of the token that starts at i (a character that is not a space)."""
+    cdef uint32_t c = rd(kind, data, i), d
+    cdef Py_ssize_t j = i + 1
+    if is_letter(c):
+        while j < end and is_letter(rd(kind, data, j)):
+            j += 1
+        while j + 1 < end and is_joiner(rd(kind, data, j)) and is_letter(rd(kind, data, j + 1)):
+            j += 2
+            while j < end and is_letter(rd(kind, data, j)):
+                j += 1
+        tkind[0] = WORD
+    elif is_decimal(c):
+        while j < end and is_decimal(rd(kind, data, j)):
+            j += 1
+        while j + 1 < end:
+            d = rd(kind, data, j)
+            if (d == 46 or d == 44 or d == 58 or d == 47) and is_decimal(rd(kind, data, j + 1)):  # . , : /
+                j += 2
+                while j < end and is_decimal(rd(kind, data, j)):
+                    j += 1
+            else:
+                break
+        tkind[0] = NUMBER
+    else:
+        tkind[0] = 0
+    return j
+
+
+def tokens(str text, Py_ssize_t start=0, end=None):
+    """(start, end) of every token of text[start:end], in order."""
+    cdef int kind = PyUnicode_KIND(text), tk
+    cdef void* data = PyUnicode_DATA(text)
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
+    cdef Py_ssize_t stop = n if end is None else min(<Py_ssize_t>end, n)
+    cdef Py_ssize_t i = max(start, 0), j
+    out = []
+    while i < stop:
+        if is_space(rd(kind, data, i)):
+            i += 1
+            continue
+        j = token_end(kind, data, i, stop, &tk)
+        out.append((i, j))
+        i = j
+    return out
+
+
+def cap_words(str text):
+    """Flat [start, end, ...] of the capitalised words (see kernel.py)."""
+    cdef int kind = PyUnicode_KIND(text), tk
+    cdef void* data = PyUnicode_DATA(text)
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i = 0, j
+    out = []
+    while i < n:
+        if is_space(rd(kind, data, i)):
+            i += 1
+            continue
+        j = token_end(kind, data, i, n, &tk)
+        if tk == WORD and j - i >= 2 and Py_UNICODE_ISUPPER(rd(kind, data, i)) \
+                and (i == 0 or not is_alnum(rd(kind, data, i - 1))) and (j == n or not is_alnum(rd(kind, data, j))):
+            out.append(i)
+            out.append(j)
+        i = j
+    return out
+
+
+# -- sentences ------------------------------------------------------------------------------------------
+cdef inline bint is_ender(uint32_t c) noexcept:  # . ! ? …
+    if c < 128:
+        return ASCII[c] & C_ENDER
+    return c == 0x2026
+
+
+cdef inline bint is_closer(uint32_t c) noexcept:  # ” ’ " ' ) ] »
+    return c == 0x201D or c == 0x2019 or c == 34 or c == 39 or c == 41 or c == 93 or c == 0xBB
+
+
+cdef inline bint is_gap(uint32_t c) noexcept:
+    return c == 32 or c == 9 or c == 0xA0
+
+
+cdef inline bint is_opening(uint32_t c) noexcept:  # “ " ‘ ' ( [ «
+    return c == 0x201C or c == 34 or c == 0x2018 or c == 39 or c == 40 or c == 91 or c == 0xAB
+
+
+cdef class Abbreviations:
+    """Lowercase abbreviations (see kernel.py): the ASCII ones in a table, the rest in a set."""
+
+    cdef readonly frozenset words
+    cdef StrMap ascii
+
+    def __init__(self, words=()):
+        self.words = frozenset(w.lower() for w in words)
+        self.ascii = StrMap()
+        for w in self.words:
+            if w.isascii() and w not in self.ascii:
+                self.ascii.set(w, 1)
+
+    def __contains__(self, str word):
+        return word in self.words
+
+    cdef bint skips(self, str text, int kind, void* data, Py_ssize_t lo, Py_ssize_t a) except -1:
+        """Whether the full stop at ``a`` ends an abbreviation or an initial: the word before it
+        (letters, digits, dots, underscores; not before ``lo``), lowercased."""
+        cdef Py_ssize_t j = a, i
+        cdef uint32_t c
+        cdef bint ascii = True
+        cdef uint32_t buf[64]
+        while j > lo:
+            c = rd(kind, data, j - 1)
+            if is_alnum(c) or c == 46 or c == 95:
+                if c >= 128:
+                    ascii = False
+                j -= 1
+            else:
+                break
+        if not ascii:
+            word = PyUnicode_Substring(text, j, a).lower()
+            return word in self.words or (len(word) == 1 and word.isalpha())
+        if a - j > 64:  # cannot happen: lo >= a - 64
+            return False
+        for i in range(a - j):
+            c = rd(kind, data, j + i)
+            buf[i] = c + 32 if 65 <= c <= 90 else c
+        if a - j == 1 and ASCII[buf[0]] & C_LETTER:
+            return True
+        return self.ascii.find(4, buf, 0, a - j) >= 0
+
+
+cdef int emit(int kind, void* data, Py_ssize_t s, Py_ssize_t e, IBuf* out) except -1:
+    while s < e and is_space(rd(kind, data, s)):
+        s += 1
+    while e > s and is_space(rd(kind, data, e - 1)):
+        e -= 1
+    if e > s:
+        ibuf_push(out, <int32_t>s)
+        ibuf_push(out, <int32_t>e)
+    return 0
+
+
+cdef Py_ssize_t sentence_end(int kind, void* data, Py_ssize_t j, Py_ssize_t n) noexcept:
+    cdef Py_ssize_t k = j, g
+    cdef uint32_t c
+    while k < n and is_closer(rd(kind, data, k)):
+        k += 1
+    g = k
+    while g < n and is_gap(rd(kind, data, g)):
+        g += 1
+    if g == k or g == n:
+        return -1
+    c = rd(kind, data, g)
+    if is_opening(c):
+        if g + 1 == n:
+            return -1
+        c = rd(kind, data, g + 1)
+    return k if Py_UNICODE_ISUPPER(c) or is_decimal(c) else -1
+
+
+cdef int split_into(str text, int kind, void* data, Py_ssize_t n, Abbreviations ab, IBuf* out) except -1:
+    cdef Py_ssize_t pos = 0, le, i, start, a, j, k
+    cdef uint32_t c
+    while pos < n:
+        le = pos
+        while le < n and not is_break(rd(kind, data, le)):
+            le += 1
+        if le < n:
+            if rd(kind, data, le) == 13 and le + 1 < n and rd(kind, data, le + 1) == 10:
+                le += 2
+            else:
+                le += 1
+        start = i = pos
+        while True:
+            while i < le and not is_ender(rd(kind, data, i)):
+                i += 1
+            if i >= le:
+                break
+            a = i
+            j = a + 1
+            while j < le and is_ender(rd(kind, data, j)):
+                j += 1
+            k = sentence_end(kind, data, j, le)
+            if k < 0:
+                i = j
+                continue
+            i = k
+            if rd(kind, data, a) == 46 and ab.skips(text, kind, data, max(start, a - 64), a):
+                continue
+            emit(kind, data, start, k, out)
+            start = k
+        emit(kind, data, start, le, out)
+        pos = le
+    return 0
+
+
+def split(str text, Abbreviations abbreviations):
+    """The sentence spans of text (see kernel.py)."""
+    cdef IBuf out
+    cdef Py_ssize_t i
+    out.p = NULL
+    out.n = out.cap = 0
+    try:
+        split_into(text, PyUnicode_KIND(text), PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text), abbreviations, &out)
+        return [(out.p[i], out.p[i + 1]) for i in range(0, out.n, 2)]
+    finally:
+        ibuf_free(&out)
+
+
+# -- strings present in a text --------------------------------------------------------------------------
+cdef class Needles:
+    """Which of a list of strings occur in a text (see kernel.py): one pass over the text; at a
+    character that begins some of the strings, each of those is compared."""
+
+    cdef readonly list strings
+    cdef uint8_t starts[8192]  # bit per character below 65536: some string begins with it
+    cdef dict by_first  # first character -> indexes of the strings that begin with it
+    cdef Py_ssize_t count
+
+    def __init__(self, strings):
+        self.strings = list(strings)
+        if any(not s for s in self.strings):
+            raise ValueError("an empty string is in every text")
+        memset(self.starts, 0, sizeof(self.starts))
+        self.by_first = {}
+        for i, s in enumerate(self.strings):
+            c = ord(s[0])
+            self.by_first.setdefault(c, []).append(i)
+            if c < 65536:
+                self.starts[c >> 3] |= 1 << (c & 7)
+        self.count = len(self.strings)
+
+    def present(self, str text):
+        cdef int kind = PyUnicode_KIND(text), skind
+        cdef void* data = PyUnicode_DATA(text)
+        cdef void* sdata
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), p, m, q, found = 0
+        cdef uint32_t c
+        cdef list cands
+        cdef str s
+        cdef bint big = any(c >= 65536 for c in self.by_first)
+        mask = 0
+        seen = set()
+        for p in range(n):
+            c = rd(kind, data, p)
+            if c < 65536:
+                if not (self.starts[c >> 3] >> (c & 7)) & 1:
+                    continue
+            elif not big:
+                continue
+            cands = self.by_first.get(c)
+            if cands is None:
+                continue
+            for idx in cands:
+                if idx in seen:
+                    continue
+                s = self.strings[idx]
+                m = PyUnicode_GET_LENGTH(s)
+                if p + m > n:
+                    continue
+                skind = PyUnicode_KIND(s)
+                sdata = PyUnicode_DATA(s)
+                for q in range(1, m):
+                    if rd(skind, sdata, q) != rd(kind, data, p + q):
+                        break
+                else:
+                    seen.add(idx)
+                    mask |= 1 << idx
+                    found += 1
+            if found == self.count:
+                break
+        return mask
+
+
+cdef class Words:
+    """A set of strings looked up for every run of letters and digits (see kernel.py)."""
+
+    cdef readonly frozenset strings
+    cdef StrMap table
+
+    def __init__(self, strings):
+        self.strings = frozenset(strings)
+        self.table = StrMap()
+        for s in self.strings:
+            self.table.set(s, 1)
+
+    def hits(self, str text, str lowered):
+        cdef int kind = PyUnicode_KIND(text), lkind = PyUnicode_KIND(lowered)
+        cdef void* data = PyUnicode_DATA(text)
+        cdef void* ldata = PyUnicode_DATA(lowered)
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i = 0, j
+        if PyUnicode_GET_LENGTH(lowered) != n:
+            raise ValueError("lowered must be as long as text")
+        out = []
+        if not self.table.count:
+            return out
+        while i < n:
+            if not is_alnum(rd(kind, data, i)):
+                i += 1
+                continue
+            j = i + 1
+            while j < n and is_alnum(rd(kind, data, j)):
+                j += 1
+            if self.table.find(lkind, ldata, i, j) >= 0:
+                out.append(i)
+                out.append(j)
+            i = j
+        return out
+
+
+# -- names: the capitalised words of the gazetteer's rules beyond its list ----------------------------
+cdef enum:
+    N_GIVEN = 1 << 0
+    N_SURNAME = 1 << 1
+    N_NEAR = 1 << 2
+    N_GROUP = 1 << 3
+    N_PLURAL = 1 << 4
+
+NAME_BITS = {"GIVEN": N_GIVEN, "SURNAME": N_SURNAME, "NEAR": N_NEAR, "GROUP": N_GROUP, "PLURAL": N_PLURAL}
+_TRANSLIT = (("shch", "sc"), ("tsch", "c"), ("sch", "s"), ("kh", "h"), ("zh", "z"), ("ch", "c"),
+             ("sh", "s"), ("ts", "c"), ("tz", "c"), ("ck", "k"), ("w", "v"), ("ph", "f"),
+             ("yo", "e"), ("ye", "e"), ("iy", "i"), ("yi", "i"),
+             ("ij", "i"), ("ii", "i"), ("y", "i"), ("j", "i"), ("ou", "u"))
+cdef uint32_t TL_FROM[21][4]
+cdef int TL_FROM_N[21]
+cdef uint32_t TL_TO[21][2]
+cdef int TL_TO_N[21]
+for _i, (_a, _b) in enumerate(_TRANSLIT):
+    TL_FROM_N[_i] = len(_a)
+    TL_TO_N[_i] = len(_b)
+    for _j, _c in enumerate(_a):
+        TL_FROM[_i][_j] = ord(_c)
+    for _j, _c in enumerate(_b):
+        TL_TO[_i][_j] = ord(_c)
+
+
+cdef Py_ssize_t replace_all(uint32_t* w, Py_ssize_t n, const uint32_t* a, int an, const uint32_t* b, int bn) noexcept:
+    """str.replace(a, b) in place (b is never longer than a); the new length."""
+    cdef Py_ssize_t i = 0, o = 0, k
+    cdef bint hit
+    while i < n:
+        hit = i + an <= n
+        if hit:
+            for k in range(an):
+                if w[i + k] != a[k]:
+                    hit = False
+                    break
+        if hit:
+            for k in range(bn):
+                w[o + k] = b[k]
+            o += bn
+            i += an
+        else:
+            w[o] = w[i]
+            o += 1
+            i += 1
+    return o
+
+
+cdef Py_ssize_t translit_into(uint32_t* tok, Py_ssize_t n, uint32_t* w) noexcept:
+    """translit_ascii of the ASCII word tok[:n], into w; its length."""
+    cdef Py_ssize_t m = 0, i, o
+    cdef uint32_t c
+    cdef uint32_t ae[2]
+    cdef uint32_t one[1]
+    for i in range(n):
+        c = tok[i]
+        if 65 <= c <= 90:
+            c += 32
+        if 97 <= c <= 122:
+            w[m] = c
+            m += 1
+    ae[1] = 101
+    for c in (97, 111, 117):  # ae -> a, oe -> o, ue -> u
+        ae[0] = c
+        one[0] = c
+        m = replace_all(w, m, ae, 2, one, 1)
+    for i in range(21):
+        m = replace_all(w, m, TL_FROM[i], TL_FROM_N[i], TL_TO[i], TL_TO_N[i])
+    o = 0
+    for i in range(m):  # doubled letters once
+        if o == 0 or w[o - 1] != w[i]:
+            w[o] = w[i]
+            o += 1
+    return o
+
+
+def translit_ascii(str word):
+    """kernel.translit_ascii (ASCII words only)."""
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(word), i
+    cdef uint32_t tok[WBUF]
+    cdef uint32_t w[WBUF]
+    if not word.isascii() or n > WBUF:
+        raise ValueError("an ASCII word of at most 256 characters")
+    for i in range(n):
+        tok[i] = ord(word[i])
+    n = translit_into(tok, n, w)
+    return "".join([chr(w[i]) for i in range(n)])
+
+
+cdef class NameTables:
+    """What the compiled scanner needs to describe an ASCII word without calling Python (the
+    data the gazetteer pass's ``describe`` reads; tests/test_kernel.py checks they agree)."""
+
+    cdef StrMap given, surnames, names, freq, neighbours, acronyms
+    cdef int near_min, near_freq, group_min, group_freq
+
+    def __init__(self, given, surnames, names, freq, neighbour_keys, acronyms, int near_min, int near_freq,
+                 int group_min, int group_freq):
+        """``given``, ``surnames``: lowercase; ``names``, ``acronyms``: as written; ``freq``:
+        the English word list (lowercase -> frequency); ``neighbour_keys``: every deletion of
+        every known surname's translit key (and the key)."""
+        self.given = StrMap((w, 1) for w in given)
+        self.surnames = StrMap((w, 1) for w in surnames)
+        self.names = StrMap((w, 1) for w in names)
+        self.freq = StrMap()
+        for k, v in freq.items():
+            if not 0 <= v < 2 ** 31:
+                raise ValueError("frequencies must be 32-bit integers")
+            self.freq.set(k, v)
+        self.neighbours = StrMap((w, 1) for w in neighbour_keys)
+        self.acronyms = StrMap((w, 1) for w in acronyms)
+        self.near_min, self.near_freq, self.group_min, self.group_freq = near_min, near_freq, group_min, group_freq
+
+    cdef bint near(self, uint32_t* key, Py_ssize_t n) noexcept:
+        """Whether the key, or the key with one letter deleted, is a surname's."""
+        cdef uint32_t d[WBUF]
+        cdef Py_ssize_t i, j, m
+        if self.neighbours.find(4, key, 0, n) >= 0:
+            return True
+        for i in range(n):
+            m = 0
+            for j in range(n):
+                if j != i:
+                    d[m] = key[j]
+                    m += 1
+            if self.neighbours.find(4, d, 0, n - 1) >= 0:
+                return True
+        return False
+
+
+cdef int groups_of(IBuf* toks, Py_ssize_t ntok, IBuf* bits, IBuf* key_ids, list groups) except -1:
+    cdef Py_ssize_t cap = 16, t, slot
+    cdef int64_t* table  # per slot: key, first entry, 1 if another entry shares the key
+    cdef int32_t ent, key
+    while cap < 2 * ntok + 2:
+        cap *= 2
+    table = <int64_t*>malloc(3 * cap * sizeof(int64_t))
+    if table == NULL:
+        raise MemoryError()
+    try:
+        for slot in range(cap):
+            table[3 * slot] = -1
+        for t in range(ntok):
+            ent = toks.p[4 * t + 2]
+            if not bits.p[ent] & N_GROUP:
+                continue
+            key = key_ids.p[ent]
+            slot = <Py_ssize_t>(mix(<uint64_t>key) & (cap - 1))
+            while table[3 * slot] >= 0 and table[3 * slot] != key:
+                slot = (slot + 1) & (cap - 1)
+            if table[3 * slot] < 0:
+                table[3 * slot] = key
+                table[3 * slot + 1] = ent
+                table[3 * slot + 2] = 0
+            elif table[3 * slot + 1] != ent:
+                table[3 * slot + 2] = 1
+        for t in range(ntok):
+            ent = toks.p[4 * t + 2]
+            if not bits.p[ent] & N_GROUP:
+                continue
+            key = key_ids.p[ent]
+            slot = <Py_ssize_t>(mix(<uint64_t>key) & (cap - 1))
+            while table[3 * slot] != key:
+                slot = (slot + 1) & (cap - 1)
+            if table[3 * slot + 2]:
+                groups.extend((toks.p[4 * t], toks.p[4 * t + 1], key))
+    finally:
+        free(table)
+    return 0
+
+
+cdef class NameScanner:
+    """See kernel.NameScanner. With NameTables, ASCII words are described here."""
+
+    cdef readonly object describe
+    cdef NameTables tables
+    cdef StrMap seen  # word -> entry
+    cdef StrMap keys  # translit key -> number
+    cdef IBuf bits, key_ids
+    cdef public Py_ssize_t max_entries
+
+    def __init__(self, describe, NameTables tables=None, Py_ssize_t max_entries=100_000):
+        self.describe = describe
+        self.tables = tables
+        self.seen = StrMap()
+        self.keys = StrMap()
+        self.max_entries = max_entries
+
+    def __dealloc__(self):
+        ibuf_free(&self.bits)
+        ibuf_free(&self.key_ids)
+
+    cdef int32_t key_id(self, int kind, void* data, Py_ssize_t s, Py_ssize_t e) except -2:
+        cdef Key k
+        cdef int32_t got
+        key_of(kind, data, s, e, &k)
+        got = self.keys.find_key(kind, data, s, e, &k)
+        if got < 0:
+            got = <int32_t>self.keys.count
+            self.keys.add_key(kind, data, s, e, &k, got)
+        return got
+
+    cdef int fast(self, uint32_t* w, Py_ssize_t n, int32_t* out) except -1:
+        cdef NameTables T = self.tables
+        cdef uint32_t low[WBUF]
+        cdef uint32_t key[WBUF]
+        cdef Py_ssize_t i, m
+        cdef int32_t bits = 0, f
+        cdef bint caps = n >= 3 and w[n - 1] == 115
+        for i in range(n):
+            low[i] = w[i] + 32 if 65 <= w[i] <= 90 else w[i]
+            if i < n - 1 and not 65 <= w[i] <= 90:
+                caps = False
+        if T.given.find(4, low, 0, n) >= 0:
+            bits |= N_GIVEN
+        if T.surnames.find(4, low, 0, n) >= 0:
+            bits |= N_SURNAME
+        f = T.freq.find(4, low, 0, n)
+        if f < 0:
+            f = 0
+        out[1] = -1
+        if n >= T.near_min and f < T.near_freq and T.names.find(4, w, 0, n) < 0:
+            m = translit_into(w, n, key)
+            if T.near(key, m):
+                bits |= N_NEAR
+        if n >= T.group_min and f < T.group_freq:
+            bits |= N_GROUP
+            m = translit_into(w, n, key)
+            out[1] = self.key_id(4, key, 0, m)
+        if caps and T.acronyms.find(4, w, 0, n - 1) >= 0:
+            bits |= N_PLURAL
+        out[0] = bits
+        return 1
+
+    cdef int32_t entry(self, str text, int kind, void* data, Py_ssize_t s, Py_ssize_t e) except -1:
+        cdef Key k
+        cdef int32_t got, ent[2]
+        cdef uint32_t buf[WBUF]
+        cdef Py_ssize_t i
+        cdef bint ascii
+        cdef str key
+        key_of(kind, data, s, e, &k)
+        got = self.seen.find_key(kind, data, s, e, &k)
+        if got >= 0:
+            return got
+        ascii = self.tables is not None and e - s <= WBUF
+        if ascii:
+            for i in range(e - s):
+                buf[i] = rd(kind, data, s + i)
+                if buf[i] >= 128:
+                    ascii = False
+                    break
+        if ascii:
+            self.fast(buf, e - s, ent)
+        else:
+            b, key_s = self.describe(PyUnicode_Substring(text, s, e))
+            ent[0] = <int32_t>b
+            if key_s is None:
+                ent[1] = -1
+            else:
+                key = key_s
+                ent[1] = self.key_id(PyUnicode_KIND(key), PyUnicode_DATA(key), 0, PyUnicode_GET_LENGTH(key))
+        got = <int32_t>self.seen.count
+        ibuf_push(&self.bits, ent[0])
+        ibuf_push(&self.key_ids, ent[1])
+        self.seen.add_key(kind, data, s, e, &k, got)
+        return got
+
+    def word(self, str w):
+        """(bits, key number) of a word (tests)."""
+        cdef int32_t k = self.entry(w, PyUnicode_KIND(w), PyUnicode_DATA(w), 0, PyUnicode_GET_LENGTH(w))
+        return self.bits.p[k], self.key_ids.p[k]
+
+    def scan(self, str text):
+        cdef int kind = PyUnicode_KIND(text), tk
+        cdef void* data = PyUnicode_DATA(text)
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i = 0, j, e2, t, u, ntok
+        cdef IBuf toks  # start, end (no possessive), entry, stripped
+        cdef int32_t b, b2, ent
+        cdef uint32_t c
+        pairs, near, groups, plurals = [], [], [], []
+        if self.seen.count >= self.max_entries:
+            self.seen.clear()
+            self.keys.clear()
+            self.bits.n = self.key_ids.n = 0
+        toks.p = NULL
+        toks.n = toks.cap = 0
+        try:
+            while i < n:
+                if is_space(rd(kind, data, i)):
+                    i += 1
+                    continue
+                j = token_end(kind, data, i, n, &tk)
+                if tk == WORD and j - i >= 2 and Py_UNICODE_ISUPPER(rd(kind, data, i)) \
+                        and (i == 0 or not is_alnum(rd(kind, data, i - 1))) and (j == n or not is_alnum(rd(kind, data, j))):
+                    e2 = j
+                    if j - i > 3:
+                        c = rd(kind, data, j - 2)
+                        if (c == 39 or c == 0x2019) and (rd(kind, data, j - 1) == 115 or rd(kind, data, j - 1) == 83):
+                            e2 = j - 2
+                    ent = self.entry(text, kind, data, i, e2)
+                    ibuf_reserve(&toks, 4)
+                    toks.p[toks.n] = <int32_t>i
+                    toks.p[toks.n + 1] = <int32_t>e2
+                    toks.p[toks.n + 2] = ent
+                    toks.p[toks.n + 3] = 1 if e2 != j else 0
+                    toks.n += 4
+                i = j
+            ntok = toks.n // 4
+            for t in range(ntok):
+                b = self.bits.p[toks.p[4 * t + 2]]
+                if t + 1 < ntok:
+                    b2 = self.bits.p[toks.p[4 * t + 6]]
+                    if (b & N_GIVEN or b2 & N_SURNAME) and toks.p[4 * t + 4] == toks.p[4 * t + 1] + 1 \
+                            and rd(kind, data, toks.p[4 * t + 1]) == 32:
+                        pairs.extend((toks.p[4 * t], toks.p[4 * t + 1], toks.p[4 * t + 4], toks.p[4 * t + 5]))
+                if b & N_NEAR:
+                    if t:
+                        near.extend((toks.p[4 * t], toks.p[4 * t + 1], toks.p[4 * t - 4], toks.p[4 * t - 3]))
+                    else:
+                        near.extend((toks.p[4 * t], toks.p[4 * t + 1], -1, -1))
+                if b & N_PLURAL and not toks.p[4 * t + 3]:
+                    i, j = toks.p[4 * t], toks.p[4 * t + 1]
+                    if (i == 0 or (rd(kind, data, i - 1) != 95 and rd(kind, data, i - 1) != 45)) and (j == n or (
+                            rd(kind, data, j) != 95 and rd(kind, data, j) != 45 and rd(kind, data, j) != 39
+                            and rd(kind, data, j) != 0x2019)):
+                        plurals.extend((i, j))
+            # GROUP words whose key another GROUP word spelt differently shares: per key, the
+            # first word seen and whether another came (a table of the document's keys)
+            groups_of(&toks, ntok, &self.bits, &self.key_ids, groups)
+        finally:
+            ibuf_free(&toks)
+        return pairs, near, groups, plurals
+
+
+# -- the lexicon --------------------------------------------------------------------------------------
+
+
+cdef class Vocabulary:
+    """What the compiled lexicon needs to describe an ASCII token without calling Python: the
+    same tables the Python ``describe`` reads (the flagger builds both from one set of data;
+    tests/test_kernel.py checks that they agree on every token)."""
+
+    cdef StrMap ids  # lowercase word -> fluency id
+    cdef int32_t id_cap, id_acr, id_hyph, id_w, id_num, id_year, id_other, id_poss
+    cdef list suffixes  # (suffix, id), longest first
+    cdef int32_t punct[128]  # ASCII punctuation -> fluency id (-1: "<p>")
+    cdef StrMap freq  # lowercase word -> frequency
+    cdef int32_t rare_freq
+    cdef StrMap particles
+    cdef list prefixes  # str, in order
+    cdef StrMap prefix_set
+    cdef list british  # (gb ending, us ending), in order
+    cdef StrMap low_bits  # lowercase word -> structure bits
+    cdef StrMap midcap  # word -> MIDCAP
+    cdef uint8_t opener[128]
+    cdef uint8_t clause[128]
+
+    def __init__(self, ids, classes, suffixes, punct, freq, int rare_freq, particles, prefixes, british,
+                 low_bits, midcap, openers, clause):
+        """``classes``: the fluency ids of <Cap>, <ACR>, <hyph>, <w>, <num>, <year>, <p>, 's;
+        ``suffixes``: (suffix, id) longest first; ``punct``: token -> id; ``freq``: the English
+        word list (lowercase -> frequency, all positive); ``low_bits``: lowercase word -> the
+        structure bits; ``midcap``: words with the MIDCAP bit; ``openers``, ``clause``: marks."""
+        self.ids = StrMap(ids)
+        self.id_cap, self.id_acr, self.id_hyph, self.id_w, self.id_num, self.id_year, self.id_other, self.id_poss = classes
+        self.suffixes = [(str(a), int(b)) for a, b in suffixes]
+        for c in range(128):
+            self.punct[c] = -1
+            self.opener[c] = 0
+            self.clause[c] = 0
+        for k, v in punct.items():
+            if len(k) == 1 and ord(k) < 128:
+                self.punct[ord(k)] = v
+        self.freq = StrMap()
+        for k, v in freq.items():
+            if not 0 < v < 2 ** 31:
+                raise ValueError("frequencies must be positive 32-bit integers")
+            self.freq.set(k, v)
+        self.rare_freq = rare_freq
+        self.particles = StrMap((w, 1) for w in particles)
+        self.prefixes = list(prefixes)
+        self.prefix_set = StrMap((w, 1) for w in prefixes)
+        self.british = [(str(a), str(b)) for a, b in british]
+        self.low_bits = StrMap(low_bits)
+        self.midcap = StrMap((w, 1) for w in midcap)
+        for c in openers:
+            if len(c) == 1 and ord(c) < 128:
+                self.opener[ord(c)] = 1
+        for c in clause:
+            if len(c) == 1 and ord(c) < 128:
+                self.clause[ord(c)] = 1
+
+    cdef inline int32_t lookup(self, StrMap m, uint32_t* w, Py_ssize_t s, Py_ssize_t e) noexcept:
+        return m.find(4, w, s, e)
+
+    cdef int32_t token_id(self, uint32_t* tok, uint32_t* low, Py_ssize_t n) noexcept:
+        """FluencyModel.token_id of an ASCII word (``low``: it lowercased)."""
+        cdef int32_t i = self.lookup(self.ids, low, 0, n)
+        cdef Py_ssize_t k, m
+        cdef bint upper, lower
+        cdef str suffix
+        if i >= 0:
+            return i
+        if 65 <= tok[0] <= 90:  # word_class: capitalised
+            if n > 1:
+                upper = False
+                lower = False
+                for k in range(n):
+                    if 65 <= tok[k] <= 90:
+                        upper = True
+                    elif 97 <= tok[k] <= 122:
+                        lower = True
+                if upper and not lower:
+                    return self.id_acr
+            return self.id_cap
+        for k in range(n):
+            if tok[k] == 45:
+                return self.id_hyph
+        for suffix, i in self.suffixes:
+            m = len(suffix)
+            if n > m + 2:
+                for k in range(m):
+                    if tok[n - m + k] != <uint32_t>ord(suffix[k]):
+                        break
+                else:
+                    return i
+        return self.id_w
+
+    cdef int64_t plain(self, uint32_t* w, Py_ssize_t s, Py_ssize_t e) noexcept:
+        """The word list's frequency of w[s:e] (0: not listed)."""
+        cdef int32_t f = self.lookup(self.freq, w, s, e)
+        return f if f > 0 else 0
+
+    cdef bint ends(self, uint32_t* w, Py_ssize_t n, str suffix) noexcept:
+        cdef Py_ssize_t m = len(suffix), k
+        if m > n:
+            return False
+        for k in range(m):
+            if w[n - m + k] != <uint32_t>ord(suffix[k]):
+                return False
+        return True
+
+    cdef bint starts(self, uint32_t* w, Py_ssize_t n, str prefix) noexcept:
+        cdef Py_ssize_t m = len(prefix), k
+        if m > n:
+            return False
+        for k in range(m):
+            if w[k] != <uint32_t>ord(prefix[k]):
+                return False
+        return True
+
+    cdef int64_t frequency(self, uint32_t* low, Py_ssize_t n) except -1:
+        """OovSignal.freq of an ASCII lowercase word."""
+        cdef int32_t f0 = self.lookup(self.freq, low, 0, n)
+        cdef int64_t f, g, best
+        cdef Py_ssize_t k, a, m, gl, ul, j, q
+        cdef uint32_t buf[WBUF]
+        cdef bint any_part, found_our, found_ae
+        cdef str gb, us, prefix
+        if f0 > 0:
+            return f0
+        f = self.rare_freq if self.lookup(self.particles, low, 0, n) >= 0 else 0
+        if not f and n >= 2 and low[n - 2] == 39 and low[n - 1] == 115:  # 's
+            f = self.frequency(low, n - 2)
+        if not f:
+            for k in range(n):
+                if low[k] == 45:
+                    break
+            else:
+                k = -1
+            if k >= 0:  # the rarest of the parts that are not prefixes
+                any_part = False
+                best = 0
+                a = 0
+                for k in range(n + 1):
+                    if k == n or low[k] == 45:
+                        if k > a and self.lookup(self.prefix_set, low, a, k) < 0:
+                            for j in range(k - a):
+                                buf[j] = low[a + j]
+                            g = self.frequency(buf, k - a)
+                            if not any_part or g < best:
+                                best = g
+                            any_part = True
+                        a = k + 1
+                f = best if any_part else 0
+        if not f:  # British spellings, as American ones
+            best = 0
+            for gb, us in self.british:
+                gl, ul = len(gb), len(us)
+                if n > gl + 2 and self.ends(low, n, gb) and n - gl + ul <= WBUF:
+                    for j in range(n - gl):
+                        buf[j] = low[j]
+                    for j in range(ul):
+                        buf[n - gl + j] = <uint32_t>ord(us[j])
+                    g = self.plain(buf, 0, n - gl + ul)
+                    if g > best:
+                        best = g
+            # "our" -> "or" everywhere (favourite, colourful)
+            m = 0
+            j = 0
+            found_our = False
+            while j < n:
+                if j + 2 < n and low[j] == 111 and low[j + 1] == 117 and low[j + 2] == 114:
+                    buf[m] = 111
+                    buf[m + 1] = 114
+                    m += 2
+                    j += 3
+                    found_our = True
+                else:
+                    buf[m] = low[j]
+                    m += 1
+                    j += 1
+            if found_our:
+                g = self.plain(buf, 0, m)
+                if g > best:
+                    best = g
+            # "ae" -> "e", then "oe" -> "e"
+            found_ae = False
+            for j in range(n - 1):
+                if (low[j] == 97 or low[j] == 111) and low[j + 1] == 101:
+                    found_ae = True
+                    break
+            if found_ae:
+                m = 0
+                j = 0
+                while j < n:
+                    if j + 1 < n and low[j] == 97 and low[j + 1] == 101:
+                        buf[m] = 101
+                        m += 1
+                        j += 2
+                    else:
+                        buf[m] = low[j]
+                        m += 1
+                        j += 1
+                q = 0
+                j = 0
+                while j < m:
+                    if j + 1 < m and buf[j] == 111 and buf[j + 1] == 101:
+                        buf[q] = 101
+                        q += 1
+                        j += 2
+                    else:
+                        buf[q] = buf[j]
+                        q += 1
+                        j += 1
+                g = self.plain(buf, 0, q)
+                if g > best:
+                    best = g
+            f = best
+        if not f:  # a common prefix glued to a word
+            for prefix in self.prefixes:
+                if self.starts(low, n, prefix) and n - len(prefix) >= 3:
+                    f = self.plain(low, len(prefix), n)
+                    if f:
+                        break
+        return f
+
+
+cdef class Lexicon:
+    """token -> entry (bits, fluency code, lowercase id, non-Latin characters); see kernel.py.
+    With a :class:`Vocabulary`, ASCII tokens are described here; others by ``describe``."""
+
+    cdef StrMap table
+    cdef StrMap lows
+    cdef readonly object describe
+    cdef public Py_ssize_t max_entries
+    cdef IBuf bits, codes, low_ids, non_latin
+    cdef Vocabulary vocab
+    cdef StrMap skip
+
+    def __init__(self, describe, Py_ssize_t max_entries=100_000, Vocabulary vocabulary=None, skip=()):
+        self.describe = describe
+        self.max_entries = max_entries
+        self.table = StrMap()
+        self.lows = StrMap()
+        self.vocab = vocabulary
+        self.skip = StrMap((w, 1) for w in skip)
+
+    def __dealloc__(self):
+        ibuf_free(&self.bits)
+        ibuf_free(&self.codes)
+        ibuf_free(&self.low_ids)
+        ibuf_free(&self.non_latin)
+
+    def __len__(self):
+        return self.table.count
+
+    def fresh(self):
+        """Before a document: start afresh when the table is full."""
+        if self.table.count >= self.max_entries:
+            self.table.clear()
+            self.lows.clear()
+            self.bits.n = self.codes.n = self.low_ids.n = self.non_latin.n = 0
+
+    cdef int32_t low_id(self, object low) except -2:
+        cdef str s
+        if low is None:
+            return -1
+        s = low
+        return self.low_id_of(PyUnicode_KIND(s), PyUnicode_DATA(s), 0, PyUnicode_GET_LENGTH(s))
+
+    cdef int32_t low_id_of(self, int kind, void* data, Py_ssize_t s, Py_ssize_t e) except -2:
+        cdef Key k
+        cdef int32_t got
+        key_of(kind, data, s, e, &k)
+        got = self.lows.find_key(kind, data, s, e, &k)
+        if got < 0:
+            got = <int32_t>self.lows.count
+            self.lows.add_key(kind, data, s, e, &k, got)
+        return got
+
+    cdef int fast(self, uint32_t* tok, Py_ssize_t n, int32_t* out) except -1:
+        """The entry of an ASCII token, as Python's describe gives it (``out``: bits, code,
+        low id, non-Latin characters); 0 when it is left to Python."""
+        cdef Vocabulary V = self.vocab
+        cdef uint32_t c = tok[0]
+        cdef uint32_t low[WBUF]
+        cdef Py_ssize_t k
+        cdef int32_t bits, code, f0
+        cdef int64_t f
+        cdef bint plain = True, upper_rest = False
+        if n > WBUF:
+            return 0
+        out[3] = 0
+        if ASCII[c] & C_DIGIT:
+            out[0] = NUMBER
+            out[1] = V.id_year if n == 4 and tok[0] == 49 and tok[1] == 57 or n == 4 and tok[0] == 50 and tok[1] == 48 else V.id_num
+            out[2] = -1
+            return 1
+        if not ASCII[c] & C_LETTER:
+            out[0] = (OPENER if V.opener[c] else 0) | (CLAUSE if V.clause[c] else 0)
+            out[1] = V.punct[c] if n == 1 and V.punct[c] >= 0 else V.id_other
+            out[2] = -1
+            return 1
+        for k in range(n):
+            c = tok[k]
+            low[k] = c + 32 if 65 <= c <= 90 else c
+            if c == 39 or c == 45:
+                plain = False
+            if k and 65 <= c <= 90:
+                upper_rest = True
+        # the fluency code: the id, or ~id of the word of a possessive
+        if n > 2 and tok[n - 2] == 39 and tok[n - 1] == 115:
+            code = ~V.token_id(tok, low, n - 2)
+        else:
+            code = V.token_id(tok, low, n)
+        f = V.frequency(low, n)
+        bits = WORD
+        f0 = V.lookup(V.low_bits, low, 0, n)
+        if f0 > 0:
+            bits |= f0
+        if V.lookup(V.midcap, tok, 0, n) >= 0:
+            bits |= MIDCAP
+        c = tok[0]
+        if 65 <= c <= 90:
+            bits |= UPPER
+        else:
+            bits |= LOWER0 | AZ_FIRST
+        if n >= 2:
+            bits |= LONG
+        if self.skip.find(4, low, 0, n) < 0:
+            bits |= KEPT
+        if not f:
+            bits |= UNKNOWN
+        elif f < V.rare_freq:
+            bits |= RARE
+        if upper_rest:
+            bits |= UPPER_REST
+        if plain:
+            bits |= PLAIN
+        if 97 <= tok[n - 1] <= 122:
+            bits |= AZ_LAST
+        out[0] = bits
+        out[1] = code
+        out[2] = self.low_id_of(4, low, 0, n)
+        return 1
+
+    cdef int32_t lookup(self, str text, int kind, void* data, Py_ssize_t s, Py_ssize_t e) except -1:
+        cdef Key key
+        key_of(kind, data, s, e, &key)
+        cdef int32_t got = self.table.find_key(kind, data, s, e, &key)
+        cdef int32_t ent[4]
+        cdef uint32_t buf[WBUF]
+        cdef Py_ssize_t k
+        cdef bint ascii
+        if got >= 0:
+            return got
+        ascii = self.vocab is not None and e - s <= WBUF
+        if ascii:
+            for k in range(e - s):
+                buf[k] = rd(kind, data, s + k)
+                if buf[k] >= 128:
+                    ascii = False
+                    break
+        if ascii and self.fast(buf, e - s, ent):
+            b, code, low_id, nl = ent[0], ent[1], ent[2], ent[3]
+        else:
+            b, code, low, nl = self.describe(PyUnicode_Substring(text, s, e))
+            low_id = self.low_id(low)
+        got = <int32_t>self.table.count
+        ibuf_push(&self.bits, <int32_t>b)
+        ibuf_push(&self.codes, <int32_t>code)
+        ibuf_push(&self.low_ids, <int32_t>low_id)
+        ibuf_push(&self.non_latin, <int32_t>nl)
+        self.table.add_key(kind, data, s, e, &key, got)
+        return got
+
+    def entry(self, str tok):
+        """The entry of a token (looked up, or described now)."""
+        cdef int32_t k = self.lookup(tok, PyUnicode_KIND(tok), PyUnicode_DATA(tok), 0, PyUnicode_GET_LENGTH(tok))
+        return (self.bits.p[k], self.codes.p[k], self.low_ids.p[k], self.non_latin.p[k])
+
+
+# -- the models ----------------------------------------------------------------------------------------
+cdef struct NSlot:
+    int64_t key  # -1: empty
+    int32_t a  # value under the english model
+    int32_t b  # value under the bad-MT model
+
+
+DEF MISSING = -2147483648  # a model that does not list the n-gram (filled in when building)
+
+
+cdef class NTable:
+    """n-gram code -> (english value, bad-MT value), open addressing."""
+
+    cdef NSlot* slots
+    cdef Py_ssize_t cap
+    cdef Py_ssize_t count
+
+    def __cinit__(self, Py_ssize_t n=0):
+        cdef Py_ssize_t cap = 16, i
+        while cap < 2 * n + 2:
+            cap *= 2
+        self.slots = <NSlot*>normalize_big_alloc(cap * sizeof(NSlot))
+        if self.slots == NULL:
+            raise MemoryError()
+        for i in range(cap):
+            self.slots[i].key = -1
+        self.cap = cap
+        self.count = 0
+
+    def __dealloc__(self):
+        free(self.slots)
+
+    cdef inline NSlot* find(self, int64_t key) noexcept:
+        cdef Py_ssize_t mask = self.cap - 1
+        cdef Py_ssize_t i = <Py_ssize_t>(mix(<uint64_t>key) & mask)
+        while True:
+            if self.slots[i].key == key:
+                return &self.slots[i]
+            if self.slots[i].key < 0:
+                return NULL
+            i = (i + 1) & mask
+
+    cdef NSlot* put(self, int64_t key) except NULL:
+        """The slot of key, made (both values MISSING) if absent; the table never grows past half full."""
+        cdef Py_ssize_t mask = self.cap - 1
+        cdef Py_ssize_t i = <Py_ssize_t>(mix(<uint64_t>key) & mask)
+        while True:
+            if self.slots[i].key == key:
+                return &self.slots[i]
+            if self.slots[i].key < 0:
+                if (self.count + 1) * 2 > self.cap:
+                    raise OverflowError("n-gram table sized too small")
+                self.slots[i].key = key
+                self.slots[i].a = MISSING
+                self.slots[i].b = MISSING
+                self.count += 1
+                return &self.slots[i]
+            i = (i + 1) & mask
+
+
+cdef class Scorer:
+    """The fluency models as integer tables, the combiner's weights, the foreign gate (see
+    kernel.py: the same arguments). The two models' tables are merged: one lookup gives both
+    values, a model that lacks an n-gram holding its backed-off value."""
+
+    cdef NTable tri, bi, bow2
+    cdef int32_t* uni
+    cdef int32_t* bow1
+    cdef readonly int64_t V
+    cdef readonly int32_t scale, bos, eos, poss
+    cdef double* weights
+    cdef int32_t* term_index
+    cdef int nterms
+    cdef readonly double offset, gate_known, gate_non_latin
+    cdef readonly int gate_min_words
+
+    def __cinit__(self, *args, **kwargs):
+        self.uni = NULL
+        self.bow1 = NULL
+        self.weights = NULL
+        self.term_index = NULL
+
+    def __dealloc__(self):
+        free(self.uni)
+        free(self.bow1)
+        free(self.weights)
+        free(self.term_index)
+
+    def __init__(self, models, int scale, int bos, int eos, int poss, terms, double offset, double gate_known,
+                 double gate_non_latin, int gate_min_words):
+        if len(models) != 2:
+            raise ValueError("two models: english, bad MT")
+        en, mt = models
+        cdef Py_ssize_t V = len(en["uni"]), m, v, w
+        if len(mt["uni"]) != V or len(en["bow1"]) != V or len(mt["bow1"]) != V:
+            raise ValueError("both models need one unigram and backoff value per id")
+        self.V = V
+        self.scale, self.bos, self.eos, self.poss = scale, bos, eos, poss
+        self.uni = <int32_t*>malloc(2 * V * sizeof(int32_t))
+        self.bow1 = <int32_t*>malloc(2 * V * sizeof(int32_t))
+        if self.uni == NULL or self.bow1 == NULL:
+            raise MemoryError()
+        for m, model in enumerate(models):
+            uni = np.asarray(model["uni"], dtype=np.int64)
+            bow1 = np.asarray(model["bow1"], dtype=np.int64)
+            for v in range(V):
+                self.uni[m * V + v] = <int32_t>uni[v]
+                self.bow1[m * V + v] = <int32_t>bow1[v]
+        rows = {k: [np.asarray(model[k], dtype=np.int64).reshape(-1, width) for model in models]
+                for k, width in (("tri", 4), ("bi", 3), ("bow2", 3))}
+        self.bi = self._table(rows["bi"], 2)
+        self.bow2 = self._table(rows["bow2"], 2)
+        self.tri = self._table(rows["tri"], 3)
+        cdef NSlot* s
+        cdef int64_t key, ctx
+        cdef Py_ssize_t i
+        # fill in what a model lacks: its backed-off value (bigrams: bow1 + uni; contexts: 0;
+        # trigrams: the context's weight + the bigram)
+        for i in range(self.bi.cap):
+            s = &self.bi.slots[i]
+            if s.key >= 0:
+                v, w = s.key // V, s.key % V
+                if s.a == MISSING:
+                    s.a = self.bow1[v] + self.uni[w]
+                if s.b == MISSING:
+                    s.b = self.bow1[V + v] + self.uni[V + w]
+        for i in range(self.bow2.cap):
+            s = &self.bow2.slots[i]
+            if s.key >= 0:
+                if s.a == MISSING:
+                    s.a = 0
+                if s.b == MISSING:
+                    s.b = 0
+        for i in range(self.tri.cap):
+            s = &self.tri.slots[i]
+            if s.key >= 0 and (s.a == MISSING or s.b == MISSING):
+                ctx, w = s.key // V, s.key % V
+                v = ctx % V
+                if s.a == MISSING:
+                    s.a = self.backoff(0, ctx, v, w)
+                if s.b == MISSING:
+                    s.b = self.backoff(1, ctx, v, w)
+        terms = list(terms)
+        self.nterms = len(terms)
+        self.weights = <double*>malloc(max(self.nterms, 1) * sizeof(double))
+        self.term_index = <int32_t*>malloc(max(self.nterms, 1) * sizeof(int32_t))
+        if self.weights == NULL or self.term_index == NULL:
+            raise MemoryError()
+        for i, (idx, weight) in enumerate(terms):
+            if not 0 <= idx < NF:
+                raise ValueError(f"no feature {idx}")
+            self.term_index[i] = idx
+            self.weights[i] = weight
+        self.offset = offset
+        self.gate_known, self.gate_non_latin, self.gate_min_words = gate_known, gate_non_latin, gate_min_words
+
+    cdef NTable _table(self, list rows, int width):
+        cdef Py_ssize_t total = sum(len(r) for r in rows), i, j, m
+        cdef NTable t = NTable(total)
+        cdef int64_t key
+        cdef NSlot* s
+        cdef int64_t[:, :] r
+        for m in range(2):
+            r = rows[m]
+            for i in range(r.shape[0]):
+                key = r[i, 0]
+                for j in range(1, width):
+                    key = key * self.V + r[i, j]
+                s = t.put(key)
+                if m == 0:
+                    s.a = <int32_t>r[i, width]
+                else:
+                    s.b = <int32_t>r[i, width]
+        return t
+
+    cdef int32_t backoff(self, int m, int64_t ctx, int64_t v, int64_t w) noexcept:
+        """log10 p(w | u v) under model m for a trigram the model does not list."""
+        cdef NSlot* b = self.bi.find(v * self.V + w)
+        cdef NSlot* c = self.bow2.find(ctx)
+        cdef int32_t bi, bow
+        if b != NULL:
+            bi = b.a if m == 0 else b.b
+        else:
+            bi = self.bow1[m * self.V + v] + self.uni[m * self.V + w]
+        bow = 0 if c == NULL else (c.a if m == 0 else c.b)
+        return bow + bi
+
+    cdef inline void logprob2(self, int64_t u, int64_t v, int64_t w, int32_t* en, int32_t* mt) noexcept:
+        cdef int64_t ctx = u * self.V + v
+        cdef NSlot* t = self.tri.find(ctx * self.V + w)
+        cdef NSlot* b
+        cdef NSlot* c
+        if t != NULL:
+            en[0] = t.a
+            mt[0] = t.b
+            return
+        b = self.bi.find(v * self.V + w)
+        c = self.bow2.find(ctx)
+        if b != NULL:
+            en[0] = b.a
+            mt[0] = b.b
+        else:
+            en[0] = self.bow1[v] + self.uni[w]
+            mt[0] = self.bow1[self.V + v] + self.uni[self.V + w]
+        if c != NULL:
+            en[0] += c.a
+            mt[0] += c.b
+
+    def logprob(self, int m, int u, int v, int w):
+        """log10 p(w | u v) under model m (times scale), by backing off."""
+        cdef int32_t en, mt
+        self.logprob2(u, v, w, &en, &mt)
+        return en if m == 0 else mt
+
+    cdef inline double logit_of(self, double* f) noexcept:
+        cdef double z = self.offset
+        cdef int i
+        for i in range(self.nterms):
+            z += self.weights[i] * f[self.term_index[i]]
+        return z
+
+    def logit(self, feats):
+        cdef double f[NF]
+        cdef int i
+        for i in range(NF):
+            f[i] = feats[i]
+        return self.logit_of(f)
+
+
+cdef inline double sigmoid_of(double z) noexcept:
+    cdef double e
+    if z >= 0:
+        return 1.0 / (1.0 + exp(-z))
+    e = exp(z)
+    return e / (1.0 + e)
+
+
+def sigmoid(double z):
+    return sigmoid_of(z)
+
+
+# -- measuring sentences ----------------------------------------------------------------------------------
+cdef class Doc:
+    """The kernel's measurements of one document (see kernel.py)."""
+
+    cdef IBuf spans_  # start, end per sentence
+    cdef IBuf toks  # start, end, bits, low per token
+    cdef IBuf info_  # NI per sentence
+    cdef double* feats
+    cdef double* conf
+    cdef Py_ssize_t nsent, cap
+    cdef object _spans, _confidence
+
+    def __cinit__(self):
+        self.feats = NULL
+        self.conf = NULL
+        self.nsent = self.cap = 0
+
+    def __dealloc__(self):
+        ibuf_free(&self.spans_)
+        ibuf_free(&self.toks)
+        ibuf_free(&self.info_)
+        free(self.feats)
+        free(self.conf)
+
+    cdef int reserve(self, Py_ssize_t n) except -1:
+        cdef double* f
+        cdef double* c
+        if n <= self.cap:
+            return 0
+        f = <double*>realloc(self.feats, n * NF * sizeof(double))
+        if f == NULL:
+            raise MemoryError()
+        self.feats = f
+        c = <double*>realloc(self.conf, n * sizeof(double))
+        if c == NULL:
+            raise MemoryError()
+        self.conf = c
+        ibuf_reserve(&self.info_, n * NI - self.info_.n)
+        self.cap = n
+        return 0
+
+    @property
+    def spans(self):
+        if self._spans is None:
+            self._spans = [(self.spans_.p[2 * i], self.spans_.p[2 * i + 1]) for i in range(self.nsent)]
+        return self._spans
+
+    @property
+    def confidence(self):
+        if self._confidence is None:
+            self._confidence = [self.conf[i] for i in range(self.nsent)]
+        return self._confidence
+
+    def features(self, Py_ssize_t i):
+        if not 0 <= i < self.nsent:
+            raise IndexError(i)
+        return [self.feats[i * NF + k] for k in range(NF)]
+
+    def info(self, Py_ssize_t i):
+        if not 0 <= i < self.nsent:
+            raise IndexError(i)
+        return tuple(self.info_.p[i * NI + k] for k in range(NI))
+
+    def token(self, Py_ssize_t k):
+        if not 0 <= k < self.toks.n // 4:
+            raise IndexError(k)
+        return (self.toks.p[4 * k], self.toks.p[4 * k + 1], self.toks.p[4 * k + 2], self.toks.p[4 * k + 3])
+
+    def __len__(self):
+        return self.nsent
+
+    @property
+    def gated(self):
+        """The sentences the foreign gate picked (for langdetect)."""
+        return [i for i in range(self.nsent) if self.info_.p[i * NI + 13]]
+
+    def at_most(self, double threshold):
+        """The sentences whose confidence is at most threshold, in order."""
+        return [i for i in range(self.nsent) if self.conf[i] <= threshold]
+
+
+cdef int unmatched(int kind, void* data, Py_ssize_t ls, Py_ssize_t le, IBuf* out) except -1:
+    """The unmatched quotes and brackets of text[ls:le] (see kernel.unmatched_marks): position,
+    character pairs in ``out``, by position."""
+    cdef IBuf stacks[5]
+    cdef Py_ssize_t i, t, j, last_straight = -1, straight = 0
+    cdef uint32_t c
+    cdef int32_t p, ch
+    for t in range(5):
+        stacks[t].p = NULL
+        stacks[t].n = stacks[t].cap = 0
+    out.n = 0
+    try:
+        for i in range(ls, le):
+            c = rd(kind, data, i)
+            if c < 128:
+                if not ASCII[c] & C_MARK:
+                    continue
+            elif c != 0x201C and c != 0x201D and c != 0xAB and c != 0xBB:
+                continue
+            if c == 40 or c == 91 or c == 123 or c == 0x201C or c == 0xAB:  # ( [ { “ «
+                t = 0 if c == 40 else 1 if c == 91 else 2 if c == 123 else 3 if c == 0x201C else 4
+                ibuf_push(&stacks[t], <int32_t>i)
+            elif c == 41 or c == 93 or c == 125 or c == 0x201D or c == 0xBB:  # ) ] } ” »
+                t = 0 if c == 41 else 1 if c == 93 else 2 if c == 125 else 3 if c == 0x201D else 4
+                if stacks[t].n:
+                    stacks[t].n -= 1
+                else:
+                    ibuf_push(out, <int32_t>i)
+                    ibuf_push(out, <int32_t>c)
+            elif c == 34:
+                straight += 1
+                last_straight = i
+        for t in range(5):
+            ch = 40 if t == 0 else 91 if t == 1 else 123 if t == 2 else 0x201C if t == 3 else 0xAB
+            for j in range(stacks[t].n):
+                ibuf_push(out, stacks[t].p[j])
+                ibuf_push(out, ch)
+        if straight % 2:
+            ibuf_push(out, <int32_t>last_straight)
+            ibuf_push(out, 34)
+        # by position (insertion sort: a line has few unmatched marks)
+        for i in range(2, out.n, 2):
+            p, ch = out.p[i], out.p[i + 1]
+            j = i - 2
+            while j >= 0 and out.p[j] > p:
+                out.p[j + 2] = out.p[j]
+                out.p[j + 3] = out.p[j + 1]
+                j -= 2
+            out.p[j + 2] = p
+            out.p[j + 3] = ch
+    finally:
+        for t in range(5):
+            ibuf_free(&stacks[t])
+    return 0
+
+
+cdef inline bint all_bits(int32_t b, int32_t want) noexcept:
+    return (b & want) == want
+
+
+cdef bint gap(int kind, void* data, Py_ssize_t a, Py_ssize_t b) noexcept:
+    cdef Py_ssize_t i
+    cdef uint32_t c
+    if b <= a:
+        return False
+    for i in range(a, b):
+        c = rd(kind, data, i)
+        if c != 32 and c != 0xA0:
+            return False
+    return True
+
+
+cdef bint is_strip_end(uint32_t c) noexcept:  # ” ’ " ' ) ] » and the space
+    return is_closer(c) or c == 32
+
+
+cdef int phrase(IBuf* lows, IBuf* wbits, int32_t* at, int32_t* size) except -1:
+    """The first phrase said twice (see kernel._phrase), through a table of n-gram first places."""
+    cdef Py_ssize_t n = lows.n, i, j, k, cap, slot, g, sz, need, content
+    cdef int64_t* keys = NULL  # first index of the gram in this slot, -1 empty
+    cdef uint64_t h
+    cdef bint same
+    at[0] = -1
+    size[0] = 0
+    for sz, need in ((3, 3), (4, 2)):
+        g = n - sz + 1
+        if g <= 0:
+            continue
+        cap = 16
+        while cap < 2 * g:
+            cap *= 2
+        keys = <int64_t*>malloc(cap * sizeof(int64_t))
+        if keys == NULL:
+            raise MemoryError()
+        try:
+            for slot in range(cap):
+                keys[slot] = -1
+            for i in range(g):
+                h = 1469598103934665603ULL
+                for k in range(sz):
+                    h = (h ^ <uint64_t>(<uint64_t>lows.p[i + k] + 1)) * 1099511628211ULL
+                slot = <Py_ssize_t>(mix(h) & (cap - 1))
+                j = -1
+                while keys[slot] >= 0:
+                    same = True
+                    for k in range(sz):
+                        if lows.p[keys[slot] + k] != lows.p[i + k]:
+                            same = False
+                            break
+                    if same:
+                        j = keys[slot]
+                        break
+                    slot = (slot + 1) & (cap - 1)
+                if j < 0:
+                    keys[slot] = i
+                    j = i
+                if i >= j + sz:
+                    content = 0
+                    for k in range(sz):
+                        if not wbits.p[i + k] & FUNCTION:
+                            content += 1
+                    if content >= need:
+                        at[0] = <int32_t>i
+                        size[0] = <int32_t>sz
+                        return 0
+        finally:
+            free(keys)
+            keys = NULL
+    return 0
+
+
+cdef int measure(Doc doc, int kind, void* data, Py_ssize_t s, Py_ssize_t e, Py_ssize_t lo, int32_t mark,
+                 Scorer sc, IBuf* codes, int64_t non_latin, IBuf* wlows, IBuf* wbits, IBuf* ids) except -1:
+    """Features and info of the sentence text[s:e], whose tokens are doc's from ``lo`` on
+    (``codes``: their fluency codes; ``non_latin``: their non-Latin characters)."""
+    cdef int32_t* T = doc.toks.p
+    cdef Py_ssize_t hi = doc.toks.n // 4, k, p, first_k = -1, second_k = -1, nw = 0
+    cdef int64_t n = 0, n_lower = 0, known_lower = 0, cap_unknown = 0, n_oov = 0, rare = 0
+    cdef int64_t letters = 0, foreign = 0
+    cdef bint clause = False
+    cdef int32_t b, b2, first = 0, second = 0, code
+    cdef Py_ssize_t i = doc.nsent
+    cdef double* f = &doc.feats[i * NF]
+    cdef int32_t* info = &doc.info_.p[i * NI]
+    wlows.n = 0
+    wbits.n = 0
+    for k in range(lo, hi):
+        b = T[4 * k + 2]
+        if b & CLAUSE:
+            clause = True
+        if not b & WORD:
+            continue
+        if first_k < 0:
+            first_k = k
+        elif second_k < 0:
+            second_k = k
+        nw += 1
+        ibuf_push(wlows, T[4 * k + 3])
+        ibuf_push(wbits, b)
+        letters += T[4 * k + 1] - T[4 * k]
+        if b & FOREIGN:
+            foreign += 1
+        if b & KEPT:
+            n += 1
+            if not b & UPPER:
+                n_lower += 1
+                if not b & UNKNOWN:
+                    known_lower += 1
+                if b & LONG and b & UNKNOWN:
+                    n_oov += 1
+                if b & LONG and b & RARE:
+                    rare += 1
+            elif b & LONG and b & UNKNOWN:
+                cap_unknown += 1
+    if first_k >= 0:
+        first = T[4 * first_k + 2]
+    if second_k >= 0:
+        second = T[4 * second_k + 2]
+    if all_bits(first, WORD | KEPT | UPPER | LONG | UNKNOWN):
+        cap_unknown -= 1
+    cdef double known_share = (<double>known_lower) / (<double>n_lower) if n_lower else 1.0
+    cdef double non_latin_share = (<double>non_latin) / (<double>(letters if letters else 1))
+    cdef double foreign_share = (<double>foreign) / (<double>(n if n else 1))
+    cdef bint gate = (n_lower >= sc.gate_min_words and known_share < sc.gate_known) or (
+        n >= sc.gate_min_words and non_latin_share > sc.gate_non_latin)
+    cdef double per = <double>(nw if nw else 1)
+
+    # fragment
+    cdef int32_t fragment = 0
+    cdef uint32_t last = 0
+    p = e
+    while p > s and is_strip_end(rd(kind, data, p - 1)):
+        p -= 1
+    if p > s:
+        last = rd(kind, data, p - 1)
+    if p > s and is_ender(last) and last != 63 and nw:
+        if first & TO and 2 <= nw <= 4 and second & LOWER0:
+            fragment = 1
+        elif not first & UPPER:
+            pass
+        elif first & SUBORDINATOR and not clause:
+            fragment = 2
+        elif first & NO_SUBJECT and nw >= 2 and last == 46:
+            fragment = 3
+
+    # repetition
+    cdef int32_t doubled = -1, phrase_at = -1, phrase_size = 0
+    for k in range(lo, hi - 1):
+        b = T[4 * k + 2]
+        b2 = T[4 * k + 6]
+        if all_bits(b, WORD | PLAIN | LONG) and all_bits(b2, WORD | PLAIN | LONG) \
+                and T[4 * k + 3] == T[4 * k + 7] and not b & DOUBLE_OK:
+            doubled = <int32_t>k
+            break
+    if nw >= 6:
+        phrase(wlows, wbits, &phrase_at, &phrase_size)
+    cdef int repetition = (doubled >= 0) + (phrase_at >= 0)
+
+    # lowercase start
+    cdef int32_t lower_start = -1
+    k = lo
+    while k < hi and T[4 * k + 2] & OPENER:
+        k += 1
+    if k < hi:
+        b = T[4 * k + 2]
+        if b & WORD and b & LOWER0 and not b & UPPER_REST:
+            lower_start = <int32_t>k
+
+    # midsentence capital
+    cdef int32_t midcap = -1, caps = 0
+    cdef int32_t bp, bn
+    for k in range(lo + 1, hi - 1):
+        if not T[4 * k + 2] & MIDCAP:
+            continue
+        bp = T[4 * (k - 1) + 2]
+        bn = T[4 * (k + 1) + 2]
+        if not all_bits(bp, WORD | AZ_FIRST | AZ_LAST) or not all_bits(bn, WORD | AZ_FIRST) or bn & FUNCTION:
+            continue
+        if not gap(kind, data, T[4 * (k - 1) + 1], T[4 * k]) or not gap(kind, data, T[4 * k + 1], T[4 * (k + 1)]):
+            continue
+        caps += 1
+        if midcap < 0:
+            midcap = <int32_t>k
+
+    # fluency: the ids (a possessive is two), then the end mark
+    ids.n = 0
+    for k in range(lo, hi):
+        code = codes.p[k - lo]
+        if code >= 0:
+            ibuf_push(ids, code)
+        else:
+            ibuf_push(ids, ~code)
+            ibuf_push(ids, sc.poss)
+    cdef Py_ssize_t n_ids = ids.n
+    ibuf_push(ids, sc.eos)
+    cdef int64_t u = sc.bos, v = sc.bos, w, total = 0, mt_total = 0, uni_total = 0, low = 0
+    cdef int64_t gain, style, g1 = 0, g2 = 0, s1 = 0, s2 = 0, wsum, gbest = 0, sbest = 0
+    cdef int32_t en, mt
+    cdef Py_ssize_t pos, gat = 0, sat = 0
+    for pos in range(ids.n):
+        w = ids.p[pos]
+        sc.logprob2(u, v, w, &en, &mt)
+        total += en
+        mt_total += mt
+        uni_total += sc.uni[w]
+        gain = en - sc.uni[w]
+        if 2 * gain < -sc.scale:
+            low += 1
+        if pos < n_ids:  # the worst three-position windows (gain, style), the first on a tie
+            style = en - mt
+            wsum = gain + g1 + g2
+            if pos == 0 or wsum < gbest:
+                gbest, gat = wsum, pos
+            wsum = style + s1 + s2
+            if pos == 0 or wsum < sbest:
+                sbest, sat = wsum, pos
+            g2, g1 = g1, gain
+            s2, s1 = s1, style
+        u, v = v, w
+    cdef double positions = <double>(n_ids + 1)
+    cdef double scale = <double>sc.scale
+
+    f[0] = log1p(<double>nw)
+    f[1] = known_share
+    f[2] = non_latin_share
+    f[3] = foreign_share
+    f[4] = 0.0
+    f[5] = (<double>n_oov) / per
+    f[6] = 1.0 if n_oov > 0 else 0.0
+    f[7] = (<double>cap_unknown) / per
+    f[8] = (<double>rare) / per
+    f[9] = 1.0 if fragment > 0 else 0.0
+    f[10] = <double>repetition
+    f[11] = 1.0 if mark > 0 else 0.0
+    f[12] = 1.0 if lower_start >= 0 else 0.0
+    f[13] = <double>caps
+    f[14] = (<double>total) / scale / positions
+    f[15] = (<double>(total - uni_total)) / scale / positions
+    f[16] = (<double>low) / positions
+    f[17] = (<double>mt_total) / scale / positions
+    f[18] = (<double>(mt_total - uni_total)) / scale / positions
+    f[19] = (<double>(total - mt_total)) / scale / positions
+    info[0] = <int32_t>lo
+    info[1] = <int32_t>hi
+    info[2] = <int32_t>nw
+    info[3] = fragment
+    info[4] = doubled
+    info[5] = phrase_at
+    info[6] = phrase_size
+    info[7] = mark
+    info[8] = lower_start
+    info[9] = midcap
+    info[10] = <int32_t>n_ids
+    info[11] = <int32_t>gat
+    info[12] = <int32_t>sat
+    info[13] = 1 if gate else 0
+    doc.conf[i] = sigmoid_of(sc.logit_of(f))
+    return 0
+
+
+def analyze(str text, spans, Lexicon lexicon, Scorer scorer, Abbreviations abbreviations):
+    """Measure every sentence of text: ``spans`` if given, else split's (see kernel.py)."""
+    cdef int kind = PyUnicode_KIND(text), tk
+    cdef void* data = PyUnicode_DATA(text)
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i, s, e, j, te, lo, ls = -1, checked = 0, q
+    cdef int32_t ent, mark
+    cdef int64_t nl
+    cdef IBuf codes, wlows, wbits, marks, ids
+    cdef Doc doc = Doc()
+    lexicon.fresh()
+    if spans is None:
+        split_into(text, kind, data, n, abbreviations, &doc.spans_)
+    else:
+        for a, b in spans:
+            if not 0 <= a <= b <= n:
+                raise ValueError(f"span ({a}, {b}) out of the text")
+            ibuf_push(&doc.spans_, <int32_t>a)
+            ibuf_push(&doc.spans_, <int32_t>b)
+    cdef Py_ssize_t nsent = doc.spans_.n // 2
+    doc.reserve(nsent)
+    codes.p = wlows.p = wbits.p = marks.p = ids.p = NULL
+    codes.n = codes.cap = wlows.n = wlows.cap = wbits.n = wbits.cap = marks.n = marks.cap = ids.n = ids.cap = 0
+    try:
+        for i in range(nsent):
+            s = doc.spans_.p[2 * i]
+            e = doc.spans_.p[2 * i + 1]
+            lo = doc.toks.n // 4
+            codes.n = 0
+            nl = 0
+            j = s
+            while j < e:
+                if is_space(rd(kind, data, j)):
+                    j += 1
+                    continue
+                te = token_end(kind, data, j, e, &tk)
+                ent = lexicon.lookup(text, kind, data, j, te)
+                ibuf_reserve(&doc.toks, 4)
+                doc.toks.p[doc.toks.n] = <int32_t>j
+                doc.toks.p[doc.toks.n + 1] = <int32_t>te
+                doc.toks.p[doc.toks.n + 2] = lexicon.bits.p[ent]
+                doc.toks.p[doc.toks.n + 3] = lexicon.low_ids.p[ent]
+                doc.toks.n += 4
+                ibuf_push(&codes, lexicon.codes.p[ent])
+                nl += lexicon.non_latin.p[ent]
+                j = te
+            # the unmatched marks of the paragraph ("\n" to "\n") the sentence starts in; the
+            # last paragraph's are kept while the sentences stay in it
+            if ls >= 0 and ls <= s:
+                q = checked
+                while q < s and rd(kind, data, q) != 10:
+                    q += 1
+                if q < s:
+                    ls = -1
+                else:
+                    checked = max(checked, s)
+            if ls < 0 or ls > s:
+                q = s
+                while q > 0 and rd(kind, data, q - 1) != 10:
+                    q -= 1
+                ls = q
+                q = s
+                while q < n and rd(kind, data, q) != 10:
+                    q += 1
+                unmatched(kind, data, ls, q, &marks)
+                checked = s
+            mark = 0
+            for q in range(0, marks.n, 2):
+                if s <= marks.p[q] < e:
+                    mark = marks.p[q + 1]
+                    break
+            measure(doc, kind, data, s, e, lo, mark, scorer, &codes, nl, &wlows, &wbits, &ids)
+            doc.nsent += 1
+    finally:
+        ibuf_free(&codes)
+        ibuf_free(&wlows)
+        ibuf_free(&wbits)
+        ibuf_free(&marks)
+        ibuf_free(&ids)
+    return doc
