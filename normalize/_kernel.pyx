@@ -21,9 +21,11 @@ from cpython.unicode cimport (
     PyUnicode_Substring,
 )
 from libc.math cimport exp, log1p
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memset
+
+cimport cython
 
 import numpy as np
 
@@ -95,25 +97,36 @@ DEF WBUF = 256  # ASCII words up to this long are described in C, longer ones by
 DEF NI = 14
 
 # -- characters --------------------------------------------------------------------------------------
-cdef uint8_t ASCII[128]
+# A str's characters are 1, 2 or 4 bytes each (PEP 393); every function that reads them is
+# compiled once per width (a fused type), the entry points pick by the str's kind.
+ctypedef fused chr_t:
+    uint8_t
+    uint16_t
+    uint32_t
+
+cdef uint8_t CLS[256]  # the classes of the characters below 256 (Latin-1), from str's own methods
 cdef enum:
-    C_SPACE = 1
-    C_LETTER = 2
-    C_DIGIT = 4
+    C_SPACE = 1  # str.isspace
+    C_LETTER = 2  # str.isalnum and not str.isdecimal (a word character of the tokenizer)
+    C_DIGIT = 4  # str.isdecimal
     C_BREAK = 8  # ends a line (str.splitlines)
     C_ENDER = 16  # . ! ?
     C_MARK = 32  # a quote or bracket (kernel.unmatched_marks)
+    C_UPPER = 64  # str.isupper
+    C_LOWER = 128  # str.islower
 
-for _c in range(128):
+for _c in range(256):
     _ch = chr(_c)
-    ASCII[_c] = ((C_SPACE if _ch.isspace() else 0) | (C_LETTER if _ch.isalnum() and not _ch.isdecimal() else 0)
-                 | (C_DIGIT if _ch.isdecimal() else 0) | (C_BREAK if len(("a" + _ch + "a").splitlines()) > 1 else 0)
-                 | (C_ENDER if _ch in ".!?" else 0) | (C_MARK if _ch in '()[]{}"' else 0))
+    CLS[_c] = ((C_SPACE if _ch.isspace() else 0) | (C_LETTER if _ch.isalnum() and not _ch.isdecimal() else 0)
+               | (C_DIGIT if _ch.isdecimal() else 0) | (C_BREAK if len(("a" + _ch + "a").splitlines()) > 1 else 0)
+               | (C_ENDER if _ch in ".!?" else 0) | (C_MARK if _ch in '()[]{}"«»' else 0)
+               | (C_UPPER if _ch.isupper() else 0) | (C_LOWER if _ch.islower() else 0))
+cdef uint8_t* ASCII = CLS  # (the first 128 entries)
 
 
 cdef inline bint is_break(uint32_t c) noexcept:
-    if c < 128:
-        return ASCII[c] & C_BREAK
+    if c < 256:
+        return CLS[c] & C_BREAK
     return Py_UNICODE_ISLINEBREAK(c)
 
 
@@ -122,27 +135,33 @@ cdef inline uint32_t rd(int kind, void* data, Py_ssize_t i) noexcept:
 
 
 cdef inline bint is_space(uint32_t c) noexcept:
-    if c < 128:
-        return ASCII[c] & C_SPACE
+    if c < 256:
+        return CLS[c] & C_SPACE
     return Py_UNICODE_ISSPACE(c)
 
 
 cdef inline bint is_decimal(uint32_t c) noexcept:
-    if c < 128:
-        return ASCII[c] & C_DIGIT
+    if c < 256:
+        return CLS[c] & C_DIGIT
     return Py_UNICODE_ISDECIMAL(c)
 
 
 cdef inline bint is_alnum(uint32_t c) noexcept:
-    if c < 128:
-        return ASCII[c] & (C_LETTER | C_DIGIT)
+    if c < 256:
+        return CLS[c] & (C_LETTER | C_DIGIT)
     return Py_UNICODE_ISALNUM(c)
 
 
 cdef inline bint is_letter(uint32_t c) noexcept:
-    if c < 128:
-        return ASCII[c] & C_LETTER
+    if c < 256:
+        return CLS[c] & C_LETTER
     return Py_UNICODE_ISALNUM(c) and not Py_UNICODE_ISDECIMAL(c)
+
+
+cdef inline bint is_upper(uint32_t c) noexcept:
+    if c < 256:
+        return CLS[c] & C_UPPER
+    return Py_UNICODE_ISUPPER(c)
 
 
 cdef inline uint64_t mix(uint64_t h) noexcept:
@@ -196,14 +215,14 @@ cdef struct Key:
     bint short  # the key is packed whole
 
 
-cdef inline void key_of(int kind, void* data, Py_ssize_t s, Py_ssize_t e, Key* k) noexcept:
+cdef inline void key_of(const chr_t* d, Py_ssize_t s, Py_ssize_t e, Key* k) noexcept:
     """Hash and, for a short key, pack the code points of data[s:e] (one pass)."""
     cdef uint64_t h = 1469598103934665603ULL, packed = 0
     cdef bint short = e - s <= 8
     cdef Py_ssize_t i
     cdef uint32_t c
     for i in range(s, e):
-        c = rd(kind, data, i)
+        c = d[i]
         h = (h ^ c) * 1099511628211ULL
         if c >= 256:
             short = False
@@ -220,9 +239,11 @@ cdef struct Slot:
     int32_t length
 
 
+@cython.final
 cdef class StrMap:
-    """str -> int (>= 0): looked up by a slice of any str without making the slice. A short key
-    (8 code points or fewer, each below 256) lives in its slot; a longer one in an arena."""
+    """str -> int (>= 0): looked up by a slice of any str without making the slice (sm_find,
+    sm_add). A short key (8 code points or fewer, each below 256) lives in its slot; a longer
+    one in an arena."""
 
     cdef Slot* slots
     cdef Py_ssize_t cap
@@ -262,35 +283,6 @@ cdef class StrMap:
         self.arena_n = 0
         return 0
 
-    cdef inline bint _same(self, Slot* slot, int kind, void* data, Py_ssize_t s, Py_ssize_t e, Key* k) noexcept:
-        cdef Py_ssize_t i, off
-        if slot.length != e - s:
-            return False
-        if k.short:
-            return slot.key == k.packed
-        off = <Py_ssize_t>slot.key
-        for i in range(e - s):
-            if self.arena[off + i] != rd(kind, data, s + i):
-                return False
-        return True
-
-    cdef inline int32_t find_key(self, int kind, void* data, Py_ssize_t s, Py_ssize_t e, Key* k) noexcept:
-        cdef Py_ssize_t mask = self.cap - 1
-        cdef Py_ssize_t i = <Py_ssize_t>(k.h & mask)
-        cdef Slot* slot
-        while True:
-            slot = &self.slots[i]
-            if slot.value < 0:
-                return -1
-            if slot.hash == k.h and self._same(slot, kind, data, s, e, k):
-                return slot.value
-            i = (i + 1) & mask
-
-    cdef int32_t find(self, int kind, void* data, Py_ssize_t s, Py_ssize_t e) noexcept:
-        cdef Key k
-        key_of(kind, data, s, e, &k)
-        return self.find_key(kind, data, s, e, &k)
-
     cdef int _grow(self) except -1:
         cdef Slot* old = self.slots
         cdef Py_ssize_t old_cap = self.cap, i, j, mask
@@ -311,65 +303,26 @@ cdef class StrMap:
         free(old)
         return 0
 
-    cdef int add_key(self, int kind, void* data, Py_ssize_t s, Py_ssize_t e, Key* k, int32_t value) except -1:
-        """Insert a key known to be absent."""
-        cdef Py_ssize_t i, mask, need, cap
-        cdef uint32_t* a
-        cdef uint64_t where
-        if (self.count + 1) * 2 > self.cap:
-            self._grow()
-        if k.short:
-            where = k.packed
-        else:
-            need = self.arena_n + (e - s)
-            if need > self.arena_cap:
-                cap = self.arena_cap * 2 if self.arena_cap else 256
-                while cap < need:
-                    cap *= 2
-                a = <uint32_t*>realloc(self.arena, cap * sizeof(uint32_t))
-                if a == NULL:
-                    raise MemoryError()
-                self.arena = a
-                self.arena_cap = cap
-            for i in range(e - s):
-                self.arena[self.arena_n + i] = rd(kind, data, s + i)
-            where = <uint64_t>self.arena_n
-            self.arena_n = need
-        mask = self.cap - 1
-        i = <Py_ssize_t>(k.h & mask)
-        while self.slots[i].value >= 0:
-            i = (i + 1) & mask
-        self.slots[i].hash = k.h
-        self.slots[i].key = where
-        self.slots[i].value = value
-        self.slots[i].length = <int32_t>(e - s)
-        self.count += 1
-        return 0
-
-    cdef int add(self, int kind, void* data, Py_ssize_t s, Py_ssize_t e, int32_t value) except -1:
-        cdef Key k
-        key_of(kind, data, s, e, &k)
-        return self.add_key(kind, data, s, e, &k, value)
-
     cdef int32_t get_str(self, str key) noexcept:
-        return self.find(PyUnicode_KIND(key), PyUnicode_DATA(key), 0, PyUnicode_GET_LENGTH(key))
+        cdef int kind = PyUnicode_KIND(key)
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(key)
+        if kind == 1:
+            return sm_get(self, <uint8_t*>PyUnicode_DATA(key), 0, n)
+        if kind == 2:
+            return sm_get(self, <uint16_t*>PyUnicode_DATA(key), 0, n)
+        return sm_get(self, <uint32_t*>PyUnicode_DATA(key), 0, n)
 
     def set(self, str key, int value):
         cdef int kind = PyUnicode_KIND(key)
-        cdef void* data = PyUnicode_DATA(key)
-        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(key), i, mask
-        cdef Key k
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(key)
         if value < 0:
             raise ValueError("values are >= 0")
-        key_of(kind, data, 0, n, &k)
-        if self.find_key(kind, data, 0, n, &k) >= 0:  # replace the value
-            mask = self.cap - 1
-            i = <Py_ssize_t>(k.h & mask)
-            while not (self.slots[i].hash == k.h and self._same(&self.slots[i], kind, data, 0, n, &k)):
-                i = (i + 1) & mask
-            self.slots[i].value = value
-            return
-        self.add_key(kind, data, 0, n, &k, value)
+        if kind == 1:
+            sm_set(self, <uint8_t*>PyUnicode_DATA(key), 0, n, value)
+        elif kind == 2:
+            sm_set(self, <uint16_t*>PyUnicode_DATA(key), 0, n, value)
+        else:
+            sm_set(self, <uint32_t*>PyUnicode_DATA(key), 0, n, value)
 
     def get(self, str key, default=None):
         cdef int32_t v = self.get_str(key)
@@ -382,31 +335,136 @@ cdef class StrMap:
         return self.count
 
 
+cdef inline bint sm_same(StrMap m, Slot* slot, const chr_t* d, Py_ssize_t s, Py_ssize_t e, Key* k) noexcept:
+    cdef Py_ssize_t i, off
+    if slot.length != e - s:
+        return False
+    if k.short:
+        return slot.key == k.packed
+    off = <Py_ssize_t>slot.key
+    for i in range(e - s):
+        if m.arena[off + i] != d[s + i]:
+            return False
+    return True
+
+
+cdef inline Py_ssize_t sm_slot(StrMap m, const chr_t* d, Py_ssize_t s, Py_ssize_t e, Key* k) noexcept:
+    """The slot of the key d[s:e] (hashed as k), or of the empty slot where it would go."""
+    cdef Py_ssize_t mask = m.cap - 1
+    cdef Py_ssize_t i = <Py_ssize_t>(k.h & mask)
+    cdef Slot* slot
+    while True:
+        slot = &m.slots[i]
+        if slot.value < 0 or (slot.hash == k.h and sm_same(m, slot, d, s, e, k)):
+            return i
+        i = (i + 1) & mask
+
+
+cdef inline int32_t sm_find(StrMap m, const chr_t* d, Py_ssize_t s, Py_ssize_t e, Key* k) noexcept:
+    """The value of the key d[s:e] (hashed as k by key_of), -1 when absent."""
+    return m.slots[sm_slot(m, d, s, e, k)].value
+
+
+cdef inline int32_t sm_get(StrMap m, const chr_t* d, Py_ssize_t s, Py_ssize_t e) noexcept:
+    cdef Key k
+    key_of(d, s, e, &k)
+    return m.slots[sm_slot(m, d, s, e, &k)].value
+
+
+cdef int sm_add(StrMap m, const chr_t* d, Py_ssize_t s, Py_ssize_t e, Key* k, int32_t value) except -1:
+    """Insert a key known to be absent."""
+    cdef Py_ssize_t i, mask, need, cap
+    cdef uint32_t* a
+    cdef uint64_t where
+    if (m.count + 1) * 2 > m.cap:
+        m._grow()
+    if k.short:
+        where = k.packed
+    else:
+        need = m.arena_n + (e - s)
+        if need > m.arena_cap:
+            cap = m.arena_cap * 2 if m.arena_cap else 256
+            while cap < need:
+                cap *= 2
+            a = <uint32_t*>realloc(m.arena, cap * sizeof(uint32_t))
+            if a == NULL:
+                raise MemoryError()
+            m.arena = a
+            m.arena_cap = cap
+        for i in range(e - s):
+            m.arena[m.arena_n + i] = d[s + i]
+        where = <uint64_t>m.arena_n
+        m.arena_n = need
+    mask = m.cap - 1
+    i = <Py_ssize_t>(k.h & mask)
+    while m.slots[i].value >= 0:
+        i = (i + 1) & mask
+    m.slots[i].hash = k.h
+    m.slots[i].key = where
+    m.slots[i].value = value
+    m.slots[i].length = <int32_t>(e - s)
+    m.count += 1
+    return 0
+
+
+cdef int sm_set(StrMap m, const chr_t* d, Py_ssize_t s, Py_ssize_t e, int32_t value) except -1:
+    cdef Key k
+    cdef Py_ssize_t i
+    key_of(d, s, e, &k)
+    i = sm_slot(m, d, s, e, &k)
+    if m.slots[i].value >= 0:
+        m.slots[i].value = value
+        return 0
+    return sm_add(m, d, s, e, &k, value)
+
+
+cdef int32_t sm_intern(StrMap m, const chr_t* d, Py_ssize_t s, Py_ssize_t e) except -2:
+    """The number of the key d[s:e], numbered in order of first sight."""
+    cdef Key k
+    cdef int32_t got
+    key_of(d, s, e, &k)
+    got = sm_find(m, d, s, e, &k)
+    if got < 0:
+        got = <int32_t>m.count
+        sm_add(m, d, s, e, &k, got)
+    return got
+
+
+cdef int32_t sm_intern_str(StrMap m, str key) except -2:
+    cdef int kind = PyUnicode_KIND(key)
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(key)
+    if kind == 1:
+        return sm_intern(m, <uint8_t*>PyUnicode_DATA(key), 0, n)
+    if kind == 2:
+        return sm_intern(m, <uint16_t*>PyUnicode_DATA(key), 0, n)
+    return sm_intern(m, <uint32_t*>PyUnicode_DATA(key), 0, n)
+
+
 # -- tokens ---------------------------------------------------------------------------------------------
 cdef inline bint is_joiner(uint32_t c) noexcept:
     return c == 39 or c == 0x2019 or c == 45  # ' ’ -
 
 
-cdef Py_ssize_t token_end(int kind, void* data, Py_ssize_t i, Py_ssize_t end, int* tkind) noexcept:
+cdef Py_ssize_t token_end(const chr_t* d, Py_ssize_t i, Py_ssize_t end, int* tkind) noexcept:
     """The end of the token that starts at i (a character that is not a space)."""
-    cdef uint32_t c = rd(kind, data, i), d
+    cdef uint32_t c = d[i], x
     cdef Py_ssize_t j = i + 1
     if is_letter(c):
-        while j < end and is_letter(rd(kind, data, j)):
+        while j < end and is_letter(d[j]):
             j += 1
-        while j + 1 < end and is_joiner(rd(kind, data, j)) and is_letter(rd(kind, data, j + 1)):
+        while j + 1 < end and is_joiner(d[j]) and is_letter(d[j + 1]):
             j += 2
-            while j < end and is_letter(rd(kind, data, j)):
+            while j < end and is_letter(d[j]):
                 j += 1
         tkind[0] = WORD
     elif is_decimal(c):
-        while j < end and is_decimal(rd(kind, data, j)):
+        while j < end and is_decimal(d[j]):
             j += 1
         while j + 1 < end:
-            d = rd(kind, data, j)
-            if (d == 46 or d == 44 or d == 58 or d == 47) and is_decimal(rd(kind, data, j + 1)):  # . , : /
+            x = d[j]
+            if (x == 46 or x == 44 or x == 58 or x == 47) and is_decimal(d[j + 1]):  # . , : /
                 j += 2
-                while j < end and is_decimal(rd(kind, data, j)):
+                while j < end and is_decimal(d[j]):
                     j += 1
             else:
                 break
@@ -416,47 +474,65 @@ cdef Py_ssize_t token_end(int kind, void* data, Py_ssize_t i, Py_ssize_t end, in
     return j
 
 
-def tokens(str text, Py_ssize_t start=0, end=None):
-    """(start, end) of every token of text[start:end], in order."""
-    cdef int kind = PyUnicode_KIND(text), tk
-    cdef void* data = PyUnicode_DATA(text)
-    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
-    cdef Py_ssize_t stop = n if end is None else min(<Py_ssize_t>end, n)
-    cdef Py_ssize_t i = max(start, 0), j
+cdef list tokens_of(const chr_t* d, Py_ssize_t i, Py_ssize_t stop):
+    cdef int tk
+    cdef Py_ssize_t j
     out = []
     while i < stop:
-        if is_space(rd(kind, data, i)):
+        if is_space(d[i]):
             i += 1
             continue
-        j = token_end(kind, data, i, stop, &tk)
+        j = token_end(d, i, stop, &tk)
         out.append((i, j))
         i = j
     return out
 
 
-def cap_words(str text):
-    """Flat [start, end, ...] of the capitalised words (see kernel.py)."""
-    cdef int kind = PyUnicode_KIND(text), tk
-    cdef void* data = PyUnicode_DATA(text)
-    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i = 0, j
+def tokens(str text, Py_ssize_t start=0, end=None):
+    """(start, end) of every token of text[start:end], in order."""
+    cdef int kind = PyUnicode_KIND(text)
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
+    cdef Py_ssize_t stop = n if end is None else min(<Py_ssize_t>end, n)
+    cdef Py_ssize_t i = max(start, 0)
+    if kind == 1:
+        return tokens_of(<uint8_t*>PyUnicode_DATA(text), i, stop)
+    if kind == 2:
+        return tokens_of(<uint16_t*>PyUnicode_DATA(text), i, stop)
+    return tokens_of(<uint32_t*>PyUnicode_DATA(text), i, stop)
+
+
+cdef list cap_words_of(const chr_t* d, Py_ssize_t n):
+    cdef int tk
+    cdef Py_ssize_t i = 0, j
     out = []
     while i < n:
-        if is_space(rd(kind, data, i)):
+        if is_space(d[i]):
             i += 1
             continue
-        j = token_end(kind, data, i, n, &tk)
-        if tk == WORD and j - i >= 2 and Py_UNICODE_ISUPPER(rd(kind, data, i)) \
-                and (i == 0 or not is_alnum(rd(kind, data, i - 1))) and (j == n or not is_alnum(rd(kind, data, j))):
+        j = token_end(d, i, n, &tk)
+        if tk == WORD and j - i >= 2 and is_upper(d[i]) \
+                and (i == 0 or not is_alnum(d[i - 1])) and (j == n or not is_alnum(d[j])):
             out.append(i)
             out.append(j)
         i = j
     return out
 
 
+def cap_words(str text):
+    """Flat [start, end, ...] of the capitalised words (see kernel.py)."""
+    cdef int kind = PyUnicode_KIND(text)
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
+    if kind == 1:
+        return cap_words_of(<uint8_t*>PyUnicode_DATA(text), n)
+    if kind == 2:
+        return cap_words_of(<uint16_t*>PyUnicode_DATA(text), n)
+    return cap_words_of(<uint32_t*>PyUnicode_DATA(text), n)
+
+
 # -- sentences ------------------------------------------------------------------------------------------
 cdef inline bint is_ender(uint32_t c) noexcept:  # . ! ? …
-    if c < 128:
-        return ASCII[c] & C_ENDER
+    if c < 256:
+        return CLS[c] & C_ENDER
     return c == 0x2026
 
 
@@ -472,6 +548,7 @@ cdef inline bint is_opening(uint32_t c) noexcept:  # “ " ‘ ' ( [ «
     return c == 0x201C or c == 34 or c == 0x2018 or c == 39 or c == 40 or c == 91 or c == 0xAB
 
 
+@cython.final
 cdef class Abbreviations:
     """Lowercase abbreviations (see kernel.py): the ASCII ones in a table, the rest in a set."""
 
@@ -488,38 +565,40 @@ cdef class Abbreviations:
     def __contains__(self, str word):
         return word in self.words
 
-    cdef bint skips(self, str text, int kind, void* data, Py_ssize_t lo, Py_ssize_t a) except -1:
-        """Whether the full stop at ``a`` ends an abbreviation or an initial: the word before it
-        (letters, digits, dots, underscores; not before ``lo``), lowercased."""
-        cdef Py_ssize_t j = a, i
-        cdef uint32_t c
-        cdef bint ascii = True
-        cdef uint32_t buf[64]
-        while j > lo:
-            c = rd(kind, data, j - 1)
-            if is_alnum(c) or c == 46 or c == 95:
-                if c >= 128:
-                    ascii = False
-                j -= 1
-            else:
-                break
-        if not ascii:
-            word = PyUnicode_Substring(text, j, a).lower()
-            return word in self.words or (len(word) == 1 and word.isalpha())
-        if a - j > 64:  # cannot happen: lo >= a - 64
-            return False
-        for i in range(a - j):
-            c = rd(kind, data, j + i)
-            buf[i] = c + 32 if 65 <= c <= 90 else c
-        if a - j == 1 and ASCII[buf[0]] & C_LETTER:
-            return True
-        return self.ascii.find(4, buf, 0, a - j) >= 0
 
 
-cdef int emit(int kind, void* data, Py_ssize_t s, Py_ssize_t e, IBuf* out) except -1:
-    while s < e and is_space(rd(kind, data, s)):
+cdef bint abbrev_skips(Abbreviations ab, str text, const chr_t* d, Py_ssize_t lo, Py_ssize_t a) except -1:
+    """Whether the full stop at ``a`` ends an abbreviation or an initial: the word before it
+    (letters, digits, dots, underscores; not before ``lo``), lowercased."""
+    cdef Py_ssize_t j = a, i
+    cdef uint32_t c
+    cdef bint ascii = True
+    cdef uint32_t buf[64]
+    while j > lo:
+        c = d[j - 1]
+        if is_alnum(c) or c == 46 or c == 95:
+            if c >= 128:
+                ascii = False
+            j -= 1
+        else:
+            break
+    if not ascii:
+        word = PyUnicode_Substring(text, j, a).lower()
+        return word in ab.words or (len(word) == 1 and word.isalpha())
+    if a - j > 64:  # cannot happen: lo >= a - 64
+        return False
+    for i in range(a - j):
+        c = d[j + i]
+        buf[i] = c + 32 if 65 <= c <= 90 else c
+    if a - j == 1 and CLS[buf[0]] & C_LETTER:
+        return True
+    return sm_get(ab.ascii, <const uint32_t*>buf, 0, a - j) >= 0
+
+
+cdef int emit(const chr_t* d, Py_ssize_t s, Py_ssize_t e, IBuf* out) except -1:
+    while s < e and is_space(d[s]):
         s += 1
-    while e > s and is_space(rd(kind, data, e - 1)):
+    while e > s and is_space(d[e - 1]):
         e -= 1
     if e > s:
         ibuf_push(out, <int32_t>s)
@@ -527,56 +606,56 @@ cdef int emit(int kind, void* data, Py_ssize_t s, Py_ssize_t e, IBuf* out) excep
     return 0
 
 
-cdef Py_ssize_t sentence_end(int kind, void* data, Py_ssize_t j, Py_ssize_t n) noexcept:
+cdef Py_ssize_t sentence_end(const chr_t* d, Py_ssize_t j, Py_ssize_t n) noexcept:
     cdef Py_ssize_t k = j, g
     cdef uint32_t c
-    while k < n and is_closer(rd(kind, data, k)):
+    while k < n and is_closer(d[k]):
         k += 1
     g = k
-    while g < n and is_gap(rd(kind, data, g)):
+    while g < n and is_gap(d[g]):
         g += 1
     if g == k or g == n:
         return -1
-    c = rd(kind, data, g)
+    c = d[g]
     if is_opening(c):
         if g + 1 == n:
             return -1
-        c = rd(kind, data, g + 1)
-    return k if Py_UNICODE_ISUPPER(c) or is_decimal(c) else -1
+        c = d[g + 1]
+    return k if is_upper(c) or is_decimal(c) else -1
 
 
-cdef int split_into(str text, int kind, void* data, Py_ssize_t n, Abbreviations ab, IBuf* out) except -1:
+cdef int split_into(str text, const chr_t* d, Py_ssize_t n, Abbreviations ab, IBuf* out) except -1:
     cdef Py_ssize_t pos = 0, le, i, start, a, j, k
     cdef uint32_t c
     while pos < n:
         le = pos
-        while le < n and not is_break(rd(kind, data, le)):
+        while le < n and not is_break(d[le]):
             le += 1
         if le < n:
-            if rd(kind, data, le) == 13 and le + 1 < n and rd(kind, data, le + 1) == 10:
+            if d[le] == 13 and le + 1 < n and d[le + 1] == 10:
                 le += 2
             else:
                 le += 1
         start = i = pos
         while True:
-            while i < le and not is_ender(rd(kind, data, i)):
+            while i < le and not is_ender(d[i]):
                 i += 1
             if i >= le:
                 break
             a = i
             j = a + 1
-            while j < le and is_ender(rd(kind, data, j)):
+            while j < le and is_ender(d[j]):
                 j += 1
-            k = sentence_end(kind, data, j, le)
+            k = sentence_end(d, j, le)
             if k < 0:
                 i = j
                 continue
             i = k
-            if rd(kind, data, a) == 46 and ab.skips(text, kind, data, max(start, a - 64), a):
+            if d[a] == 46 and abbrev_skips(ab, text, d, max(start, a - 64), a):
                 continue
-            emit(kind, data, start, k, out)
+            emit(d, start, k, out)
             start = k
-        emit(kind, data, start, le, out)
+        emit(d, start, le, out)
         pos = le
     return 0
 
@@ -587,78 +666,181 @@ def split(str text, Abbreviations abbreviations):
     cdef Py_ssize_t i
     out.p = NULL
     out.n = out.cap = 0
+    cdef int kind = PyUnicode_KIND(text)
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
     try:
-        split_into(text, PyUnicode_KIND(text), PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text), abbreviations, &out)
+        if kind == 1:
+            split_into(text, <uint8_t*>PyUnicode_DATA(text), n, abbreviations, &out)
+        elif kind == 2:
+            split_into(text, <uint16_t*>PyUnicode_DATA(text), n, abbreviations, &out)
+        else:
+            split_into(text, <uint32_t*>PyUnicode_DATA(text), n, abbreviations, &out)
         return [(out.p[i], out.p[i + 1]) for i in range(0, out.n, 2)]
     finally:
         ibuf_free(&out)
 
 
 # -- strings present in a text --------------------------------------------------------------------------
+@cython.final
 cdef class Needles:
     """Which of a list of strings occur in a text (see kernel.py): one pass over the text; at a
     character that begins some of the strings, each of those is compared."""
 
     cdef readonly list strings
-    cdef uint8_t starts[8192]  # bit per character below 65536: some string begins with it
-    cdef dict by_first  # first character -> indexes of the strings that begin with it
+    cdef uint32_t* chars  # the strings, one after the other
+    cdef int32_t* off
+    cdef int32_t* length
+    cdef int32_t* after  # the next string with the same first character (-1: none)
+    cdef int32_t* head  # per character below 65536: the first string beginning with it (-1: none)
+    cdef dict big  # first characters from 65536 up -> the first string
     cdef Py_ssize_t count
 
+    def __cinit__(self, *args, **kwargs):
+        self.chars = NULL
+        self.off = self.length = self.after = self.head = NULL
+
+    def __dealloc__(self):
+        free(self.chars)
+        free(self.off)
+        free(self.length)
+        free(self.after)
+        free(self.head)
+
     def __init__(self, strings):
+        cdef Py_ssize_t i, j, total, at = 0
+        cdef uint32_t c
         self.strings = list(strings)
         if any(not s for s in self.strings):
             raise ValueError("an empty string is in every text")
-        memset(self.starts, 0, sizeof(self.starts))
-        self.by_first = {}
-        for i, s in enumerate(self.strings):
-            c = ord(s[0])
-            self.by_first.setdefault(c, []).append(i)
-            if c < 65536:
-                self.starts[c >> 3] |= 1 << (c & 7)
         self.count = len(self.strings)
+        total = sum(len(x) for x in self.strings)
+        self.chars = <uint32_t*>malloc(max(total, 1) * sizeof(uint32_t))
+        self.off = <int32_t*>malloc(max(self.count, 1) * sizeof(int32_t))
+        self.length = <int32_t*>malloc(max(self.count, 1) * sizeof(int32_t))
+        self.after = <int32_t*>malloc(max(self.count, 1) * sizeof(int32_t))
+        self.head = <int32_t*>malloc(65536 * sizeof(int32_t))
+        if not (self.chars and self.off and self.length and self.after and self.head):
+            raise MemoryError()
+        for i in range(65536):
+            self.head[i] = -1
+        self.big = {}
+        for i in range(self.count - 1, -1, -1):  # so that each list runs in the strings' order
+            x = self.strings[i]
+            c = ord(x[0])
+            if c < 65536:
+                self.after[i] = self.head[c]
+                self.head[c] = <int32_t>i
+            else:
+                self.after[i] = self.big.get(c, -1)
+                self.big[c] = i
+        for i in range(self.count):
+            x = self.strings[i]
+            self.off[i] = <int32_t>at
+            self.length[i] = <int32_t>len(x)
+            for j in range(len(x)):
+                self.chars[at + j] = ord(x[j])
+            at += len(x)
 
     def present(self, str text):
-        cdef int kind = PyUnicode_KIND(text), skind
-        cdef void* data = PyUnicode_DATA(text)
-        cdef void* sdata
-        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), p, m, q, found = 0
-        cdef uint32_t c
-        cdef list cands
-        cdef str s
-        cdef bint big = any(c >= 65536 for c in self.by_first)
-        mask = 0
-        seen = set()
-        for p in range(n):
-            c = rd(kind, data, p)
-            if c < 65536:
-                if not (self.starts[c >> 3] >> (c & 7)) & 1:
-                    continue
-            elif not big:
-                continue
-            cands = self.by_first.get(c)
-            if cands is None:
-                continue
-            for idx in cands:
-                if idx in seen:
-                    continue
-                s = self.strings[idx]
-                m = PyUnicode_GET_LENGTH(s)
-                if p + m > n:
-                    continue
-                skind = PyUnicode_KIND(s)
-                sdata = PyUnicode_DATA(s)
-                for q in range(1, m):
-                    if rd(skind, sdata, q) != rd(kind, data, p + q):
-                        break
-                else:
-                    seen.add(idx)
-                    mask |= 1 << idx
-                    found += 1
-            if found == self.count:
-                break
-        return mask
+        cdef int kind = PyUnicode_KIND(text)
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
+        cdef uint8_t* found = <uint8_t*>malloc(max(self.count, 1))
+        if found == NULL:
+            raise MemoryError()
+        try:
+            memset(found, 0, max(self.count, 1))
+            if kind == 1:
+                needles_in(self, <uint8_t*>PyUnicode_DATA(text), n, found)
+            elif kind == 2:
+                needles_in(self, <uint16_t*>PyUnicode_DATA(text), n, found)
+            else:
+                needles_in(self, <uint32_t*>PyUnicode_DATA(text), n, found)
+            mask = 0
+            for i in range(self.count):
+                if found[i]:
+                    mask |= 1 << i
+            return mask
+        finally:
+            free(found)
 
 
+cdef int needles_in(Needles nd, const chr_t* d, Py_ssize_t n, uint8_t* found) except -1:
+    cdef Py_ssize_t p, q, m, left = nd.count, o
+    cdef int32_t h
+    cdef uint32_t c
+    cdef bint big = len(nd.big) > 0
+    for p in range(n):
+        c = d[p]
+        if c < 65536:
+            h = nd.head[c]
+        elif big:
+            h = nd.big.get(c, -1)
+        else:
+            continue
+        while h >= 0:
+            if not found[h]:
+                m = nd.length[h]
+                if p + m <= n:
+                    o = nd.off[h]
+                    for q in range(1, m):
+                        if nd.chars[o + q] != d[p + q]:
+                            break
+                    else:
+                        found[h] = 1
+                        left -= 1
+                        if not left:
+                            return 0
+            h = nd.after[h]
+    return 0
+
+
+@cython.final
+cdef class CharSet:
+    """A set of characters (see kernel.py): one bit per code point."""
+
+    cdef readonly frozenset chars
+    cdef uint8_t* bits
+
+    def __cinit__(self, *args, **kwargs):
+        self.bits = <uint8_t*>malloc(0x110000 // 8)
+        if self.bits == NULL:
+            raise MemoryError()
+        memset(self.bits, 0, 0x110000 // 8)
+
+    def __dealloc__(self):
+        free(self.bits)
+
+    def __init__(self, chars):
+        self.chars = frozenset(chars)
+        for c in self.chars:
+            if len(c) != 1:
+                raise ValueError("one character each")
+            self.bits[ord(c) >> 3] |= 1 << (ord(c) & 7)
+
+    def find(self, str text, Py_ssize_t start=0, end=None):
+        cdef int kind = PyUnicode_KIND(text)
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
+        cdef Py_ssize_t stop = n if end is None else min(<Py_ssize_t>end, n)
+        if start < 0:
+            start = 0
+        if kind == 1:
+            return chars_in(self.bits, <uint8_t*>PyUnicode_DATA(text), start, stop)
+        if kind == 2:
+            return chars_in(self.bits, <uint16_t*>PyUnicode_DATA(text), start, stop)
+        return chars_in(self.bits, <uint32_t*>PyUnicode_DATA(text), start, stop)
+
+
+cdef Py_ssize_t chars_in(const uint8_t* bits, const chr_t* d, Py_ssize_t i, Py_ssize_t stop) noexcept:
+    cdef uint32_t c
+    while i < stop:
+        c = d[i]
+        if bits[c >> 3] >> (c & 7) & 1:
+            return i
+        i += 1
+    return -1
+
+
+@cython.final
 cdef class Words:
     """A set of strings looked up for every run of letters and digits (see kernel.py)."""
 
@@ -672,27 +854,47 @@ cdef class Words:
             self.table.set(s, 1)
 
     def hits(self, str text, str lowered):
-        cdef int kind = PyUnicode_KIND(text), lkind = PyUnicode_KIND(lowered)
-        cdef void* data = PyUnicode_DATA(text)
-        cdef void* ldata = PyUnicode_DATA(lowered)
-        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i = 0, j
+        cdef int kind = PyUnicode_KIND(text)
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
         if PyUnicode_GET_LENGTH(lowered) != n:
             raise ValueError("lowered must be as long as text")
         out = []
         if not self.table.count:
             return out
-        while i < n:
-            if not is_alnum(rd(kind, data, i)):
-                i += 1
-                continue
-            j = i + 1
-            while j < n and is_alnum(rd(kind, data, j)):
-                j += 1
-            if self.table.find(lkind, ldata, i, j) >= 0:
-                out.append(i)
-                out.append(j)
-            i = j
+        if kind == 1:
+            runs_in(self.table, <uint8_t*>PyUnicode_DATA(text), n, lowered, out)
+        elif kind == 2:
+            runs_in(self.table, <uint16_t*>PyUnicode_DATA(text), n, lowered, out)
+        else:
+            runs_in(self.table, <uint32_t*>PyUnicode_DATA(text), n, lowered, out)
         return out
+
+
+cdef inline int32_t sm_get_any(StrMap m, int kind, void* data, Py_ssize_t s, Py_ssize_t e) noexcept:
+    if kind == 1:
+        return sm_get(m, <uint8_t*>data, s, e)
+    if kind == 2:
+        return sm_get(m, <uint16_t*>data, s, e)
+    return sm_get(m, <uint32_t*>data, s, e)
+
+
+cdef int runs_in(StrMap table, const chr_t* d, Py_ssize_t n, str lowered, list out) except -1:
+    """The runs of letters and digits of d whose lowered form is in the table."""
+    cdef int lkind = PyUnicode_KIND(lowered)
+    cdef void* ldata = PyUnicode_DATA(lowered)
+    cdef Py_ssize_t i = 0, j
+    while i < n:
+        if not is_alnum(d[i]):
+            i += 1
+            continue
+        j = i + 1
+        while j < n and is_alnum(d[j]):
+            j += 1
+        if sm_get_any(table, lkind, ldata, i, j) >= 0:
+            out.append(i)
+            out.append(j)
+        i = j
+    return 0
 
 
 # -- names: the capitalised words of the gazetteer's rules beyond its list ----------------------------
@@ -785,6 +987,7 @@ def translit_ascii(str word):
     return "".join([chr(w[i]) for i in range(n)])
 
 
+@cython.final
 cdef class NameTables:
     """What the compiled scanner needs to describe an ASCII word without calling Python (the
     data the gazetteer pass's ``describe`` reads; tests/test_kernel.py checks they agree)."""
@@ -813,7 +1016,7 @@ cdef class NameTables:
         """Whether the key, or the key with one letter deleted, is a surname's."""
         cdef uint32_t d[WBUF]
         cdef Py_ssize_t i, j, m
-        if self.neighbours.find(4, key, 0, n) >= 0:
+        if sm_get(self.neighbours, <const uint32_t*>key, 0, n) >= 0:
             return True
         for i in range(n):
             m = 0
@@ -821,7 +1024,7 @@ cdef class NameTables:
                 if j != i:
                     d[m] = key[j]
                     m += 1
-            if self.neighbours.find(4, d, 0, n - 1) >= 0:
+            if sm_get(self.neighbours, <const uint32_t*>d, 0, n - 1) >= 0:
                 return True
         return False
 
@@ -867,6 +1070,7 @@ cdef int groups_of(IBuf* toks, Py_ssize_t ntok, IBuf* bits, IBuf* key_ids, list 
     return 0
 
 
+@cython.final
 cdef class NameScanner:
     """See kernel.NameScanner. With NameTables, ASCII words are described here."""
 
@@ -888,16 +1092,6 @@ cdef class NameScanner:
         ibuf_free(&self.bits)
         ibuf_free(&self.key_ids)
 
-    cdef int32_t key_id(self, int kind, void* data, Py_ssize_t s, Py_ssize_t e) except -2:
-        cdef Key k
-        cdef int32_t got
-        key_of(kind, data, s, e, &k)
-        got = self.keys.find_key(kind, data, s, e, &k)
-        if got < 0:
-            got = <int32_t>self.keys.count
-            self.keys.add_key(kind, data, s, e, &k, got)
-        return got
-
     cdef int fast(self, uint32_t* w, Py_ssize_t n, int32_t* out) except -1:
         cdef NameTables T = self.tables
         cdef uint32_t low[WBUF]
@@ -909,131 +1103,147 @@ cdef class NameScanner:
             low[i] = w[i] + 32 if 65 <= w[i] <= 90 else w[i]
             if i < n - 1 and not 65 <= w[i] <= 90:
                 caps = False
-        if T.given.find(4, low, 0, n) >= 0:
+        if sm_get(T.given, <const uint32_t*>low, 0, n) >= 0:
             bits |= N_GIVEN
-        if T.surnames.find(4, low, 0, n) >= 0:
+        if sm_get(T.surnames, <const uint32_t*>low, 0, n) >= 0:
             bits |= N_SURNAME
-        f = T.freq.find(4, low, 0, n)
+        f = sm_get(T.freq, <const uint32_t*>low, 0, n)
         if f < 0:
             f = 0
         out[1] = -1
-        if n >= T.near_min and f < T.near_freq and T.names.find(4, w, 0, n) < 0:
+        if n >= T.near_min and f < T.near_freq and sm_get(T.names, <const uint32_t*>w, 0, n) < 0:
             m = translit_into(w, n, key)
             if T.near(key, m):
                 bits |= N_NEAR
         if n >= T.group_min and f < T.group_freq:
             bits |= N_GROUP
             m = translit_into(w, n, key)
-            out[1] = self.key_id(4, key, 0, m)
-        if caps and T.acronyms.find(4, w, 0, n - 1) >= 0:
+            out[1] = sm_intern(self.keys, <const uint32_t*>key, 0, m)
+        if caps and sm_get(T.acronyms, <const uint32_t*>w, 0, n - 1) >= 0:
             bits |= N_PLURAL
         out[0] = bits
         return 1
 
-    cdef int32_t entry(self, str text, int kind, void* data, Py_ssize_t s, Py_ssize_t e) except -1:
-        cdef Key k
-        cdef int32_t got, ent[2]
-        cdef uint32_t buf[WBUF]
-        cdef Py_ssize_t i
-        cdef bint ascii
-        cdef str key
-        key_of(kind, data, s, e, &k)
-        got = self.seen.find_key(kind, data, s, e, &k)
-        if got >= 0:
-            return got
-        ascii = self.tables is not None and e - s <= WBUF
-        if ascii:
-            for i in range(e - s):
-                buf[i] = rd(kind, data, s + i)
-                if buf[i] >= 128:
-                    ascii = False
-                    break
-        if ascii:
-            self.fast(buf, e - s, ent)
-        else:
-            b, key_s = self.describe(PyUnicode_Substring(text, s, e))
-            ent[0] = <int32_t>b
-            if key_s is None:
-                ent[1] = -1
-            else:
-                key = key_s
-                ent[1] = self.key_id(PyUnicode_KIND(key), PyUnicode_DATA(key), 0, PyUnicode_GET_LENGTH(key))
-        got = <int32_t>self.seen.count
-        ibuf_push(&self.bits, ent[0])
-        ibuf_push(&self.key_ids, ent[1])
-        self.seen.add_key(kind, data, s, e, &k, got)
-        return got
-
     def word(self, str w):
         """(bits, key number) of a word (tests)."""
-        cdef int32_t k = self.entry(w, PyUnicode_KIND(w), PyUnicode_DATA(w), 0, PyUnicode_GET_LENGTH(w))
+        cdef int kind = PyUnicode_KIND(w)
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(w)
+        cdef int32_t k
+        if kind == 1:
+            k = ns_entry(self, w, <uint8_t*>PyUnicode_DATA(w), 0, n)
+        elif kind == 2:
+            k = ns_entry(self, w, <uint16_t*>PyUnicode_DATA(w), 0, n)
+        else:
+            k = ns_entry(self, w, <uint32_t*>PyUnicode_DATA(w), 0, n)
         return self.bits.p[k], self.key_ids.p[k]
 
     def scan(self, str text):
-        cdef int kind = PyUnicode_KIND(text), tk
-        cdef void* data = PyUnicode_DATA(text)
-        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i = 0, j, e2, t, u, ntok
-        cdef IBuf toks  # start, end (no possessive), entry, stripped
-        cdef int32_t b, b2, ent
-        cdef uint32_t c
+        cdef int kind = PyUnicode_KIND(text)
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
         pairs, near, groups, plurals = [], [], [], []
         if self.seen.count >= self.max_entries:
             self.seen.clear()
             self.keys.clear()
             self.bits.n = self.key_ids.n = 0
-        toks.p = NULL
-        toks.n = toks.cap = 0
-        try:
-            while i < n:
-                if is_space(rd(kind, data, i)):
-                    i += 1
-                    continue
-                j = token_end(kind, data, i, n, &tk)
-                if tk == WORD and j - i >= 2 and Py_UNICODE_ISUPPER(rd(kind, data, i)) \
-                        and (i == 0 or not is_alnum(rd(kind, data, i - 1))) and (j == n or not is_alnum(rd(kind, data, j))):
-                    e2 = j
-                    if j - i > 3:
-                        c = rd(kind, data, j - 2)
-                        if (c == 39 or c == 0x2019) and (rd(kind, data, j - 1) == 115 or rd(kind, data, j - 1) == 83):
-                            e2 = j - 2
-                    ent = self.entry(text, kind, data, i, e2)
-                    ibuf_reserve(&toks, 4)
-                    toks.p[toks.n] = <int32_t>i
-                    toks.p[toks.n + 1] = <int32_t>e2
-                    toks.p[toks.n + 2] = ent
-                    toks.p[toks.n + 3] = 1 if e2 != j else 0
-                    toks.n += 4
-                i = j
-            ntok = toks.n // 4
-            for t in range(ntok):
-                b = self.bits.p[toks.p[4 * t + 2]]
-                if t + 1 < ntok:
-                    b2 = self.bits.p[toks.p[4 * t + 6]]
-                    if (b & N_GIVEN or b2 & N_SURNAME) and toks.p[4 * t + 4] == toks.p[4 * t + 1] + 1 \
-                            and rd(kind, data, toks.p[4 * t + 1]) == 32:
-                        pairs.extend((toks.p[4 * t], toks.p[4 * t + 1], toks.p[4 * t + 4], toks.p[4 * t + 5]))
-                if b & N_NEAR:
-                    if t:
-                        near.extend((toks.p[4 * t], toks.p[4 * t + 1], toks.p[4 * t - 4], toks.p[4 * t - 3]))
-                    else:
-                        near.extend((toks.p[4 * t], toks.p[4 * t + 1], -1, -1))
-                if b & N_PLURAL and not toks.p[4 * t + 3]:
-                    i, j = toks.p[4 * t], toks.p[4 * t + 1]
-                    if (i == 0 or (rd(kind, data, i - 1) != 95 and rd(kind, data, i - 1) != 45)) and (j == n or (
-                            rd(kind, data, j) != 95 and rd(kind, data, j) != 45 and rd(kind, data, j) != 39
-                            and rd(kind, data, j) != 0x2019)):
-                        plurals.extend((i, j))
-            # GROUP words whose key another GROUP word spelt differently shares: per key, the
-            # first word seen and whether another came (a table of the document's keys)
-            groups_of(&toks, ntok, &self.bits, &self.key_ids, groups)
-        finally:
-            ibuf_free(&toks)
+        if kind == 1:
+            ns_scan(self, text, <uint8_t*>PyUnicode_DATA(text), n, pairs, near, groups, plurals)
+        elif kind == 2:
+            ns_scan(self, text, <uint16_t*>PyUnicode_DATA(text), n, pairs, near, groups, plurals)
+        else:
+            ns_scan(self, text, <uint32_t*>PyUnicode_DATA(text), n, pairs, near, groups, plurals)
         return pairs, near, groups, plurals
+
+
+cdef int32_t ns_entry(NameScanner ns, str text, const chr_t* d, Py_ssize_t s, Py_ssize_t e) except -1:
+    cdef Key k
+    cdef int32_t got, ent[2]
+    cdef uint32_t buf[WBUF]
+    cdef Py_ssize_t i
+    cdef bint ascii
+    key_of(d, s, e, &k)
+    got = sm_find(ns.seen, d, s, e, &k)
+    if got >= 0:
+        return got
+    ascii = ns.tables is not None and e - s <= WBUF
+    if ascii:
+        for i in range(e - s):
+            buf[i] = d[s + i]
+            if buf[i] >= 128:
+                ascii = False
+                break
+    if ascii:
+        ns.fast(buf, e - s, ent)
+    else:
+        b, key_s = ns.describe(PyUnicode_Substring(text, s, e))
+        ent[0] = <int32_t>b
+        ent[1] = -1 if key_s is None else sm_intern_str(ns.keys, key_s)
+    got = <int32_t>ns.seen.count
+    ibuf_push(&ns.bits, ent[0])
+    ibuf_push(&ns.key_ids, ent[1])
+    sm_add(ns.seen, d, s, e, &k, got)
+    return got
+
+
+cdef int ns_scan(NameScanner ns, str text, const chr_t* d, Py_ssize_t n, list pairs, list near, list groups,
+                 list plurals) except -1:
+    cdef int tk
+    cdef Py_ssize_t i = 0, j, e2, t, ntok
+    cdef IBuf toks  # start, end (no possessive), entry, stripped
+    cdef int32_t b, b2, ent
+    cdef uint32_t c
+    toks.p = NULL
+    toks.n = toks.cap = 0
+    try:
+        while i < n:
+            if is_space(d[i]):
+                i += 1
+                continue
+            j = token_end(d, i, n, &tk)
+            if tk == WORD and j - i >= 2 and is_upper(d[i]) \
+                    and (i == 0 or not is_alnum(d[i - 1])) and (j == n or not is_alnum(d[j])):
+                e2 = j
+                if j - i > 3:
+                    c = d[j - 2]
+                    if (c == 39 or c == 0x2019) and (d[j - 1] == 115 or d[j - 1] == 83):
+                        e2 = j - 2
+                ent = ns_entry(ns, text, d, i, e2)
+                ibuf_reserve(&toks, 4)
+                toks.p[toks.n] = <int32_t>i
+                toks.p[toks.n + 1] = <int32_t>e2
+                toks.p[toks.n + 2] = ent
+                toks.p[toks.n + 3] = 1 if e2 != j else 0
+                toks.n += 4
+            i = j
+        ntok = toks.n // 4
+        for t in range(ntok):
+            b = ns.bits.p[toks.p[4 * t + 2]]
+            if t + 1 < ntok:
+                b2 = ns.bits.p[toks.p[4 * t + 6]]
+                if (b & N_GIVEN or b2 & N_SURNAME) and toks.p[4 * t + 4] == toks.p[4 * t + 1] + 1 \
+                        and d[toks.p[4 * t + 1]] == 32:
+                    pairs.extend((toks.p[4 * t], toks.p[4 * t + 1], toks.p[4 * t + 4], toks.p[4 * t + 5]))
+            if b & N_NEAR:
+                if t:
+                    near.extend((toks.p[4 * t], toks.p[4 * t + 1], toks.p[4 * t - 4], toks.p[4 * t - 3]))
+                else:
+                    near.extend((toks.p[4 * t], toks.p[4 * t + 1], -1, -1))
+            if b & N_PLURAL and not toks.p[4 * t + 3]:
+                i, j = toks.p[4 * t], toks.p[4 * t + 1]
+                if (i == 0 or (d[i - 1] != 95 and d[i - 1] != 45)) and (j == n or (
+                        d[j] != 95 and d[j] != 45 and d[j] != 39 and d[j] != 0x2019)):
+                    plurals.extend((i, j))
+        # GROUP words whose key another GROUP word spelt differently shares: per key, the
+        # first word seen and whether another came (a table of the document's keys)
+        groups_of(&toks, ntok, &ns.bits, &ns.key_ids, groups)
+    finally:
+        ibuf_free(&toks)
+    return 0
 
 
 # -- the lexicon --------------------------------------------------------------------------------------
 
 
+@cython.final
 cdef class Vocabulary:
     """What the compiled lexicon needs to describe an ASCII token without calling Python: the
     same tables the Python ``describe`` reads (the flagger builds both from one set of data;
@@ -1090,7 +1300,7 @@ cdef class Vocabulary:
                 self.clause[ord(c)] = 1
 
     cdef inline int32_t lookup(self, StrMap m, uint32_t* w, Py_ssize_t s, Py_ssize_t e) noexcept:
-        return m.find(4, w, s, e)
+        return sm_get(m, <const uint32_t*>w, s, e)
 
     cdef int32_t token_id(self, uint32_t* tok, uint32_t* low, Py_ssize_t n) noexcept:
         """FluencyModel.token_id of an ASCII word (``low``: it lowercased)."""
@@ -1255,6 +1465,7 @@ cdef class Vocabulary:
         return f
 
 
+@cython.final
 cdef class Lexicon:
     """token -> entry (bits, fluency code, lowercase id, non-Latin characters); see kernel.py.
     With a :class:`Vocabulary`, ASCII tokens are described here; others by ``describe``."""
@@ -1292,21 +1503,9 @@ cdef class Lexicon:
             self.bits.n = self.codes.n = self.low_ids.n = self.non_latin.n = 0
 
     cdef int32_t low_id(self, object low) except -2:
-        cdef str s
         if low is None:
             return -1
-        s = low
-        return self.low_id_of(PyUnicode_KIND(s), PyUnicode_DATA(s), 0, PyUnicode_GET_LENGTH(s))
-
-    cdef int32_t low_id_of(self, int kind, void* data, Py_ssize_t s, Py_ssize_t e) except -2:
-        cdef Key k
-        cdef int32_t got
-        key_of(kind, data, s, e, &k)
-        got = self.lows.find_key(kind, data, s, e, &k)
-        if got < 0:
-            got = <int32_t>self.lows.count
-            self.lows.add_key(kind, data, s, e, &k, got)
-        return got
+        return sm_intern_str(self.lows, low)
 
     cdef int fast(self, uint32_t* tok, Py_ssize_t n, int32_t* out) except -1:
         """The entry of an ASCII token, as Python's describe gives it (``out``: bits, code,
@@ -1357,7 +1556,7 @@ cdef class Lexicon:
             bits |= LOWER0 | AZ_FIRST
         if n >= 2:
             bits |= LONG
-        if self.skip.find(4, low, 0, n) < 0:
+        if sm_get(self.skip, <const uint32_t*>low, 0, n) < 0:
             bits |= KEPT
         if not f:
             bits |= UNKNOWN
@@ -1371,43 +1570,57 @@ cdef class Lexicon:
             bits |= AZ_LAST
         out[0] = bits
         out[1] = code
-        out[2] = self.low_id_of(4, low, 0, n)
+        out[2] = sm_intern(self.lows, <const uint32_t*>low, 0, n)
         return 1
-
-    cdef int32_t lookup(self, str text, int kind, void* data, Py_ssize_t s, Py_ssize_t e) except -1:
-        cdef Key key
-        key_of(kind, data, s, e, &key)
-        cdef int32_t got = self.table.find_key(kind, data, s, e, &key)
-        cdef int32_t ent[4]
-        cdef uint32_t buf[WBUF]
-        cdef Py_ssize_t k
-        cdef bint ascii
-        if got >= 0:
-            return got
-        ascii = self.vocab is not None and e - s <= WBUF
-        if ascii:
-            for k in range(e - s):
-                buf[k] = rd(kind, data, s + k)
-                if buf[k] >= 128:
-                    ascii = False
-                    break
-        if ascii and self.fast(buf, e - s, ent):
-            b, code, low_id, nl = ent[0], ent[1], ent[2], ent[3]
-        else:
-            b, code, low, nl = self.describe(PyUnicode_Substring(text, s, e))
-            low_id = self.low_id(low)
-        got = <int32_t>self.table.count
-        ibuf_push(&self.bits, <int32_t>b)
-        ibuf_push(&self.codes, <int32_t>code)
-        ibuf_push(&self.low_ids, <int32_t>low_id)
-        ibuf_push(&self.non_latin, <int32_t>nl)
-        self.table.add_key(kind, data, s, e, &key, got)
-        return got
 
     def entry(self, str tok):
         """The entry of a token (looked up, or described now)."""
-        cdef int32_t k = self.lookup(tok, PyUnicode_KIND(tok), PyUnicode_DATA(tok), 0, PyUnicode_GET_LENGTH(tok))
+        cdef int kind = PyUnicode_KIND(tok)
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(tok)
+        cdef int32_t k
+        if kind == 1:
+            k = lex_lookup(self, tok, <uint8_t*>PyUnicode_DATA(tok), 0, n)
+        elif kind == 2:
+            k = lex_lookup(self, tok, <uint16_t*>PyUnicode_DATA(tok), 0, n)
+        else:
+            k = lex_lookup(self, tok, <uint32_t*>PyUnicode_DATA(tok), 0, n)
         return (self.bits.p[k], self.codes.p[k], self.low_ids.p[k], self.non_latin.p[k])
+
+
+cdef inline int32_t lex_lookup(Lexicon lx, str text, const chr_t* d, Py_ssize_t s, Py_ssize_t e) except -1:
+    """The entry of the token d[s:e] (of ``text``), described on first sight."""
+    cdef Key key
+    cdef int32_t got
+    key_of(d, s, e, &key)
+    got = sm_find(lx.table, d, s, e, &key)
+    if got >= 0:
+        return got
+    return lex_new(lx, text, d, s, e, &key)
+
+
+cdef int32_t lex_new(Lexicon lx, str text, const chr_t* d, Py_ssize_t s, Py_ssize_t e, Key* key) except -1:
+    cdef int32_t got, ent[4]
+    cdef uint32_t buf[WBUF]
+    cdef Py_ssize_t k
+    cdef bint ascii = lx.vocab is not None and e - s <= WBUF
+    if ascii:
+        for k in range(e - s):
+            buf[k] = d[s + k]
+            if buf[k] >= 128:
+                ascii = False
+                break
+    if ascii and lx.fast(buf, e - s, ent):
+        b, code, low_id, nl = ent[0], ent[1], ent[2], ent[3]
+    else:
+        b, code, low, nl = lx.describe(PyUnicode_Substring(text, s, e))
+        low_id = lx.low_id(low)
+    got = <int32_t>lx.table.count
+    ibuf_push(&lx.bits, <int32_t>b)
+    ibuf_push(&lx.codes, <int32_t>code)
+    ibuf_push(&lx.low_ids, <int32_t>low_id)
+    ibuf_push(&lx.non_latin, <int32_t>nl)
+    sm_add(lx.table, d, s, e, key, got)
+    return got
 
 
 # -- the models ----------------------------------------------------------------------------------------
@@ -1420,6 +1633,7 @@ cdef struct NSlot:
 DEF MISSING = -2147483648  # a model that does not list the n-gram (filled in when building)
 
 
+@cython.final
 cdef class NTable:
     """n-gram code -> (english value, bad-MT value), open addressing."""
 
@@ -1470,6 +1684,7 @@ cdef class NTable:
             i = (i + 1) & mask
 
 
+@cython.final
 cdef class Scorer:
     """The fluency models as integer tables, the combiner's weights, the foreign gate (see
     kernel.py: the same arguments). The two models' tables are merged: one lookup gives both
@@ -1652,6 +1867,7 @@ def sigmoid(double z):
 
 
 # -- measuring sentences ----------------------------------------------------------------------------------
+@cython.final
 cdef class Doc:
     """The kernel's measurements of one document (see kernel.py)."""
 
@@ -1732,7 +1948,7 @@ cdef class Doc:
         return [i for i in range(self.nsent) if self.conf[i] <= threshold]
 
 
-cdef int unmatched(int kind, void* data, Py_ssize_t ls, Py_ssize_t le, IBuf* out) except -1:
+cdef int unmatched(const chr_t* d, Py_ssize_t ls, Py_ssize_t le, IBuf* out) except -1:
     """The unmatched quotes and brackets of text[ls:le] (see kernel.unmatched_marks): position,
     character pairs in ``out``, by position."""
     cdef IBuf stacks[5]
@@ -1745,11 +1961,11 @@ cdef int unmatched(int kind, void* data, Py_ssize_t ls, Py_ssize_t le, IBuf* out
     out.n = 0
     try:
         for i in range(ls, le):
-            c = rd(kind, data, i)
-            if c < 128:
-                if not ASCII[c] & C_MARK:
+            c = d[i]
+            if c < 256:
+                if not CLS[c] & C_MARK:
                     continue
-            elif c != 0x201C and c != 0x201D and c != 0xAB and c != 0xBB:
+            elif c != 0x201C and c != 0x201D:
                 continue
             if c == 40 or c == 91 or c == 123 or c == 0x201C or c == 0xAB:  # ( [ { “ «
                 t = 0 if c == 40 else 1 if c == 91 else 2 if c == 123 else 3 if c == 0x201C else 4
@@ -1792,13 +2008,13 @@ cdef inline bint all_bits(int32_t b, int32_t want) noexcept:
     return (b & want) == want
 
 
-cdef bint gap(int kind, void* data, Py_ssize_t a, Py_ssize_t b) noexcept:
+cdef bint gap(const chr_t* d, Py_ssize_t a, Py_ssize_t b) noexcept:
     cdef Py_ssize_t i
     cdef uint32_t c
     if b <= a:
         return False
     for i in range(a, b):
-        c = rd(kind, data, i)
+        c = d[i]
         if c != 32 and c != 0xA0:
             return False
     return True
@@ -1806,6 +2022,26 @@ cdef bint gap(int kind, void* data, Py_ssize_t a, Py_ssize_t b) noexcept:
 
 cdef bint is_strip_end(uint32_t c) noexcept:  # ” ’ " ' ) ] » and the space
     return is_closer(c) or c == 32
+
+
+cdef bint repeats_at_least(IBuf* lows, int need) noexcept:
+    """Whether at least ``need`` words equal an earlier word (a necessary condition, checked
+    through a 1024-bit filter of the lowercase ids: a word equal to an earlier one always finds
+    its bit set)."""
+    cdef uint64_t seen[16]
+    cdef Py_ssize_t i
+    cdef uint32_t h
+    cdef int found = 0
+    memset(seen, 0, sizeof(seen))
+    for i in range(lows.n):
+        h = <uint32_t>(mix(<uint64_t>(<uint32_t>lows.p[i])) & 1023)
+        if seen[h >> 6] >> (h & 63) & 1:
+            found += 1
+            if found >= need:
+                return True
+        else:
+            seen[h >> 6] |= (<uint64_t>1) << (h & 63)
+    return False
 
 
 cdef int phrase(IBuf* lows, IBuf* wbits, int32_t* at, int32_t* size) except -1:
@@ -1863,7 +2099,7 @@ cdef int phrase(IBuf* lows, IBuf* wbits, int32_t* at, int32_t* size) except -1:
     return 0
 
 
-cdef int measure(Doc doc, int kind, void* data, Py_ssize_t s, Py_ssize_t e, Py_ssize_t lo, int32_t mark,
+cdef int measure(Doc doc, const chr_t* d, Py_ssize_t s, Py_ssize_t e, Py_ssize_t lo, int32_t mark,
                  Scorer sc, IBuf* codes, int64_t non_latin, IBuf* wlows, IBuf* wbits, IBuf* ids) except -1:
     """Features and info of the sentence text[s:e], whose tokens are doc's from ``lo`` on
     (``codes``: their fluency codes; ``non_latin``: their non-Latin characters)."""
@@ -1923,10 +2159,10 @@ cdef int measure(Doc doc, int kind, void* data, Py_ssize_t s, Py_ssize_t e, Py_s
     cdef int32_t fragment = 0
     cdef uint32_t last = 0
     p = e
-    while p > s and is_strip_end(rd(kind, data, p - 1)):
+    while p > s and is_strip_end(d[p - 1]):
         p -= 1
     if p > s:
-        last = rd(kind, data, p - 1)
+        last = d[p - 1]
     if p > s and is_ender(last) and last != 63 and nw:
         if first & TO and 2 <= nw <= 4 and second & LOWER0:
             fragment = 1
@@ -1946,7 +2182,7 @@ cdef int measure(Doc doc, int kind, void* data, Py_ssize_t s, Py_ssize_t e, Py_s
                 and T[4 * k + 3] == T[4 * k + 7] and not b & DOUBLE_OK:
             doubled = <int32_t>k
             break
-    if nw >= 6:
+    if nw >= 6 and repeats_at_least(wlows, 3):  # a phrase said twice: 3 words seen before, at least
         phrase(wlows, wbits, &phrase_at, &phrase_size)
     cdef int repetition = (doubled >= 0) + (phrase_at >= 0)
 
@@ -1970,7 +2206,7 @@ cdef int measure(Doc doc, int kind, void* data, Py_ssize_t s, Py_ssize_t e, Py_s
         bn = T[4 * (k + 1) + 2]
         if not all_bits(bp, WORD | AZ_FIRST | AZ_LAST) or not all_bits(bn, WORD | AZ_FIRST) or bn & FUNCTION:
             continue
-        if not gap(kind, data, T[4 * (k - 1) + 1], T[4 * k]) or not gap(kind, data, T[4 * k + 1], T[4 * (k + 1)]):
+        if not gap(d, T[4 * (k - 1) + 1], T[4 * k]) or not gap(d, T[4 * k + 1], T[4 * (k + 1)]):
             continue
         caps += 1
         if midcap < 0:
@@ -2054,8 +2290,16 @@ cdef int measure(Doc doc, int kind, void* data, Py_ssize_t s, Py_ssize_t e, Py_s
 
 def analyze(str text, spans, Lexicon lexicon, Scorer scorer, Abbreviations abbreviations):
     """Measure every sentence of text: ``spans`` if given, else split's (see kernel.py)."""
-    cdef int kind = PyUnicode_KIND(text), tk
-    cdef void* data = PyUnicode_DATA(text)
+    cdef int kind = PyUnicode_KIND(text)
+    if kind == 1:
+        return analyze_of(text, <uint8_t*>PyUnicode_DATA(text), spans, lexicon, scorer, abbreviations)
+    if kind == 2:
+        return analyze_of(text, <uint16_t*>PyUnicode_DATA(text), spans, lexicon, scorer, abbreviations)
+    return analyze_of(text, <uint32_t*>PyUnicode_DATA(text), spans, lexicon, scorer, abbreviations)
+
+
+cdef Doc analyze_of(str text, const chr_t* d, spans, Lexicon lexicon, Scorer scorer, Abbreviations abbreviations):
+    cdef int tk
     cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i, s, e, j, te, lo, ls = -1, checked = 0, q
     cdef int32_t ent, mark
     cdef int64_t nl
@@ -2063,7 +2307,7 @@ def analyze(str text, spans, Lexicon lexicon, Scorer scorer, Abbreviations abbre
     cdef Doc doc = Doc()
     lexicon.fresh()
     if spans is None:
-        split_into(text, kind, data, n, abbreviations, &doc.spans_)
+        split_into(text, d, n, abbreviations, &doc.spans_)
     else:
         for a, b in spans:
             if not 0 <= a <= b <= n:
@@ -2083,11 +2327,11 @@ def analyze(str text, spans, Lexicon lexicon, Scorer scorer, Abbreviations abbre
             nl = 0
             j = s
             while j < e:
-                if is_space(rd(kind, data, j)):
+                if is_space(d[j]):
                     j += 1
                     continue
-                te = token_end(kind, data, j, e, &tk)
-                ent = lexicon.lookup(text, kind, data, j, te)
+                te = token_end(d, j, e, &tk)
+                ent = lex_lookup(lexicon, text, d, j, te)
                 ibuf_reserve(&doc.toks, 4)
                 doc.toks.p[doc.toks.n] = <int32_t>j
                 doc.toks.p[doc.toks.n + 1] = <int32_t>te
@@ -2101,7 +2345,7 @@ def analyze(str text, spans, Lexicon lexicon, Scorer scorer, Abbreviations abbre
             # last paragraph's are kept while the sentences stay in it
             if ls >= 0 and ls <= s:
                 q = checked
-                while q < s and rd(kind, data, q) != 10:
+                while q < s and d[q] != 10:
                     q += 1
                 if q < s:
                     ls = -1
@@ -2109,20 +2353,20 @@ def analyze(str text, spans, Lexicon lexicon, Scorer scorer, Abbreviations abbre
                     checked = max(checked, s)
             if ls < 0 or ls > s:
                 q = s
-                while q > 0 and rd(kind, data, q - 1) != 10:
+                while q > 0 and d[q - 1] != 10:
                     q -= 1
                 ls = q
                 q = s
-                while q < n and rd(kind, data, q) != 10:
+                while q < n and d[q] != 10:
                     q += 1
-                unmatched(kind, data, ls, q, &marks)
+                unmatched(d, ls, q, &marks)
                 checked = s
             mark = 0
             for q in range(0, marks.n, 2):
                 if s <= marks.p[q] < e:
                     mark = marks.p[q + 1]
                     break
-            measure(doc, kind, data, s, e, lo, mark, scorer, &codes, nl, &wlows, &wbits, &ids)
+            measure(doc, d, s, e, lo, mark, scorer, &codes, nl, &wlows, &wbits, &ids)
             doc.nsent += 1
     finally:
         ibuf_free(&codes)

@@ -160,6 +160,21 @@ class Needles:
         return mask
 
 
+class CharSet:
+    """A set of characters: :meth:`find` gives where the first of them is in a text."""
+
+    def __init__(self, chars: Iterable[str]) -> None:
+        self.chars = frozenset(chars)
+        self._re = re.compile("[" + "".join(sorted(re.escape(c) for c in self.chars)) + "]") if self.chars else None
+
+    def find(self, text: str, start: int = 0, end: int | None = None) -> int:
+        """The offset of the first character of the set in ``text[start:end]``, or -1."""
+        if self._re is None:
+            return -1
+        m = self._re.search(text, start, len(text) if end is None else end)
+        return -1 if m is None else m.start()
+
+
 class Words:
     """A set of strings, looked up for every run of letters and digits (``str.isalnum``) of a
     text: :meth:`hits` gives where a run's lowercase form (read from ``lowered``, the text

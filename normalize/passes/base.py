@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-import ahocorasick
 import regex
 
+from .. import kernel
+from ..literals import fold, required
 from ..model import Edit, PassResult
 from ..rules import RuleIssue, RuleSet, TimedPattern, compile_pattern, line_of, risky_pattern
+
+_K: Any = kernel.compiled or kernel
 
 
 @dataclass
@@ -136,7 +139,8 @@ class PatternRule:
 
 class RequiresGate:
     """Which of a list of rules may match a text: :meth:`PatternRule.may_match` for all of them
-    in one Aho-Corasick pass over the text, instead of one substring search per string.
+    in one pass of the kernel over the text (:class:`normalize.kernel.Needles`), instead of one
+    substring search per string.
 
     >>> a = PatternRule("a", compile_pattern(" ,"), requires=(" ,",))
     >>> b = PatternRule("b", compile_pattern("  "), requires=("  ",))
@@ -153,23 +157,80 @@ class RequiresGate:
                 self.always |= 1 << i
             for s in rule.requires:
                 bits[s] = bits.get(s, 0) | 1 << i
-        self.automaton: Any = None
-        if bits:
-            self.automaton = ahocorasick.Automaton()
-            for s, mask in bits.items():
-                self.automaton.add_word(s, mask)
-            self.automaton.make_automaton()
+        self._masks = list(bits.values())
+        self.needles: Any = _K.Needles(list(bits)) if bits else None
 
     def rules_for(self, text: str) -> list[PatternRule]:
         """The rules whose gate the text passes, in their order. A ``requires`` string ending in
         a line break also matches at the end of the text: the search runs over text + "\\n"."""
         mask = self.always
-        if self.automaton is not None:
-            for _, bit in self.automaton.iter(text + "\n"):
-                mask |= bit
+        if self.needles is not None:
+            mask |= _union(self.needles.present(text + "\n"), self._masks)
         if not mask:
             return []
         return [r for i, r in enumerate(self.rules) if mask >> i & 1]
+
+
+def _union(found: int, values: list[Any]) -> Any:
+    """The union (|) of ``values[i]`` for each bit ``i`` set in ``found``."""
+    out = 0
+    while found:
+        low = found & -found
+        out |= values[low.bit_length() - 1]
+        found ^= low
+    return out
+
+
+class PatternGate:
+    """Which of some patterns may match a text, each read for the strings every match of it
+    holds (:func:`normalize.literals.required`), all looked for in one pass of the kernel over
+    the text and one over its :func:`~normalize.literals.fold` (for case-insensitive patterns).
+    A pattern that requires nothing readable always passes.
+
+    >>> gate = PatternGate([("credit", "(?:©|Copyright)[ \\t]+\\w+", 0), ("any", ".+", 0)])
+    >>> sorted(gate.keys_for("A quiet day."))
+    ['any']
+    >>> sorted(gate.keys_for("Copyright Reuters"))
+    ['any', 'credit']
+    """
+
+    def __init__(self, patterns: Iterable[tuple[Hashable, str, int]]) -> None:
+        self.always: set[Hashable] = set()
+        #: key -> (strings, case-insensitive), for the keys that have them
+        self.requires: dict[Hashable, tuple[tuple[str, ...], bool]] = {}
+        cs: dict[str, set[Hashable]] = {}
+        ci: dict[str, set[Hashable]] = {}
+        for key, pattern, flags in patterns:
+            req = required(pattern, flags)
+            if req is None:
+                self.always.add(key)
+                continue
+            self.requires[key] = req
+            strings, ignore = req
+            for s in strings:
+                (ci if ignore else cs).setdefault(s, set()).add(key)
+        self._cs = [frozenset(v) for v in cs.values()]
+        self._ci = [frozenset(v) for v in ci.values()]
+        self.cs: Any = _K.Needles(list(cs)) if cs else None
+        self.ci: Any = _K.Needles(list(ci)) if ci else None
+
+    def keys_for(self, text: str) -> set[Hashable]:
+        """The keys whose pattern may match ``text``."""
+        keys = set(self.always)
+        if self.cs is not None:
+            keys.update(*_members(self.cs.present(text), self._cs))
+        if self.ci is not None:
+            keys.update(*_members(self.ci.present(fold(text)), self._ci))
+        return keys
+
+
+def _members(found: int, values: list[frozenset[Hashable]]) -> list[frozenset[Hashable]]:
+    out = []
+    while found:
+        low = found & -found
+        out.append(values[low.bit_length() - 1])
+        found ^= low
+    return out
 
 
 def load_pattern_rules(

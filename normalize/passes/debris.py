@@ -25,7 +25,7 @@ from ..rules import (
     match_budget,
     risky_pattern,
 )
-from .base import DocContext, Pass, iter_lines, non_overlapping
+from .base import DocContext, Pass, PatternGate, iter_lines, non_overlapping
 
 FILE = "debris.yaml"
 _PLACEHOLDER = regex.compile(r"<<(\w+)>>")
@@ -46,6 +46,7 @@ def bio_body(line: str) -> str:
 
 _FRAGMENT = regex.compile(r"[^.!?]+[.!?]")
 _CLOSERS = "”’\"')]»"
+_CAPS = frozenset("BCDEFGHJKLMNOPQRSTUVWXYZ")  # a drop cap: a capital but A and I
 
 
 @dataclass
@@ -281,6 +282,15 @@ class DebrisPass(Pass):
         self.r = load_rules(rules, [])
         self.timeout = PATTERN_TIMEOUT
         self.line_scans = line_scans(self.r.lines)
+        # each curator pattern runs only on the documents that hold what every match of it holds
+        r = self.r
+        self.gate = PatternGate([
+            *((("line", i), x.pattern.regex.pattern, x.pattern.regex.flags) for i, x in enumerate(r.lines)),
+            *([(("bullet", 0), r.bullet.regex.pattern, r.bullet.regex.flags)] if r.bullet is not None else []),
+            *((("trailer", i), x["header"].regex.pattern, x["header"].regex.flags) for i, x in enumerate(r.trailers)),
+            *((("prefix", i), x["pattern"].regex.pattern, x["pattern"].regex.flags) for i, x in enumerate(r.prefixes)),
+            *((("join", i), x["pattern"].regex.pattern, x["pattern"].regex.flags) for i, x in enumerate(r.joins)),
+        ])
 
     # -- validation -----------------------------------------------------------------------
     @classmethod
@@ -332,30 +342,31 @@ class DebrisPass(Pass):
 
         edits: list[Edit] = []
         lines = list(iter_lines(text)) if text else []
+        active = self.gate.keys_for(text)
         if want("prefixes"):
-            edits += self._prefixes(text, rule_id, metadata if metadata is not None else {})
+            edits += self._prefixes(text, rule_id, metadata if metadata is not None else {}, active)
         if want("lines"):
-            edits += self._lines(text, lines, rule_id)
-        if want("bullet_credits"):
+            edits += self._lines(text, lines, rule_id, active)
+        if want("bullet_credits") and ("bullet", 0) in active:
             edits += self._bullets(text, lines)
         if want("trailers"):
-            edits += self._trailers(text, lines, rule_id)
+            edits += self._trailers(text, lines, rule_id, active)
         if want("bios"):
             edits += self._bios(text, lines, rule_id)
         if want("dropcaps"):
             edits += self._dropcaps(text, lines)
         if want("joins"):
-            edits += self._joins(text, rule_id)
+            edits += self._joins(text, rule_id, active)
         return edits
 
     def _remove(self, text: str, start: int, end: int, rule: str, confidence: float = 0.95) -> Edit:
         s, e = removal_span(text, start, end)
         return Edit(s, e, "", rule=rule, action="remove", confidence=confidence)
 
-    def _prefixes(self, text: str, rule_id: str | None, metadata: dict[str, Any]) -> list[Edit]:
+    def _prefixes(self, text: str, rule_id: str | None, metadata: dict[str, Any], active: set) -> list[Edit]:
         out = []
-        for it in self.r.prefixes:
-            if rule_id and it["id"] != rule_id:
+        for i, it in enumerate(self.r.prefixes):
+            if rule_id and it["id"] != rule_id or ("prefix", i) not in active:
                 continue
             m = it["pattern"].search(text, timeout=self.timeout)
             if m and m.end() > m.start():
@@ -363,10 +374,13 @@ class DebrisPass(Pass):
                 out.append(Edit(m.start(), m.end(), "", rule=it["id"], action="remove", confidence=0.95))
         return out
 
-    def _lines(self, text: str, lines: list[tuple[int, int, str]], rule_id: str | None) -> list[Edit]:
+    def _lines(self, text: str, lines: list[tuple[int, int, str]], rule_id: str | None, active: set) -> list[Edit]:
         out = []
+        found = self.line_matches(text, rule_id, active)
+        if not found:
+            return out
         first_content = next((i for i, (_, _, ln) in enumerate(lines) if ln.strip()), None)
-        for rule, m in self.line_matches(text, rule_id):
+        for rule, m in found:
             start, end = m.start(), m.end()
             if end > start and text[end - 1] == "\r":
                 end -= 1
@@ -382,20 +396,23 @@ class DebrisPass(Pass):
             out.append(self._remove(text, start, end, rule.id))
         return out
 
-    def line_matches(self, text: str, rule_id: str | None = None) -> list[tuple[_LineRule, regex.Match[str]]]:
+    def line_matches(self, text: str, rule_id: str | None = None,
+                     active: set | None = None) -> list[tuple[_LineRule, regex.Match[str]]]:
         """The matches of the line rules (of the one named ``rule_id``), rule by rule in order,
         each rule's in text order: what each rule's own ``finditer`` gives. Rules that share a
         scan (:func:`line_scans`) are tried only at the line starts where their combined
         pattern matches; as in ``finditer``, a rule's match never starts inside its last one.
         When the shared scan runs out of time, each of its rules runs alone, so that a rule
-        that backtracks fails the document under its own name."""
+        that backtracks fails the document under its own name. A rule whose gate the text fails
+        (``active``: :class:`PatternGate` keys; computed when not given) has no match."""
         rules = self.r.lines
+        if active is None:
+            active = self.gate.keys_for(text)
         found: list[tuple[int, regex.Match[str]]] = []
         for scan, idx in self.line_scans:
-            if rule_id is not None:
-                idx = [i for i in idx if rules[i].id == rule_id]
-                if not idx:
-                    continue
+            idx = [i for i in idx if ("line", i) in active and (rule_id is None or rules[i].id == rule_id)]
+            if not idx:
+                continue
             if scan is not None and len(idx) > 1:
                 try:
                     found += self._shared_scan(text, scan, idx)
@@ -459,10 +476,10 @@ class DebrisPass(Pass):
             i = items[-1] + 1
         return out
 
-    def _trailers(self, text: str, lines: list[tuple[int, int, str]], rule_id: str | None) -> list[Edit]:
+    def _trailers(self, text: str, lines: list[tuple[int, int, str]], rule_id: str | None, active: set) -> list[Edit]:
         out = []
-        for it in self.r.trailers:
-            if rule_id and it["id"] != rule_id:
+        for k, it in enumerate(self.r.trailers):
+            if rule_id and it["id"] != rule_id or ("trailer", k) not in active:
                 continue
             max_lines, max_words = int(it.get("max_lines", 12)), int(it.get("max_words", 30))
             for i, (s, _e, line) in enumerate(lines):
@@ -494,12 +511,14 @@ class DebrisPass(Pass):
                 if "." not in line or line.count(".") + line.count("!") + line.count("?") < min_frag:
                     continue
                 body = bio_body(line)
-                frags = _FRAGMENT.findall(body)
-                if len(frags) < min_frag or "".join(frags).strip() != body.strip():
-                    continue
+                # every fragment must be short and capitalised: looked at one by one, so that a
+                # line of ordinary sentences is set aside at its first
+                frags: list[str] = []
                 bio = 0
                 ok = True
-                for f in frags:
+                for m in _FRAGMENT.finditer(body):
+                    f = m.group()
+                    frags.append(f)
                     words = _WORD.findall(f)
                     if not words or len(words) > max_words or not words[0][0].isupper():
                         ok = False
@@ -508,7 +527,9 @@ class DebrisPass(Pass):
                     tail2 = " ".join(words[-2:]).lower()
                     if tail1 in self.r.bio_words or tail2 in self.r.bio_words:
                         bio += 1
-                if ok and bio >= min_bio:
+                if not ok or len(frags) < min_frag or "".join(frags).strip() != body.strip():
+                    continue
+                if bio >= min_bio:
                     out.append(self._remove(text, s, e, it["id"], 0.9))
         return out
 
@@ -520,6 +541,9 @@ class DebrisPass(Pass):
         english = self.rules.english
         minf = self.r.dropcap_min_frequency
         for s, _e, line in lines:
+            head = line.lstrip(" \t") if line[:1] in " \t" else line  # both patterns: a capital, then . or a space
+            if head[:1] not in _CAPS or head[1:2] not in (".", " "):
+                continue
             m = self._DOT_CAP.match(line)
             if m and english.frequency(m["word"]) >= minf:
                 out.append(Edit(s + m.start("cap"), s + m.start("word"), "", rule="dropcap",
@@ -531,10 +555,10 @@ class DebrisPass(Pass):
                                 confidence=0.9))
         return out
 
-    def _joins(self, text: str, rule_id: str | None) -> list[Edit]:
+    def _joins(self, text: str, rule_id: str | None, active: set) -> list[Edit]:
         out = []
-        for it in self.r.joins:
-            if rule_id and it["id"] != rule_id:
+        for k, it in enumerate(self.r.joins):
+            if rule_id and it["id"] != rule_id or ("join", k) not in active:
                 continue
             for m in it["pattern"].finditer(text, timeout=self.timeout):
                 for group, repl in it["gaps"].items():

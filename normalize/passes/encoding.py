@@ -1,6 +1,7 @@
 """encoding: mojibake, HTML entities, control characters and other character-level damage.
 
-ftfy does the repair; this pass decides where to call it (only on lines that can need it)
+ftfy does the repair; this pass decides where to call it (only on lines that can need it: see
+:func:`untouched`, built from ftfy's own tables and mojibake check)
 and turns ftfy's whole-line answer into small edits with offsets. Quote style is kept: ftfy's
 ``uncurl_quotes`` is off, and line breaks (CRLF included) are left as they are.
 """
@@ -8,9 +9,13 @@ and turns ftfy's whole-line answer into small edits with offsets. Quote style is
 from __future__ import annotations
 
 import difflib
+import unicodedata
+from typing import Any
 
 import ftfy
-import regex
+from ftfy import badness, chardata
+
+from .. import kernel
 
 from ..model import Edit, PassResult
 from .base import DocContext, Pass, iter_lines
@@ -21,9 +26,56 @@ _CONFIG = ftfy.TextFixerConfig(
     explain=True,
 )
 
-# A line needs ftfy only if it has something ftfy could fix: a non-ASCII character, an HTML
-# entity, or a control character other than tab/CR.
-_GATE = regex.compile(r"[^\t\r\x20-\x7e]|&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z]+\d*);?")
+# The characters one of ftfy's steps (with this config) acts on wherever they are: "&" (HTML
+# entities), ESC (terminal escapes), C1 controls, surrogates, Latin ligatures, halfwidth and
+# fullwidth forms, the control characters it removes; read from ftfy's own tables.
+_SPECIAL: Any = (kernel.compiled or kernel).CharSet(
+    chr(c) for c in {ord("&"), 0x1B, *range(0x80, 0xA0), *range(0xD800, 0xE000),
+                     *chardata.LIGATURES, *chardata.WIDTH_MAP, *chardata.CONTROL_CHARS})
+
+
+def _mojibake_chars() -> tuple[frozenset[str], int]:
+    """The characters of which every match of ftfy's mojibake pattern (``badness.BADNESS_RE``,
+    what ``is_bad`` searches) holds at least one, and the pattern's longest match: the
+    characters of its categories and the non-ASCII characters it names.
+    ``tests/test_properties.py`` checks, branch by branch of the parsed pattern, that each
+    branch requires one of them."""
+    chars = set("".join(badness.MOJIBAKE_CATEGORIES.values()))
+    chars |= {c for c in badness.BADNESS_RE.pattern if not c.isascii()}
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import sre_parse
+
+    return frozenset(chars), sre_parse.parse(badness.BADNESS_RE.pattern, badness.BADNESS_RE.flags).getwidth()[1]
+
+
+_MOJIBAKE, _WIDTH = _mojibake_chars()
+_MOJI: Any = (kernel.compiled or kernel).CharSet(_MOJIBAKE)
+
+
+def is_bad(line: str) -> bool:
+    """``ftfy.badness.is_bad(line)``, searched only around the characters every match holds
+    (a match is at most ``_WIDTH`` characters long), with the pattern's own anchors (``pos`` and
+    ``endpos`` keep ``^`` at the real start)."""
+    search = badness.BADNESS_RE.search
+    i = _MOJI.find(line)
+    while i >= 0:
+        if search(line, max(0, i - _WIDTH + 1), i + _WIDTH):
+            return True
+        i = _MOJI.find(line, i + 1)
+    return False
+
+
+def untouched(line: str) -> bool:
+    """True when ftfy (with this pass's config) would leave ``line`` as it is: it holds none of
+    the characters a step acts on anywhere, it is NFC-normalised, and ftfy's own mojibake check
+    (``is_bad``, which gates its encoding repair) finds nothing. ASCII text without those
+    characters passes at once. (tests/test_properties.py checks the claim on generated lines.)"""
+    if _SPECIAL.find(line) >= 0:
+        return False
+    return line.isascii() or (unicodedata.is_normalized("NFC", line) and not is_bad(line))
 
 _STEP_RULES = {
     "unescape_html": "html-entity",
@@ -62,8 +114,10 @@ class EncodingPass(Pass):
 
     def run(self, text: str, ctx: DocContext) -> PassResult:
         edits: list[Edit] = []
+        if text.isascii() and _SPECIAL.find(text) < 0:  # most documents: nothing ftfy could change
+            return PassResult(edits=edits)
         for start, _end, line in iter_lines(text):
-            if not _GATE.search(line):
+            if untouched(line):
                 continue
             fixed, explanation = ftfy.fix_and_explain(line, config=_CONFIG)
             if fixed == line:  # (then a second call would give the same: skip it)

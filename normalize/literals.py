@@ -1,0 +1,166 @@
+"""Required literals: strings of which every match of a pattern holds at least one.
+
+A curator's pattern runs only on the documents that hold one of its required strings, found for
+all patterns of a pass in one pass of the kernel (:class:`normalize.kernel.Needles`) over the
+document. The strings are read off the parsed pattern (Python's own regular-expression parser),
+so a curator maintains nothing, and a pattern that cannot be read this way (``regex``-only
+syntax, backreferences, nothing required) simply always runs:
+
+- a literal character requires itself; consecutive literals, the string they spell;
+- a character class of at most :data:`MAX_CLASS` characters (no category such as ``\\w``, not
+  negated) requires one of its characters;
+- alternatives require the union of what each requires (each must require something);
+- a group, what its contents require; a repetition at least once, what its body requires;
+- a sequence, the most selective of what its mandatory parts require (:func:`_weight` of the
+  least selective string, then the fewest strings); zero-width parts (anchors, lookarounds)
+  require nothing.
+
+Case-insensitive patterns (flag ``i``) get lowercase ASCII strings, searched in the document
+folded by :func:`fold`: lowercased character by character, and the few characters that the
+``regex`` module matches to an ASCII letter without lowercasing to it (İ ı → i, ſ → s) mapped
+too. ``tests/test_properties.py`` checks on generated texts that every match holds a string.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import regex
+
+with warnings.catch_warnings():  # the parser module: re._parser from Python 3.11, sre_parse before
+    warnings.simplefilter("ignore", DeprecationWarning)
+    try:
+        from re import _constants as _C  # type: ignore[attr-defined]
+        from re import _parser as _P  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - older Pythons
+        import sre_constants as _C  # type: ignore[no-redef]
+        import sre_parse as _P  # type: ignore[no-redef]
+
+#: a character class with more characters than this requires nothing useful
+MAX_CLASS = 32
+_ZERO_WIDTH = {_C.AT, _C.ASSERT, _C.ASSERT_NOT}
+_REPEATS = {_C.MAX_REPEAT, _C.MIN_REPEAT, *(x for x in (getattr(_C, "POSSESSIVE_REPEAT", None),) if x is not None)}
+_ATOMIC = getattr(_C, "ATOMIC_GROUP", None)
+# characters the ``regex`` module's IGNORECASE matches to an ASCII letter that lower() does not map to it
+_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
+
+
+class _Unknown(Exception):
+    """The pattern has a part whose requirement is not worked out here."""
+
+
+def fold(text: str) -> str:
+    """``text`` as case-insensitive required strings are searched in: as long as ``text``."""
+    low = text.lower()
+    if len(low) != len(text):
+        low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    if low.isascii() or not ("\u0130" in low or "\u0131" in low or "\u017f" in low):
+        return low
+    return low.translate(_FOLD)
+
+
+def _weight(s: str) -> float:
+    """How selective a string is, roughly: spaces match almost anywhere, ASCII punctuation
+    often, a letter or digit less, a non-ASCII character seldom."""
+    return sum(0.25 if c.isspace() else 3.0 if not c.isascii() else 1.0 if c.isalnum() else 0.5 for c in s)
+
+
+def _best(cands: list[frozenset[str]]) -> frozenset[str] | None:
+    if not cands:
+        return None
+    return max(cands, key=lambda c: (min(map(_weight, c)), -len(c)))
+
+
+def _class(items: list[tuple[Any, Any]]) -> frozenset[str]:
+    chars: set[str] = set()
+    for op, av in items:
+        if op is _C.LITERAL:
+            chars.add(chr(av))
+        elif op is _C.RANGE and av[1] - av[0] < MAX_CLASS:
+            chars.update(map(chr, range(av[0], av[1] + 1)))
+        else:  # a category, a negation, a large range
+            raise _Unknown
+    if not chars or len(chars) > MAX_CLASS:
+        raise _Unknown
+    return frozenset(chars)
+
+
+def _item(op: Any, av: Any) -> frozenset[str] | None:
+    """What one part requires (None: nothing, but the part may be skipped over)."""
+    if op is _C.LITERAL:
+        return frozenset(chr(av))
+    if op is _C.IN:
+        return _class(av)
+    if op is _C.BRANCH:
+        got: set[str] = set()
+        for branch in av[1]:
+            sub = _seq(branch)
+            if sub is None:
+                raise _Unknown
+            got |= sub
+        return frozenset(got)
+    if op is _C.SUBPATTERN:
+        _group, add_flags, del_flags, sub = av
+        if add_flags or del_flags:
+            raise _Unknown
+        return _seq(sub)
+    if _ATOMIC is not None and op is _ATOMIC:
+        return _seq(av)
+    if op in _REPEATS:
+        lo, _hi, sub = av
+        return _seq(sub) if lo >= 1 else None
+    if op in _ZERO_WIDTH:
+        return None
+    raise _Unknown  # ANY, NOT_LITERAL, GROUPREF, GROUPREF_EXISTS...
+
+
+def _seq(items: Any) -> frozenset[str] | None:
+    cands: list[frozenset[str]] = []
+    run: list[str] = []
+    for op, av in items:
+        if op is _C.LITERAL:
+            run.append(chr(av))
+            continue
+        if run:
+            cands.append(frozenset(["".join(run)]))
+            run = []
+        try:
+            got = _item(op, av)
+        except _Unknown:
+            got = None
+        if got:
+            cands.append(got)
+    if run:
+        cands.append(frozenset(["".join(run)]))
+    return _best(cands)
+
+
+def required(pattern: str, flags: int = 0) -> tuple[tuple[str, ...], bool] | None:
+    """(strings, case-insensitive) of which every match of ``pattern`` (with ``regex`` flags
+    ``flags``) holds one, or None when none can be read off the pattern. Case-insensitive:
+    lowercase ASCII strings, to be searched in :func:`fold` of the text."""
+    ignore = bool(flags & regex.IGNORECASE)
+    if flags & ~(regex.IGNORECASE | regex.MULTILINE | regex.DOTALL | regex.VERSION0 | regex.UNICODE):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = _P.parse(pattern, 0)
+    except Exception:  # syntax of the regex module only, or anything the parser refuses
+        return None
+    if parsed.state.flags & ~(_C.SRE_FLAG_UNICODE | _C.SRE_FLAG_MULTILINE | _C.SRE_FLAG_DOTALL):
+        return None  # inline flags (?i) (?x)...: not worked out here
+    try:
+        got = _seq(parsed.data if hasattr(parsed, "data") else list(parsed))
+    except _Unknown:
+        return None
+    if not got:
+        return None
+    if ignore:
+        if not all(s.isascii() for s in got):
+            return None
+        got = frozenset(s.lower() for s in got)
+    # a string that holds another of the set adds nothing ("AP Photo" holds "AP")
+    got = frozenset(s for s in got if not any(t != s and t in s for t in got))
+    return tuple(sorted(got)), ignore

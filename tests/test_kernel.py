@@ -1,0 +1,779 @@
+"""The text kernel's two implementations give the same results, value for value.
+
+:mod:`normalize.kernel` is the pure-Python reference (it *defines* the behaviour, and is the
+fallback without a C compiler); :mod:`normalize._kernel` is its compiled twin, which is what
+normally runs. What these tests prove:
+
+- the constants both publish (token bits, name bits, feature and info names) are the same;
+- the reference tokenizer is exactly its regular expression ``kernel.TOKEN``, and the compiled
+  tokenizer, ``cap_words``, the sentence splitter, ``Needles`` and ``Words`` agree with the
+  reference on generated text over an alphabet chosen to hit the character classes that differ
+  between ASCII, Latin-1, the BMP and the astral planes (non-ASCII letters and digits,
+  apostrophes, line breaks other than "\\n", no-break spaces, emoji);
+- ``translit_ascii`` (both kernels) is ``normalize.gazetteer.translit_key`` on ASCII words;
+- the gazetteer's ``_lower`` keeps ``str.isalnum`` and the length of every single character,
+  over all of Unicode (what ``_Index`` relies on when it reads runs of ``text`` in ``lowered``);
+- the compiled lexicon, which describes ASCII tokens in C from a :class:`Vocabulary`, gives
+  every token the entry that the flagger's Python ``Signals.describe`` gives it;
+- ``analyze`` gives the same spans, features, confidences, info, tokens, gate and thresholds,
+  floats compared with ``==`` (the kernels compute them with the same operations in the same
+  order), on the seed articles, generated texts and explicit (empty, overlapping, out-of-order)
+  spans;
+- the compiled gazetteer scanner, which describes ASCII words in C from :class:`NameTables`,
+  finds the same candidates as the reference scanner calling ``GazetteerPass.describe``;
+- ``sigmoid``, ``Scorer.logit`` and ``Scorer.logprob`` agree.
+
+Numbers that are names (lowercase ids, translit key ids) are numbered per table, so they are
+compared as a pattern: equal in one kernel exactly where equal in the other.
+
+The comparisons are skipped when the compiled kernel is not built (or NORMALIZE_PURE_PYTHON is
+set); the reference's own properties are checked either way.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from normalize import kernel
+from normalize.gazetteer import translit_key
+
+C: Any = kernel.compiled
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = sorted((ROOT / "corpus_in").glob("*.txt"))
+
+needs_compiled = pytest.mark.skipif(
+    C is None, reason="normalize._kernel is not built (or NORMALIZE_PURE_PYTHON=1): no compiled kernel to compare")
+
+#: generated inputs: many examples for the cheap functions, fewer where a Python reference runs
+CHEAP = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+#: stateful tables (lexicons, scanners keep what they saw): a fixed sequence, so that a failure
+#: is reproduced by rerunning the test
+STATEFUL = settings(max_examples=150, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+# -- inputs ------------------------------------------------------------------------------------------
+#: characters where ASCII, Latin-1, the BMP and beyond part ways: letters (with case pairs that
+#: change length or class when lowercased), decimal and non-decimal digits, the tokenizer's
+#: joiners, spaces that are and are not str.isspace, line breaks of str.splitlines, emoji
+MIXED = [
+    *"aAbBzZeE", "é", "É", "ß", "ẞ", "Σ", "σ", "ς", "İ", "ı", "ﬁ", "ǅ", "Ж", "ж", "中", "ـ",
+    *"0159", "٣", "²", "₃", "Ⅻ", "½",
+    "'", "’", "‘", "-", "‐", "_",
+    " ", "\u00a0", "\t", "\u2009", "\u200b", "\u3000",
+    "\n", "\r", "\r\n", "\x1c", "\x1d", "\x85", "\u2028", "\u2029", "\v", "\f",
+    "😀", "👍🏽", "𝔸", "\U00010400",
+    *".,:/;!?()[]{}\"%$&*+=<>@#", "…", "“", "”", "«", "»", "„",
+]
+mixed_text = st.lists(st.sampled_from(MIXED), max_size=60).map("".join)
+any_text = st.one_of(mixed_text, st.text(max_size=80))
+
+#: pieces of sentences: abbreviations, initials, ends of sentences, quotes and brackets
+SENTENCE_PIECES = [
+    "Dr.", "dr.", "Mr.", "U.S.", "e.g.", "Jan.", "J.", "K.", "ul.", "Ул.", "bzw.", "İst.", "São.", "ß.",
+    "No.1.", "etc.", "The", "He", "war", "3", "1999", "٣", "Émile", "Σ", "ıi", "x",
+    " ", " ", "  ", "\t", "\u00a0", ". ", "! ", "? ", "… ", "?! ", "...", ".”", ".\"", ".)", ".»", "’",
+    "“", "\"", "(", "[", "«", "'", "\n", "\r\n", "\u2028", "\x1c", ",", ";",
+]
+sentence_text = st.lists(st.one_of(st.sampled_from(SENTENCE_PIECES), st.sampled_from(MIXED)), max_size=40).map("".join)
+ABBREVIATIONS = ["dr", "mr", "u.s", "e.g", "jan", "ul", "ул", "bzw", "İst", "São", "no.1", "ß", "é.-u"]
+
+
+@cache
+def rules() -> Any:
+    from normalize.rules import RuleSet
+
+    return RuleSet.load()
+
+
+@cache
+def flagger() -> Any:
+    from normalize.flagger import Flagger
+
+    return Flagger(rules())
+
+
+@cache
+def gazetteer_pass() -> Any:
+    from normalize.passes.gazetteer import GazetteerPass
+
+    return GazetteerPass(rules())
+
+
+@cache
+def seed_texts() -> tuple[str, ...]:
+    return tuple(p.read_text(encoding="utf-8") for p in SEEDS)
+
+
+def pattern(ids: list[int]) -> list[int]:
+    """Numbers renumbered by first sight (-1 stays -1): two lists have the same pattern exactly
+    when they are equal at the same places."""
+    first: dict[int, int] = {}
+    return [-1 if x == -1 else first.setdefault(x, len(first)) for x in ids]
+
+
+class Bijection:
+    """Checks that two numberings of the same things agree: a number on one side always meets
+    the same number on the other, both ways."""
+
+    def __init__(self) -> None:
+        self.left: dict[Any, Any] = {}
+        self.right: dict[Any, Any] = {}
+
+    def check(self, a: Any, b: Any) -> bool:
+        return self.left.setdefault(a, b) == b and self.right.setdefault(b, a) == a
+
+
+def bit_names(bits: int, names: dict[str, int]) -> list[str]:
+    return [n for n, b in names.items() if bits & b]
+
+
+# -- 1. constants ------------------------------------------------------------------------------------
+@needs_compiled
+def test_constants_are_the_same():
+    """Token bits, name bits and the names of features and info fields are one contract: the
+    flagger and the gazetteer read them from normalize.kernel and apply them to results of
+    whichever kernel runs."""
+    assert C.BITS == kernel.BITS
+    assert C.NAME_BITS == kernel.NAME_BITS
+    assert C.FEATURES == kernel.FEATURES
+    assert C.INFO == kernel.INFO
+    assert len(set(kernel.BITS.values())) == len(kernel.BITS)  # one bit each
+    assert all(v & (v - 1) == 0 for v in [*kernel.BITS.values(), *kernel.NAME_BITS.values()])
+
+
+# -- 2. tokens ---------------------------------------------------------------------------------------
+@CHEAP
+@given(any_text)
+@example("Russia’s pro-Russian 3.5 1,000 12:30 1/2 don't _x_ x_y ٣٤.٥ ²³ a'-b 'a' -a- a--b a'")
+@example("\x1c\u2028\u00a0 é\u0301 İstanbul ΣΑΣ 😀a😀 Ⅻ½")
+def test_tokens_are_the_regular_expression(text):
+    """The tokenizer is defined by ``kernel.TOKEN``: ``kernel.tokens`` is its matches, nothing
+    more (the compiled tokenizer is checked against this reference below)."""
+    assert kernel.tokens(text) == [m.span() for m in kernel.TOKEN.finditer(text)]
+
+
+@needs_compiled
+@CHEAP
+@given(any_text)
+@example("Russia’s pro-Russian 3.5 1,000 12:30 1/2 don't _x_ x_y ٣٤.٥ ²³ a'-b 'a' -a- a--b a'")
+@example("\x1c\u2028\u00a0 é\u0301 İstanbul ΣΑΣ 😀a😀 Ⅻ½ ẞ ǅ ـ 中文")
+def test_compiled_tokens(text):
+    """The compiled tokenizer, which classifies characters itself (a table below 256, CPython's
+    Unicode functions above), cuts every text as the regular expression does."""
+    assert C.tokens(text) == kernel.tokens(text)
+
+
+@needs_compiled
+@CHEAP
+@given(any_text, st.data())
+def test_compiled_tokens_of_a_slice(text, data):
+    """``tokens(text, start, end)`` is the tokens of ``text[start:end]`` in ``text``'s offsets (a
+    token cut by ``end`` ends there; ``end`` past the text is the text's end; an empty or
+    reversed range has none): the analyzer tokenizes each sentence so."""
+    n = len(text)
+    start = data.draw(st.integers(0, n + 2), label="start")
+    end = data.draw(st.one_of(st.none(), st.integers(0, n + 2)), label="end")
+    expected = kernel.tokens(text, start, end)
+    assert expected == [m.span() for m in kernel.TOKEN.finditer(text, start, n if end is None else end)]
+    assert C.tokens(text, start, end) == expected
+    if end is None:
+        assert C.tokens(text, start) == expected
+
+
+# -- 3. capitalised words, sentences, needles, words ----------------------------------------------------
+@needs_compiled
+@CHEAP
+@given(any_text)
+@example("5Russia NATO’s İstanbul Éire A AB x.Yy _Zz_ Zz2 ΣΣ")
+def test_compiled_cap_words(text):
+    """The capitalised words the gazetteer's scanner starts from: the same in both kernels."""
+    assert C.cap_words(text) == kernel.cap_words(text)
+
+
+@needs_compiled
+@CHEAP
+@given(sentence_text)
+@example("He met Dr. Smith. Then J. K. left! “Yes.” (No.) 3 men.\u2028Ул. Ленина. İst. Then")
+@example("Mr. X.\r\nThe U.S. Army. e.g. This. ß. Eh. São. Yes")
+def test_compiled_split(text):
+    """Sentence ends (line breaks of every kind, end marks before a capital or digit, known
+    abbreviations and initials that do not end one, ASCII or not) are found at the same places."""
+    ref = kernel.split(text, kernel.Abbreviations(ABBREVIATIONS))
+    assert C.split(text, C.Abbreviations(ABBREVIATIONS)) == ref
+    assert kernel.split(text, kernel.Abbreviations()) == C.split(text, C.Abbreviations())
+
+
+@needs_compiled
+def test_compiled_abbreviations_membership():
+    """Both keep the abbreviations lowercased, and answer ``in`` alike."""
+    ref, comp = kernel.Abbreviations(ABBREVIATIONS), C.Abbreviations(ABBREVIATIONS)
+    assert comp.words == ref.words
+    for w in [*ABBREVIATIONS, *(w.lower() for w in ABBREVIATIONS), "x", "", "dr."]:
+        assert (w in comp) == (w in ref), w
+
+
+_NEEDLE_CHARS = ["a", "b", "ab", " ", "é", "Σ", "😀", "𝔸", "\U00010400", "\n"]
+needle = st.lists(st.sampled_from(_NEEDLE_CHARS), min_size=1, max_size=5).map("".join)
+
+
+@needs_compiled
+@CHEAP
+@given(st.lists(needle, max_size=10), st.lists(st.sampled_from(_NEEDLE_CHARS), max_size=12).map("".join))
+@example(["ab", "abb", "a", "ab😀"], "xxab")  # needles that begin with the same character
+@example(["😀😀", "𝔸", "😀a"], "a😀😀")  # above U+FFFF
+@example(["aaaaaaaaaaaaaaaa"], "aaa")  # longer than the text
+@example(["a", "a"], "a")  # one string twice: both bits
+def test_compiled_needles(strings, text):
+    """Which strings occur in a text (the gate in front of patterns): the same bit mask."""
+    assert C.Needles(strings).present(text) == kernel.Needles(strings).present(text)
+
+
+@needs_compiled
+def test_needles_reject_the_empty_string():
+    """An empty needle is in every text: both refuse it."""
+    for k in (kernel, C):
+        with pytest.raises(ValueError):
+            k.Needles(["a", ""])
+
+
+_WORD_CHARS = "abcABCéÉ1٣ßσΣİ_- ’'\u00a0"
+
+
+@needs_compiled
+@CHEAP
+@given(st.lists(st.text(alphabet="abcé1٣ßσi\u0307", min_size=1, max_size=3), max_size=12),
+       st.text(alphabet=_WORD_CHARS, max_size=40))
+@example(["ab", "b"], "AB b ab_ab")
+@example(["σσ", "i\u0307"], "ΣΣ İ")
+def test_compiled_words(strings, text):
+    """The runs of letters and digits whose lowercase form is listed: the same hits with
+    ``text.lower()`` (when it keeps the length) and with the gazetteer's ``_lower``, which
+    always does."""
+    from normalize.passes.gazetteer import _lower
+
+    ref, comp = kernel.Words(strings), C.Words(strings)
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        assert comp.hits(text, lowered) == ref.hits(text, lowered)
+    lowered = _lower(text)
+    assert comp.hits(text, lowered) == ref.hits(text, lowered)
+    assert C.Words([]).hits(text, lowered) == kernel.Words([]).hits(text, lowered) == []
+
+
+@needs_compiled
+def test_words_reject_a_lowered_text_of_another_length():
+    """``lowered`` is read at ``text``'s offsets: a lowercasing that changes the length
+    ("İ" -> "i̇") would put every hit in the wrong place, so both kernels refuse it."""
+    text = "İstanbul"
+    assert len(text.lower()) != len(text)
+    for k in (kernel, C):
+        with pytest.raises(ValueError):
+            k.Words(["istanbul"]).hits(text, text.lower())
+        with pytest.raises(ValueError):
+            k.Words([]).hits(text, "")
+
+
+# -- 4. transliteration keys -------------------------------------------------------------------------
+ascii_word = st.text(alphabet=string.ascii_letters + "'-", min_size=0, max_size=30)
+_NAME_WORDS = ["Yermakov", "Ermakov", "Zelenskyy", "Zelensky", "Zelenskiy", "Shchukin", "Tschaikowsky",
+               "Khrushchev", "Iohannis", "Johannis", "Baerbock", "Yoshkar", "O'Brien", "Saint-Exupery",
+               "Mueller", "Schroeder", "Ivanoviich", "Tsygankov", "Phillips", "Wojciechowski", "AAaa"]
+
+
+@CHEAP
+@given(st.one_of(ascii_word, st.sampled_from(_NAME_WORDS), st.text(alphabet=string.printable, max_size=30)))
+def test_translit_ascii_is_translit_key(word):
+    """On an ASCII word the kernel's key is the gazetteer's ``translit_key`` (which also folds
+    accents): the scanner groups spellings with one and the gazetteer compares them with the other."""
+    assert kernel.translit_ascii(word) == translit_key(word)
+
+
+@needs_compiled
+@CHEAP
+@given(st.one_of(ascii_word, st.sampled_from(_NAME_WORDS), st.text(alphabet=string.printable, max_size=30)))
+def test_compiled_translit_ascii(word):
+    """The compiled key (computed in C on code points) is the reference's."""
+    assert C.translit_ascii(word) == kernel.translit_ascii(word)
+
+
+# -- 5. the gazetteer's lowercasing ---------------------------------------------------------------------
+def test_gazetteer_lower_keeps_every_character_alnum_or_not():
+    """``_Index`` finds runs of letters and digits in the text and reads the same offsets of
+    ``_lower(text)``: that holds only if lowercasing keeps, for every single character, its
+    length and whether it is ``str.isalnum``. Checked for every code point (surrogates aside)."""
+    from normalize.passes.gazetteer import _lower
+
+    bad = []
+    for cp in range(0x110000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        c = chr(cp)
+        low = _lower(c)
+        if len(low) != 1 or low.isalnum() != c.isalnum():
+            bad.append(f"U+{cp:04X}")
+    assert not bad, bad
+
+
+# -- 6. the flagger's lexicon -----------------------------------------------------------------------------
+#: tokens built to reach every branch of Signals.describe / Vocabulary: possessives, hyphens,
+#: British spellings, prefixes, name particles, suffix classes, function words and their capitals,
+#: acronyms, single letters, years and other numbers, punctuation, words too long for the C buffer
+SPECIAL_TOKENS = [
+    "Russia's", "Russia’s", "NATO's", "NATO'S", "A's", "it's", "Russia's-backed", "pro-Russian", "pro-Russia's",
+    "pre-deployed", "anti-war", "co-operation", "self-", "non-non", "e-mail", "x-ray", "rock'n'roll", "o'clock",
+    "colour", "colours", "coloured", "colouring", "favourite", "colourful", "organised", "organisation",
+    "organisations", "centre", "centres", "theatre", "analyse", "analysed", "defence", "defences", "travelled",
+    "travelling", "traveller", "catalogue", "catalogues", "programme", "programmes", "anaemia", "manoeuvre",
+    "foetus", "oestrogen", "Colour", "COLOUR", "ourour", "aeoe", "oae",
+    "cyberattacks", "cybercrime", "antiwar", "unhappy", "underfunded", "rebuild", "geopolitics", "superpower",
+    "von", "der", "van", "de", "al", "bin", "zu", "Von", "VON",
+    "the", "The", "THE", "Of", "of", "to", "To", "TO", "Because", "because", "Although", "Wants", "had", "Had",
+    "that", "That", "is", "a", "A", "I", "i", "x", "X", "May", "may",
+    "militarisation", "nation", "happiness", "quickly", "modernization", "Modernization", "runningness",
+    "NATO", "NATOs", "EU", "USA", "UN", "OSCE", "U-S", "iPhone", "McDonald", "eBay", "SpaceX", "xXx",
+    "Stoltenberg", "Zelenskyy", "Navalny", "Shmyhal", "Yermakov", "Ermakov", "café", "Müller", "Москва", "İstanbul",
+    "1999", "2020", "2021", "1900", "2100", "19", "20", "199", "19999", "3.5", "1,000", "12:30", "1/2", "0", "٣",
+    *".,;:!?()[]{}\"'“”‘’«»„‚-—–…%$&*/@#_+=<>|~^`\\", "©", "•",
+    "a" * 255, "a" * 256, "a" * 257, "pre-" + "b" * 300, "A" * 256, "Abc" * 90,
+]
+_SPECIAL_SKIP = frozenset({"Jens Stoltenberg", "Andrzej Duda", "Ursula von der Leyen", "Denys Shmyhal"})
+
+#: ASCII words put together from pieces that reach the same branches in new combinations
+_STEMS = ["russia", "colour", "organis", "centr", "favour", "analys", "defenc", "travel", "cyber", "pre", "pro",
+          "anti", "un", "re", "nation", "happi", "milit", "ar", "the", "of", "to", "had", "xq", "zz", "a", "i",
+          "von", "der", "nato", "eu", "catalog", "programm", "ae", "oe"]
+_ENDS_ = ["", "", "s", "ed", "ing", "ation", "ations", "ness", "ly", "ment", "ise", "ised", "ising", "isation",
+          "re", "res", "our", "ours", "oured", "ue", "ues", "me", "mes", "ence", "lled", "ller", "'s", "-"]
+_CASES = (str, str.capitalize, str.upper, str.title)
+ascii_token = st.builds(lambda parts, case: case("".join(parts)),
+                        st.lists(st.one_of(st.sampled_from(_STEMS), st.sampled_from(_ENDS_)), min_size=1, max_size=4),
+                        st.sampled_from(_CASES))
+
+
+def _lexicon_text_tokens(text: str) -> list[str]:
+    return [text[s:e] for s, e in kernel.tokens(text)]
+
+
+class LexiconPair:
+    """The production compiled lexicon (``signals.lexicon(skip)``: a Vocabulary, ASCII tokens
+    described in C) beside a reference lexicon that asks the Python ``describe`` for every token."""
+
+    def __init__(self, skip: frozenset[str]) -> None:
+        signals = flagger().signals
+        self.skip = skip
+        self.compiled = signals.lexicon(skip)
+        self.reference = kernel.Lexicon(lambda tok: signals.describe(tok, skip))
+        self.ids = Bijection()  # compiled low id <-> reference low id (a lowercase string each)
+
+    def check(self, tokens: list[str]) -> None:
+        ref_lows = self.reference.low_strings
+        for tok in tokens:
+            rb, rc, rl, rn = self.reference.entry(tok)
+            cb, cc, cl, cn = self.compiled.entry(tok)
+            assert cb == rb, (tok, "bits differ", bit_names(cb ^ rb, kernel.BITS))
+            assert cc == rc, (tok, "fluency code", cc, rc)
+            assert cn == rn, (tok, "non-Latin count", cn, rn)
+            assert (cl == -1) == (rl == -1), (tok, "lowercase id", cl, rl)
+            if rl != -1:
+                assert self.ids.check(cl, rl), (tok, f"the compiled id {cl} stands for another string than "
+                                                     f"{ref_lows[rl]!r}, or {ref_lows[rl]!r} has two ids")
+
+
+@cache
+def lexicon_pair(skip: frozenset[str]) -> LexiconPair:
+    return LexiconPair(skip)
+
+
+@cache
+def name_skip() -> frozenset[str]:
+    return flagger().signals.skip_words(_SPECIAL_SKIP)
+
+
+@needs_compiled
+def test_compiled_lexicon_is_the_production_one():
+    """The lexicon compared below is the one the flagger uses: compiled, with a Vocabulary."""
+    signals = flagger().signals
+    assert signals.vocabulary() is not None, "the compiled lexicon would describe every token in Python"
+    assert isinstance(signals.lexicon(frozenset()), C.Lexicon)
+
+
+@needs_compiled
+@pytest.mark.parametrize("with_skip", [False, True], ids=["no-skip", "skip"])
+def test_compiled_lexicon_on_seed_and_special_tokens(with_skip):
+    """Every token of the seed articles, and tokens built for each special case of ``describe``,
+    get the same entry: bits, fluency code and non-Latin count exactly, and lowercase ids that
+    stand for the same strings. With a skip set (the words of known names), KEPT follows it."""
+    pair = lexicon_pair(name_skip() if with_skip else frozenset())
+    if with_skip:
+        assert {"stoltenberg", "duda", "von", "leyen"} <= pair.skip
+    tokens = [t for text in seed_texts() for t in _lexicon_text_tokens(text)]
+    tokens += SPECIAL_TOKENS + [t for tok in SPECIAL_TOKENS for t in _lexicon_text_tokens(tok)]
+    pair.check(tokens)
+    pair.check(tokens)  # looked up again: from the table, the same
+
+
+@needs_compiled
+@STATEFUL
+@given(st.lists(st.one_of(ascii_token, st.sampled_from(SPECIAL_TOKENS)), min_size=1, max_size=20), st.booleans())
+def test_compiled_lexicon_on_generated_ascii_tokens(words, with_skip):
+    """ASCII words combined from stems and endings (possessives, hyphens, British endings,
+    prefixes, suffix classes) in every case: the C description is the Python one."""
+    pair = lexicon_pair(name_skip() if with_skip else frozenset())
+    pair.check([t for w in words for t in _lexicon_text_tokens(w)])
+
+
+@needs_compiled
+@STATEFUL
+@given(any_text)
+def test_compiled_lexicon_on_generated_text(text):
+    """Tokens of any text (non-ASCII ones go to ``describe`` in both): the same entries."""
+    lexicon_pair(frozenset()).check(_lexicon_text_tokens(text))
+
+
+# -- 7. analyze -----------------------------------------------------------------------------------------------
+def _reference_models(tables: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``FluencyModel.tables()`` (rows of numbers) in the form ``kernel.Scorer`` documents:
+    ``tri`` {(u, v, w): value}, ``bi`` {(v, w): value}, ``bow2`` {(u, v): value} (a row listed
+    twice counts with its last value, as in the compiled tables)."""
+    out = []
+    for t in tables:
+        out.append({
+            "uni": t["uni"].tolist(), "bow1": t["bow1"].tolist(),
+            "tri": {(u, v, w): x for u, v, w, x in t["tri"].tolist()},
+            "bi": {(v, w): x for v, w, x in t["bi"].tolist()},
+            "bow2": {(u, v): x for u, v, x in t["bow2"].tolist()},
+        })
+    return out
+
+
+def _scorer_args(f: Any, models: Any) -> tuple[Any, ...]:
+    """The arguments Signals.__init__ builds its scorer with (the models aside)."""
+    from normalize.flagger.foreign import GATE_KNOWN, GATE_NON_LATIN, MIN_WORDS
+
+    fl = f.signals.fluency
+    return (models, fl.scale, fl.bos, fl.eos, fl.poss, f.combiner.terms(kernel.FEATURES), f.combiner.offset,
+            GATE_KNOWN, GATE_NON_LATIN, MIN_WORDS)
+
+
+@cache
+def reference_scorer() -> Any:
+    f = flagger()
+    return kernel.Scorer(*_scorer_args(f, _reference_models(f.signals.fluency.tables())))
+
+
+@needs_compiled
+@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
+    "the kernels disagree on Scorer's input: the compiled Scorer takes FluencyModel.tables() (numpy rows "
+    "u, v, w, value), kernel.Scorer wants dicts {(u, v, w): value} and fails on those rows with "
+    "'ValueError: dictionary update sequence element #0 has length 4; 2 is required', so with "
+    "NORMALIZE_PURE_PYTHON=1 (or no compiler) Flagger(RuleSet.load()) cannot be built"))
+def test_reference_scorer_takes_the_fluency_tables():
+    """Both kernels' Scorer are built by Signals.__init__ from ``FluencyModel.tables()``: the
+    reference (the fallback when the compiled one is missing) must take them as they are."""
+    f = flagger()
+    kernel.Scorer(*_scorer_args(f, f.signals.fluency.tables()))
+
+
+class AnalyzerPair:
+    """Each kernel's own lexicon, scorer and abbreviations, built from the same data: the compiled
+    ones are the flagger's (Signals.__init__), the reference ones mirror them."""
+
+    def __init__(self, skip: frozenset[str]) -> None:
+        f = flagger()
+        signals = f.signals
+        self.threshold = f.threshold
+        self.compiled = (signals.lexicon(skip), signals.scorer, signals.abbrev)
+        self.reference = (kernel.Lexicon(lambda tok: signals.describe(tok, skip)), reference_scorer(),
+                          kernel.Abbreviations(signals.abbreviations))
+
+    def check(self, text: str, spans: list[tuple[int, int]] | None = None) -> Any:
+        r = kernel.analyze(text, spans, *self.reference)
+        c = C.analyze(text, spans, *self.compiled)
+        assert c.spans == r.spans
+        assert len(c) == len(r)
+        assert c.confidence == r.confidence
+        ntok = 0
+        for i in range(len(r)):
+            assert c.info(i) == r.info(i), (i, text[slice(*r.spans[i])],
+                                            [(n, a, b) for n, a, b in zip(kernel.INFO, c.info(i), r.info(i)) if a != b])
+            assert c.features(i) == r.features(i), (i, text[slice(*r.spans[i])], [
+                (n, a, b) for n, a, b in zip(kernel.FEATURES, c.features(i), r.features(i)) if a != b])
+            ntok = max(ntok, r.info(i)[1])
+        ct = [c.token(k) for k in range(ntok)]
+        rt = [r.token(k) for k in range(ntok)]
+        assert [t[:3] for t in ct] == [t[:3] for t in rt]
+        assert pattern([t[3] for t in ct]) == pattern([t[3] for t in rt])
+        with pytest.raises(IndexError):
+            c.token(ntok)
+        assert c.gated == r.gated
+        for t in {0.0, 0.5, 1.0, self.threshold, *r.confidence}:
+            assert c.at_most(t) == r.at_most(t)
+        return r
+
+
+@cache
+def analyzer_pair(skip: frozenset[str]) -> AnalyzerPair:
+    return AnalyzerPair(skip)
+
+
+@needs_compiled
+@pytest.mark.parametrize("with_skip", [False, True], ids=["no-skip", "skip"])
+def test_compiled_analyze_on_seed_articles(with_skip):
+    """The seed articles, as the flagger measures them (its own sentences; with and without the
+    words of known names): every value the same, floats with ``==``."""
+    pair = analyzer_pair(name_skip() if with_skip else frozenset())
+    for text in seed_texts():
+        doc = pair.check(text)
+        assert len(doc) > 5
+        pair.check(text, doc.spans)  # the same spans given explicitly
+        pair.check(text, [(0, len(text))])  # the whole article as one sentence
+
+
+#: words and marks of news text, with the structure checks' triggers (fragments, doubled words,
+#: phrases said twice, mid-sentence capitals, unbalanced quotes, non-Latin script)
+_ANALYZE_PIECES = [
+    "the", "The", "of", "Of", "to", "To", "and", "NATO", "Russia", "Russia's", "Ukraine’s", "Stoltenberg", "Duda",
+    "said", "had", "had", "alliance", "alliance", "military", "exercises", "pro-Russian", "colour", "organised",
+    "cyberattacks", "Because", "Wants", "zzqx", "Blorf", "1999", "3.5", "Москва", "президент", "città", "中国",
+    " ", " ", " ", " ", "  ", "\u00a0", ". ", ".", "! ", "? ", ", ", ": ", "; ", "“", "”", "\"", "(", ")", "[", "«",
+    "»", "'", "’", "\n", "\n\n", "\r\n", "\u2028", "Dr. ", "U.S. ", "J. ",
+]
+analyze_text = st.lists(st.one_of(st.sampled_from(_ANALYZE_PIECES), st.sampled_from(MIXED)), max_size=80).map("".join)
+
+
+@needs_compiled
+@STATEFUL
+@given(st.one_of(analyze_text, any_text), st.booleans())
+@example("To study. The the talks went on. of The alliance met. Because it rained.", False)
+@example("the alliance met the press and the alliance met the press again today", False)
+@example("“Yes,” he said (and left.\nNo) “no", True)
+def test_compiled_analyze_on_generated_text(text, with_skip):
+    """Generated news-like and arbitrary texts, the kernels' own sentences: the same measures."""
+    analyzer_pair(name_skip() if with_skip else frozenset()).check(text)
+
+
+@needs_compiled
+@STATEFUL
+@given(st.one_of(analyze_text, mixed_text), st.data())
+def test_compiled_analyze_with_explicit_spans(text, data):
+    """Spans given by the caller may be empty, overlap, come out of order or repeat (the
+    gazetteer's and the reviewers' spans are not the splitter's): each is measured on its own,
+    the same way in both kernels."""
+    n = len(text)
+    bound = st.integers(0, n)
+    spans = data.draw(st.lists(st.tuples(bound, bound).map(lambda ab: (min(ab), max(ab))), max_size=8), label="spans")
+    analyzer_pair(frozenset()).check(text, spans)
+
+
+@needs_compiled
+def test_compiled_analyze_edge_spans():
+    """No spans, empty spans, a span at a line break, spans that cross paragraphs and come back:
+    the same; a span out of the text is refused by both."""
+    pair = analyzer_pair(frozenset())
+    text = "“First (line.\nSecond” line) here.\n\nThird « line."
+    n = len(text)
+    for spans in ([], [(0, 0)], [(n, n)], [(13, 13), (13, 14)], [(0, n)], [(20, n), (0, 20), (5, 30), (0, 5)],
+                  [(14, 20), (0, 13), (14, 20)], [(i, i + 3) for i in range(0, n - 3, 2)]):
+        pair.check(text, spans)
+    pair.check("", None)
+    pair.check("", [(0, 0)])
+    for bad in ([(0, n + 1)], [(-1, 2)], [(3, 2)]):
+        for k, args in ((kernel, pair.reference), (C, pair.compiled)):
+            with pytest.raises(ValueError):
+                k.analyze(text, bad, *args)
+
+
+# -- 8. the gazetteer's scanner ------------------------------------------------------------------------------
+@cache
+def gazetteer_words() -> list[str]:
+    """Words the gazetteer knows: names of entries, given names, surnames, acronyms (as written
+    and capitalised as they would be in a text), and variants of them."""
+    g = gazetteer_pass().g
+    words: set[str] = set()
+    for e in g.entries:
+        words.update(w for w in e.name.split())
+        if e.acronym:
+            words.add(e.acronym)
+    words.update(w.capitalize() for w in g.by_given)
+    words.update(w.capitalize() for w in g.by_surname)
+    words.update(g.by_acronym)
+    words.update(w for w in g.names)
+    words.update(_NAME_WORDS)
+    return sorted(w for w in words if w)
+
+
+def _decorate(word: str, how: int) -> str:
+    return (word, word + "s", word + "'s", word + "’s", f"“{word}”", f"'{word}'", f"-{word}-", f"_{word}_",
+            word.upper(), word.lower(), word + word[-1:], word[:1] + word[1:].replace("e", "ye", 1),
+            word.replace("y", "", 1), f"({word})", word + "s-")[how % 15]
+
+
+_SEPARATORS = [" ", " ", " ", "  ", ", ", ". ", "\n", "-", "_", "'", "’", "\u00a0", " and ", " of "]
+
+
+@st.composite
+def gazetteer_text(draw: Any) -> str:
+    words = gazetteer_words()
+    parts = []
+    for _ in range(draw(st.integers(0, 14))):
+        word = draw(st.one_of(st.sampled_from(words),
+                              st.text(alphabet=string.ascii_lowercase, min_size=1, max_size=9).map(str.capitalize),
+                              st.sampled_from(["Ukraine", "Minister", "Doubt", "Gypsy", "The", "Mr", "Said"])))
+        parts.append(_decorate(word, draw(st.integers(0, 29))))
+        parts.append(draw(st.sampled_from(_SEPARATORS)))
+    return "".join(parts)
+
+
+class ScannerPair:
+    """The production compiled scanner (``GazetteerPass.scanner``: NameTables, ASCII words
+    described in C) beside a reference scanner calling ``GazetteerPass.describe``."""
+
+    def __init__(self) -> None:
+        p = gazetteer_pass()
+        self.describe = p.describe
+        self.compiled = p.scanner
+        self.reference = kernel.NameScanner(p.describe)
+        self.keys = Bijection()  # compiled key number <-> translit key
+
+    def check(self, text: str) -> None:
+        cp, cn, cg, cl = self.compiled.scan(text)
+        rp, rn, rg, rl = self.reference.scan(text)
+        assert cp == rp, "pairs"
+        assert cn == rn, "near"
+        assert cl == rl, "plurals"
+        assert len(cg) == len(rg) and len(cg) % 3 == 0, "groups"
+        assert [x for i, x in enumerate(cg) if i % 3 != 2] == [x for i, x in enumerate(rg) if i % 3 != 2], "groups"
+        assert pattern(cg[2::3]) == pattern(rg[2::3]), "group keys"
+
+    def check_word(self, word: str) -> None:
+        cb, ck = self.compiled.word(word)
+        rb, rk = self.describe(word)
+        assert cb == rb, (word, bit_names(cb ^ rb, kernel.NAME_BITS))
+        assert (ck == -1) == (rk is None), (word, ck, rk)
+        if rk is not None:
+            assert self.keys.check(ck, rk), (word, f"key number {ck} stands for another key than {rk!r}")
+
+
+@cache
+def scanner_pair() -> ScannerPair:
+    return ScannerPair()
+
+
+@needs_compiled
+def test_compiled_scanner_is_the_production_one():
+    """The scanner compared below is the gazetteer's own: compiled, with NameTables."""
+    p = gazetteer_pass()
+    assert isinstance(p.scanner, C.NameScanner)
+    assert p._tables() is not None, "the compiled scanner would describe every word in Python"
+
+
+@needs_compiled
+def test_compiled_scanner_on_seed_articles():
+    """The seed articles: the same pairs, near misses, groups of spellings and plurals."""
+    pair = scanner_pair()
+    found = 0
+    for text in seed_texts():
+        pair.check(text)
+        found += sum(map(len, pair.reference.scan(text)))
+    assert found > 0
+
+
+@needs_compiled
+@STATEFUL
+@given(gazetteer_text())
+@example("Andrzej Duda met Jens Stoltenberg. Yermakov and Ermakov, NATOs and “NATOs” and NATOs' and _NATOs_.")
+@example("Zelenskyy’s aide Zelensky, Zelenskiy's. Gypsy Nausėda and Andrej Doubt; Navalny Navalnyy.")
+def test_compiled_scanner_on_generated_text(text):
+    """Texts of gazetteer names (possessives, plurals, quotes, dashes, variant spellings, rare
+    made-up words): the same candidates, keys of groups equal at the same places."""
+    scanner_pair().check(text)
+
+
+@needs_compiled
+def test_compiled_scanner_word_entries_of_gazetteer_words():
+    """Each word the gazetteer knows, and its variants: the C description (bits exactly, keys
+    equal exactly where the translit keys are) is ``GazetteerPass.describe``'s."""
+    pair = scanner_pair()
+    for word in gazetteer_words():
+        for how in range(15):
+            w = _decorate(word, how)
+            for s, e in kernel.tokens(w):
+                pair.check_word(w[s:e])
+
+
+@needs_compiled
+@STATEFUL
+@given(st.one_of(ascii_word.filter(bool), ascii_token, st.sampled_from(_NAME_WORDS)).map(
+    lambda w: w[:1].upper() + w[1:]))
+def test_compiled_scanner_word_entries_of_generated_words(word):
+    """Generated ASCII words, capitalised as the scanner sees them: the same entries."""
+    pair = scanner_pair()
+    for s, e in kernel.tokens(word):
+        pair.check_word(word[s:e])
+
+
+# -- 9. numbers -------------------------------------------------------------------------------------------------
+def _same_float(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
+@needs_compiled
+@settings(max_examples=1000, deadline=None)
+@given(st.one_of(st.floats(), st.floats(-50, 50), st.integers(-800, 800).map(float)))
+@example(0.0)
+@example(-0.0)
+@example(745.2)
+@example(-745.2)
+@example(1e308)
+@example(-1e308)
+@example(float("inf"))
+@example(float("-inf"))
+def test_compiled_sigmoid(z):
+    """The logistic function, the same float for every z (no overflow for large ones)."""
+    assert _same_float(C.sigmoid(z), kernel.sigmoid(z))
+
+
+@needs_compiled
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.floats(allow_infinity=False), st.floats(-20, 20), st.sampled_from([0.0, 1.0])),
+                min_size=len(kernel.FEATURES), max_size=len(kernel.FEATURES)))
+def test_compiled_logit(feats):
+    """The combiner's sum over the features, term by term in the same order: the same float."""
+    c = flagger().signals.scorer
+    assert _same_float(c.logit(feats), reference_scorer().logit(feats))
+    assert _same_float(C.sigmoid(c.logit(feats)), kernel.sigmoid(reference_scorer().logit(feats)))
+
+
+@cache
+def _ngrams() -> list[tuple[int, int, int]]:
+    """(u, v, w) of the models' trigrams, and the bigrams' (v, w) behind other contexts."""
+    out: set[tuple[int, int, int]] = set()
+    for t in flagger().signals.fluency.tables():
+        out.update(tuple(r[:3]) for r in t["tri"][::97].tolist())
+        out.update((r[0], r[0], r[1]) for r in t["bi"][::211].tolist())
+        out.update((r[0], r[1], r[1]) for r in t["bow2"][::53].tolist())
+    return sorted(out)
+
+
+@needs_compiled
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_compiled_logprob(data):
+    """log10 p(w | u v) by backing off, under both models: the compiled tables merge the two
+    models and fill in what one lacks; every (u, v, w), listed or not, gives the same integer."""
+    c, r = flagger().signals.scorer, reference_scorer()
+    V = len(r.uni[0])
+    ids = st.integers(0, V - 1)
+    u, v, w = data.draw(st.one_of(st.sampled_from(_ngrams()), st.tuples(ids, ids, ids),
+                                  st.sampled_from(_ngrams()).flatmap(lambda g: st.tuples(ids, st.just(g[1]), st.just(g[2])))))
+    for m in (0, 1):
+        assert c.logprob(m, u, v, w) == r.logprob(m, u, v, w), (m, u, v, w)
