@@ -366,7 +366,7 @@ class DebrisPass(Pass):
     def _prefixes(self, text: str, rule_id: str | None, metadata: dict[str, Any], active: set) -> list[Edit]:
         out = []
         for i, it in enumerate(self.r.prefixes):
-            if rule_id and it["id"] != rule_id or ("prefix", i) not in active:
+            if (rule_id and it["id"] != rule_id) or ("prefix", i) not in active:
                 continue
             m = it["pattern"].search(text, timeout=self.timeout)
             if m and m.end() > m.start():
@@ -479,7 +479,7 @@ class DebrisPass(Pass):
     def _trailers(self, text: str, lines: list[tuple[int, int, str]], rule_id: str | None, active: set) -> list[Edit]:
         out = []
         for k, it in enumerate(self.r.trailers):
-            if rule_id and it["id"] != rule_id or ("trailer", k) not in active:
+            if (rule_id and it["id"] != rule_id) or ("trailer", k) not in active:
                 continue
             max_lines, max_words = int(it.get("max_lines", 12)), int(it.get("max_words", 30))
             for i, (s, _e, line) in enumerate(lines):
@@ -558,7 +558,7 @@ class DebrisPass(Pass):
     def _joins(self, text: str, rule_id: str | None, active: set) -> list[Edit]:
         out = []
         for k, it in enumerate(self.r.joins):
-            if rule_id and it["id"] != rule_id or ("join", k) not in active:
+            if (rule_id and it["id"] != rule_id) or ("join", k) not in active:
                 continue
             for m in it["pattern"].finditer(text, timeout=self.timeout):
                 for group, repl in it["gaps"].items():

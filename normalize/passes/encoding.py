@@ -16,7 +16,6 @@ import ftfy
 from ftfy import badness, chardata
 
 from .. import kernel
-
 from ..model import Edit, PassResult
 from .base import DocContext, Pass, iter_lines
 
