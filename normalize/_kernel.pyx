@@ -20,7 +20,7 @@ from cpython.unicode cimport (
     PyUnicode_READ,
     PyUnicode_Substring,
 )
-from libc.math cimport exp, log1p
+from libc.math cimport exp, isnan, log1p
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memset
@@ -91,10 +91,11 @@ FEATURES = ("log_words", "known_share", "non_latin", "foreign_letters", "foreign
             "fragment", "repetition", "unbalanced", "lowercase_start", "midsentence_capital",
             "lm_logprob", "lm_gain", "lm_low_share", "mt_logprob", "mt_gain", "mt_style")
 INFO = ("tok_lo", "tok_hi", "words", "fragment", "doubled", "phrase_at", "phrase_size", "mark",
-        "lower_start", "midcap", "n_ids", "gain_at", "style_at", "gate")
+        "lower_start", "midcap", "n_ids", "gain_at", "style_at", "gate", "possessives",
+        "gain_lo", "gain_hi", "style_lo", "style_hi")
 DEF NF = 20
 DEF WBUF = 256  # ASCII words up to this long are described in C, longer ones by Python
-DEF NI = 14
+DEF NI = 19
 
 # -- characters --------------------------------------------------------------------------------------
 # A str's characters are 1, 2 or 4 bytes each (PEP 393); every function that reads them is
@@ -895,6 +896,249 @@ cdef int runs_in(StrMap table, const chr_t* d, Py_ssize_t n, str lowered, list o
             out.append(j)
         i = j
     return 0
+
+
+# -- spelling corrections --------------------------------------------------------------------------------
+cdef bint one_edit(uint32_t* a, Py_ssize_t n, uint32_t* b, Py_ssize_t m) noexcept:
+    """Whether a and b are at most one edit apart (delete, insert, replace, swap two neighbours:
+    the optimal string alignment distance is at most 1)."""
+    cdef Py_ssize_t i = 0, j
+    if n == m:
+        while i < n and a[i] == b[i]:
+            i += 1
+        if i == n:
+            return True
+        if i + 1 < n and a[i] == b[i + 1] and a[i + 1] == b[i]:  # two neighbours swapped
+            j = i + 2
+        else:
+            j = i + 1
+        while j < n:
+            if a[j] != b[j]:
+                return False
+            j += 1
+        return True
+    if n == m + 1:
+        return one_edit(b, m, a, n)
+    if m != n + 1:
+        return False
+    while i < n and a[i] == b[i]:  # b is a with one character more
+        i += 1
+    while i < n:
+        if a[i] != b[i + 1]:
+            return False
+        i += 1
+    return True
+
+
+@cython.final
+cdef class Corrections:
+    """The words one edit away from a word (see kernel.py): the deletions of every word in a
+    table, each with the words it comes from."""
+
+    cdef readonly list words
+    cdef readonly list freqs
+    cdef StrMap index  # word -> number
+    cdef StrMap dels  # deletion -> group
+    cdef IBuf group_at  # group -> first owner in owners
+    cdef IBuf owners
+    cdef uint32_t* chars  # the words' characters, one after the other
+    cdef IBuf off
+
+    def __cinit__(self, *args, **kwargs):
+        self.chars = NULL
+
+    def __dealloc__(self):
+        free(self.chars)
+        ibuf_free(&self.group_at)
+        ibuf_free(&self.owners)
+        ibuf_free(&self.off)
+
+    def __init__(self, words, freqs):
+        cdef Py_ssize_t total, i, k, j, m, n, at = 0, g
+        cdef uint32_t d[WBUF]
+        cdef IBuf count, last
+        self.words = list(words)
+        self.freqs = [int(f) for f in freqs]
+        if len(self.freqs) != len(self.words):
+            raise ValueError("one frequency per word")
+        if any(len(w) >= WBUF for w in self.words):
+            raise ValueError("words of fewer than 256 characters")
+        self.index = StrMap()
+        self.dels = StrMap()
+        total = sum(len(w) for w in self.words)
+        self.chars = <uint32_t*>malloc(max(total, 1) * sizeof(uint32_t))
+        if self.chars == NULL:
+            raise MemoryError()
+        count.p = last.p = NULL
+        count.n = count.cap = last.n = last.cap = 0
+        try:
+            for i in range(len(self.words)):
+                w = self.words[i]
+                n = len(w)
+                ibuf_push(&self.off, <int32_t>at)
+                for k in range(n):
+                    self.chars[at + k] = ord(w[k])
+                if sm_intern(self.index, <const uint32_t*>&self.chars[at], 0, n) != i:
+                    raise ValueError(f"word listed twice: {w!r}")
+                # each distinct deletion once per word: counted here, owners filled below
+                for k in range(n):
+                    m = 0
+                    for j in range(n):
+                        if j != k:
+                            d[m] = self.chars[at + j]
+                            m += 1
+                    g = sm_intern(self.dels, <const uint32_t*>d, 0, m)
+                    if g == count.n:
+                        ibuf_push(&count, 0)
+                        ibuf_push(&last, -1)
+                    if last.p[g] != i:
+                        last.p[g] = <int32_t>i
+                        count.p[g] += 1
+                at += n
+            ibuf_push(&self.off, <int32_t>at)
+            ibuf_reserve(&self.group_at, count.n + 1)
+            at = 0
+            for g in range(count.n):
+                self.group_at.p[g] = <int32_t>at
+                at += count.p[g]
+                last.p[g] = -1
+            self.group_at.p[count.n] = <int32_t>at
+            self.group_at.n = count.n + 1
+            ibuf_reserve(&self.owners, at)
+            self.owners.n = at
+            for g in range(count.n):
+                count.p[g] = 0
+            for i in range(len(self.words)):
+                at = self.off.p[i]
+                n = self.off.p[i + 1] - at
+                for k in range(n):
+                    m = 0
+                    for j in range(n):
+                        if j != k:
+                            d[m] = self.chars[at + j]
+                            m += 1
+                    g = sm_get(self.dels, <const uint32_t*>d, 0, m)
+                    if last.p[g] != i:
+                        last.p[g] = <int32_t>i
+                        self.owners.p[self.group_at.p[g] + count.p[g]] = <int32_t>i
+                        count.p[g] += 1
+        finally:
+            ibuf_free(&count)
+            ibuf_free(&last)
+
+    cdef int add_group(self, Py_ssize_t g, IBuf* cands) except -1:
+        cdef Py_ssize_t a
+        if g >= 0:
+            for a in range(self.group_at.p[g], self.group_at.p[g + 1]):
+                ibuf_push(cands, self.owners.p[a])
+        return 0
+
+    def near(self, str word):
+        """(frequency, word) of the words at edit distance 1, most frequent first."""
+        cdef Py_ssize_t n = len(word), k, j, m, o, t, u
+        cdef uint32_t w[WBUF]
+        cdef uint32_t d[WBUF]
+        cdef int32_t i
+        cdef IBuf cands
+        cdef bint same, dup
+        if n >= WBUF - 1:
+            return []
+        for k in range(n):
+            w[k] = ord(word[k])
+        cands.p = NULL
+        cands.n = cands.cap = 0
+        out = []
+        try:
+            self.add_group(sm_get(self.dels, <const uint32_t*>w, 0, n), &cands)  # word is one of theirs, a letter missing
+            for k in range(n):
+                m = 0
+                for j in range(n):
+                    if j != k:
+                        d[m] = w[j]
+                        m += 1
+                i = sm_get(self.index, <const uint32_t*>d, 0, m)  # word with a letter too many
+                if i >= 0:
+                    ibuf_push(&cands, i)
+                self.add_group(sm_get(self.dels, <const uint32_t*>d, 0, m), &cands)  # a letter replaced, two swapped
+            for u in range(cands.n):
+                t = cands.p[u]
+                dup = False
+                for j in range(u):
+                    if cands.p[j] == t:
+                        dup = True
+                        break
+                if dup:
+                    continue
+                o = self.off.p[t]
+                m = self.off.p[t + 1] - o
+                same = m == n
+                if same:
+                    for k in range(n):
+                        if self.chars[o + k] != w[k]:
+                            same = False
+                            break
+                if not same and one_edit(w, n, &self.chars[o], m):
+                    out.append((self.freqs[t], self.words[t]))
+        finally:
+            ibuf_free(&cands)
+        out.sort(reverse=True)
+        return out
+
+
+# -- langdetect's trials ----------------------------------------------------------------------------------
+def lang_trials(const double[:, ::1] rows, const int32_t[::1] picks, init, choice, gauss, double alpha,
+                double alpha_width, int n_trial, int iteration_limit, double conv_threshold, double base_freq,
+                total=sum):
+    """See kernel.lang_trials: the same draws from the same generator, the same operations."""
+    cdef Py_ssize_t n = len(init), j, t, i, r
+    cdef double* prob = <double*>malloc(max(n, 1) * sizeof(double))
+    cdef double* start = <double*>malloc(max(n, 1) * sizeof(double))
+    cdef double* langprob = <double*>malloc(max(n, 1) * sizeof(double))
+    cdef double weight, ssum, top
+    cdef const double* row
+    cdef bint nan
+    if prob == NULL or start == NULL or langprob == NULL:
+        free(prob)
+        free(start)
+        free(langprob)
+        raise MemoryError()
+    try:
+        if rows.shape[1] < n:
+            raise ValueError("a row per n-gram, a value per language")
+        for j in range(n):
+            start[j] = init[j]
+            langprob[j] = 0.0
+        seq = range(picks.shape[0])
+        for t in range(n_trial):
+            for j in range(n):
+                prob[j] = start[j]
+            weight = (alpha + <double>gauss(0.0, 1.0) * alpha_width) / base_freq
+            i = 0
+            while True:
+                r = choice(seq)
+                row = &rows[picks[r], 0]
+                for j in range(n):
+                    prob[j] *= weight + row[j]
+                if i % 5 == 0:
+                    ssum = total([prob[j] for j in range(n)])
+                    top = 0.0
+                    nan = False
+                    for j in range(n):
+                        prob[j] /= ssum
+                        if isnan(prob[j]):
+                            nan = True
+                        elif j == 0 or prob[j] > top:
+                            top = prob[j]
+                    if not nan and (top if top > 0.0 else 0.0) > conv_threshold or i >= iteration_limit:
+                        break
+                i += 1
+            for j in range(n):
+                langprob[j] += prob[j] / n_trial
+        return [langprob[j] for j in range(n)]
+    finally:
+        free(prob)
+        free(start)
+        free(langprob)
 
 
 # -- names: the capitalised words of the gazetteer's rules beyond its list ----------------------------
@@ -2004,6 +2248,24 @@ cdef int unmatched(const chr_t* d, Py_ssize_t ls, Py_ssize_t le, IBuf* out) exce
     return 0
 
 
+cdef void window(IBuf* words, Py_ssize_t n, Py_ssize_t at, int32_t* lo_out, int32_t* hi_out) noexcept:
+    """kernel._window: the quoted positions around ``at`` (``words``: a word at each position)."""
+    cdef Py_ssize_t lo = at - 2 if at >= 2 else 0, hi = at + 1, p
+    cdef bint any_word
+    while True:
+        any_word = False
+        for p in range(lo, hi if hi < n else n):
+            if words.p[p]:
+                any_word = True
+                break
+        if any_word or not (lo > 0 or hi < n):
+            break
+        lo = lo - 1 if lo > 0 else 0
+        hi = hi + 1 if hi + 1 < n else n
+    lo_out[0] = <int32_t>lo
+    hi_out[0] = <int32_t>(hi if hi < n else n)
+
+
 cdef inline bint all_bits(int32_t b, int32_t want) noexcept:
     return (b & want) == want
 
@@ -2214,13 +2476,18 @@ cdef int measure(Doc doc, const chr_t* d, Py_ssize_t s, Py_ssize_t e, Py_ssize_t
 
     # fluency: the ids (a possessive is two), then the end mark
     ids.n = 0
+    wbits.n = 0  # (the words' bits are no longer needed: now, per position, whether it is a word)
     for k in range(lo, hi):
         code = codes.p[k - lo]
+        b = T[4 * k + 2] & WORD
         if code >= 0:
             ibuf_push(ids, code)
+            ibuf_push(wbits, b)
         else:
             ibuf_push(ids, ~code)
             ibuf_push(ids, sc.poss)
+            ibuf_push(wbits, b)
+            ibuf_push(wbits, 0)
     cdef Py_ssize_t n_ids = ids.n
     ibuf_push(ids, sc.eos)
     cdef int64_t u = sc.bos, v = sc.bos, w, total = 0, mt_total = 0, uni_total = 0, low = 0
@@ -2284,6 +2551,9 @@ cdef int measure(Doc doc, const chr_t* d, Py_ssize_t s, Py_ssize_t e, Py_ssize_t
     info[11] = <int32_t>gat
     info[12] = <int32_t>sat
     info[13] = 1 if gate else 0
+    info[14] = <int32_t>(n_ids - (hi - lo))
+    window(wbits, n_ids, gat, &info[15], &info[16])
+    window(wbits, n_ids, sat, &info[17], &info[18])
     doc.conf[i] = sigmoid_of(sc.logit_of(f))
     return 0
 

@@ -35,6 +35,9 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import numpy as np
+from rapidfuzz.distance import OSA
+
 # -- tokens ------------------------------------------------------------------------------------
 #: the tokenizer as a regular expression (stdlib ``re``: ``\w`` is ``str.isalnum`` or "_", ``\d``
 #: ``str.isdecimal``, ``\s`` ``str.isspace``)
@@ -200,6 +203,84 @@ class Words:
 
 
 _RUNS = re.compile(r"[^\W_]+")  # maximal runs of str.isalnum characters
+
+class Corrections:
+    """The words one edit away from a word (delete, insert, replace, or swap of two
+    neighbours), of a list with their frequencies: a deletion index, built once, so a lookup
+    costs a few probes instead of generating every one-edit string.
+
+    The index holds, for every word, the strings made by deleting one of its letters, as sorted
+    arrays of their ``hash()`` and the word's number: a few MB where a dict of strings would take
+    30. Hashes are only a way in: every candidate is checked by its edit distance, and a word at
+    distance 1 always shares a deletion string (or itself) with the word looked up."""
+
+    def __init__(self, words: Sequence[str], freqs: Sequence[int]) -> None:
+        self.freq = dict(zip(words, map(int, freqs)))
+        self.words = list(self.freq)
+        hashes: list[int] = []
+        owners: list[int] = []
+        for i, w in enumerate(self.words):
+            deletions = {w[:k] + w[k + 1 :] for k in range(len(w))}
+            hashes += map(hash, deletions)
+            owners += [i] * len(deletions)
+        keys = np.array(hashes, dtype=np.int64)
+        order = np.argsort(keys, kind="stable")
+        self._hashes = np.append(keys[order], np.iinfo(np.int64).max)
+        self._owners = np.array(owners, dtype=np.int32)[order]
+
+    def near(self, word: str) -> list[tuple[int, str]]:
+        """(frequency, word) of the frequent words at edit distance 1, most frequent first."""
+        freq, words, owners = self.freq, self.words, self._owners
+        deletions = {word[:k] + word[k + 1 :] for k in range(len(word))}
+        # word is one of theirs with a letter missing (its hash among theirs), or with a letter
+        # too many (a deletion is one of them); one letter replaced or two swapped: a deletion
+        # of word among theirs (checked by distance below)
+        found = {d for d in deletions if d in freq}
+        probes = np.fromiter(map(hash, (word, *deletions)), dtype=np.int64, count=len(deletions) + 1)
+        at = self._hashes.searchsorted(probes)
+        hit = self._hashes[at] == probes  # the last hash is a sentinel: never past the end
+        if hit.any():
+            probes = probes[hit]
+            for a, b in zip(at[hit].tolist(), self._hashes.searchsorted(probes, "right").tolist()):
+                found.update(words[i] for i in owners[a:b].tolist())
+        found.discard(word)
+        return sorted(((freq[w], w) for w in found if OSA.distance(word, w, score_cutoff=1) <= 1), reverse=True)
+
+
+
+# -- langdetect's trials ------------------------------------------------------------------------------
+def lang_trials(rows: Any, picks: Sequence[int], init: Sequence[float], choice: Callable[[Any], int],
+                gauss: Callable[[float, float], float], alpha: float, alpha_width: float, n_trial: int,
+                iteration_limit: int, conv_threshold: float, base_freq: float,
+                total: Callable[[list[float]], float] = sum) -> list[float]:
+    """langdetect's ``Detector._detect_block`` after the n-grams are found: ``n_trial`` random
+    walks over the text's n-grams (``picks[k]``: the row of ``rows`` of the k-th n-gram), each
+    from ``init``, with the detector's own random generator (``choice(range(len(picks)))``,
+    ``gauss(0.0, 1.0)``) and its floating-point operations in its order; ``total`` is the sum
+    langdetect uses (the built-in). Returns the language probabilities."""
+    n = len(init)
+    langprob = [0.0] * n
+    seq = range(len(picks))
+    for _ in range(n_trial):
+        prob = list(init)
+        weight = (alpha + gauss(0.0, 1.0) * alpha_width) / base_freq
+        i = 0
+        while True:
+            row = rows[picks[choice(seq)]]
+            for j in range(n):
+                prob[j] *= weight + row[j]
+            if i % 5 == 0:
+                s = total(prob)
+                for j in range(n):
+                    prob[j] /= s
+                top = 0.0 if any(p != p for p in prob) else max(prob)  # numpy's max: NaN if any
+                if (top if top > 0.0 else 0.0) > conv_threshold or i >= iteration_limit:
+                    break
+            i += 1
+        for j in range(n):
+            langprob[j] += prob[j] / n_trial
+    return langprob
+
 
 # -- names: the capitalised words the gazetteer's rules beyond its list look at --------------------
 #: bits of a capitalised word (NameScanner)
@@ -395,7 +476,8 @@ FEATURES = ("log_words", "known_share", "non_latin", "foreign_letters", "foreign
             "lm_logprob", "lm_gain", "lm_low_share", "mt_logprob", "mt_gain", "mt_style")
 #: what :meth:`Doc.info` gives of a sentence, in this order
 INFO = ("tok_lo", "tok_hi", "words", "fragment", "doubled", "phrase_at", "phrase_size", "mark",
-        "lower_start", "midcap", "n_ids", "gain_at", "style_at", "gate")
+        "lower_start", "midcap", "n_ids", "gain_at", "style_at", "gate", "possessives",
+        "gain_lo", "gain_hi", "style_lo", "style_hi")
 #: fragment kinds (INFO "fragment")
 FRAGMENT_INFINITIVE, FRAGMENT_SUBORDINATE, FRAGMENT_NO_SUBJECT = 1, 2, 3
 
@@ -492,6 +574,16 @@ def _worst(values: list[int]) -> int:
         if i == 0 or s < best:
             best, at = s, i
     return at
+
+
+def _window(words: list[bool], at: int) -> tuple[int, int]:
+    """The positions quoted for the stretch that ends at ``at``: the three ending there,
+    widened on both sides until a word is among them (or no position is left out)."""
+    n = len(words)
+    lo, hi = max(0, at - 2), at + 1
+    while not any(words[lo:hi]) and (lo > 0 or hi < n):
+        lo, hi = max(0, lo - 1), min(n, hi + 1)
+    return lo, min(hi, n)
 
 
 def _phrase(lows: list[int], bits: list[int]) -> tuple[int, int]:
@@ -689,13 +781,17 @@ def _measure(text: str, s: int, e: int, toks: list[tuple[int, int, Entry]], lo: 
         styles.append(lp - mp)
         u, v = v, w
 
+    is_word: list[bool] = []  # per position: a word (not the "'s" of a possessive, not a mark)
     for k in range(lo, hi):
         code = toks[k][2][1]
+        word = bool(toks[k][2][0] & WORD)
         if code >= 0:
             step(code)
+            is_word.append(word)
         else:
             step(~code)
             step(sc.poss)
+            is_word += (word, False)
     n_ids = len(gains)
     step(sc.eos)
     positions = n_ids + 1
@@ -707,8 +803,9 @@ def _measure(text: str, s: int, e: int, toks: list[tuple[int, int, Entry]], lo: 
         mt_total / scale / positions, (mt_total - uni_total) / scale / positions,
         (total - mt_total) / scale / positions,
     ]
+    gain_at, style_at = _worst(gains[:n_ids]), _worst(styles[:n_ids])
     info = (lo, hi, n_words, fragment, doubled, phrase_at, phrase_size, mark, lower_start, midcap, n_ids,
-            _worst(gains[:n_ids]), _worst(styles[:n_ids]), int(gate))
+            gain_at, style_at, int(gate), n_ids - (hi - lo), *_window(is_word, gain_at), *_window(is_word, style_at))
     return feats, info
 
 

@@ -117,43 +117,45 @@ class Normalizer:
         A sentence is flagged when a pass left a suggestion or a note on it (a suggestion is
         always shown: "sure or say so"), or when its confidence is at most the threshold. Its
         confidence is the lowest of the flagger's score and the passes' suggestion confidences.
+        Only the flagged sentences get their reasons put into words.
         """
-        if not suggestions and not notes and (self.flagger is None or not final.strip()):
+        flagger = self.flagger
+        if not suggestions and not notes and (flagger is None or not final.strip()):
             return []
-        spans = self.splitter.spans(final)
+        measured = flagger.measure(final, self.names) if flagger is not None else None
+        spans = measured.spans if measured is not None else self.splitter.spans(final)
         if not spans:
             return []
-        starts = [s for s, _ in spans]
         by_sentence: dict[int, list[tuple[float, Reason]]] = {}
+        if suggestions or notes:
+            starts = [s for s, _ in spans]
 
-        def attach(ostart: int, oend: int, conf: float, reason: Reason) -> None:
-            cs, _ce = tt.to_current(ostart, oend)
-            i = max(bisect_right(starts, cs) - 1, 0)
-            if cs >= spans[i][1] and i + 1 < len(spans):
-                i += 1
-            by_sentence.setdefault(i, []).append((conf, reason))
+            def attach(ostart: int, oend: int, conf: float, reason: Reason) -> None:
+                cs, _ce = tt.to_current(ostart, oend)
+                i = max(bisect_right(starts, cs) - 1, 0)
+                if cs >= spans[i][1] and i + 1 < len(spans):
+                    i += 1
+                by_sentence.setdefault(i, []).append((conf, reason))
 
-        for s in suggestions:
-            attach(s.start, s.end, s.confidence,
-                   Reason(s.rule, s.reason or f"{s.pass_name}: {s.rule}", s.after))
-        for os_, oe, n in notes:
-            attach(os_, oe, n.confidence, Reason(n.code, n.message, n.suggestion))
-        scores = (self.flagger.score(final, spans, self.names, report=by_sentence.keys(),
-                                     explain_at=min(self.threshold, self.flagger.threshold))
-                  if self.flagger else None)
+            for s in suggestions:
+                attach(s.start, s.end, s.confidence,
+                       Reason(s.rule, s.reason or f"{s.pass_name}: {s.rule}", s.after))
+            for os_, oe, n in notes:
+                attach(os_, oe, n.confidence, Reason(n.code, n.message, n.suggestion))
+        if measured is None:
+            chosen = sorted(by_sentence)
+        else:
+            chosen = sorted({*measured.at_most(self.threshold), *by_sentence})
+            explain_at = min(self.threshold, flagger.threshold)
         flags = []
-        for i, (s, e) in enumerate(spans):
+        for i in chosen:
+            s, e = spans[i]
             found = by_sentence.get(i)
-            if scores is None and not found:
-                continue
             conf = min((c for c, _ in found), default=1.0) if found else 1.0
             reasons: list[Reason] = [r for _, r in found] if found else []
-            if scores is not None:
-                sc = scores[i]
-                if not found and sc.confidence > self.threshold:
-                    continue
-                conf = min(conf, sc.confidence)
-                reasons.extend(sc.reasons)
+            if measured is not None:
+                conf = min(conf, measured.confidence[i])
+                reasons.extend(flagger.reasons(measured, i, explain_at, found is not None, self.names))
             unique: list[Reason] = []
             for r in reasons:
                 if r not in unique:

@@ -123,15 +123,21 @@ class Measured:
             got = sorted({*got, *self.foreign} - {i for i in self.foreign if conf[i] > threshold})
         return got
 
-    def raw_tokens(self, i: int) -> list[str]:
-        """The token stream the fluency models saw for sentence ``i`` (:func:`.fluency.raw_tokens`)."""
-        text, token = self.text, self.doc.token
-        lo, hi = self.doc.info(i)[:2]
+    def quoted(self, i: int, code: str) -> list[str]:
+        """The raw tokens (:func:`.fluency.raw_tokens`) the "fluency" or "mt-style" reason of
+        sentence ``i`` quotes: the window the kernel picked."""
+        info = self.doc.info(i)
+        a, b = (info[15], info[16]) if code == "fluency" else (info[17], info[18])
+        text, token, lo = self.text, self.doc.token, info[0]
+        if not info[14]:  # no possessive: position p is token lo + p
+            return [_pieces(text[s:e])[0] for s, e, _, _ in map(token, range(lo + a, lo + b))]
         out: list[str] = []
-        for k in range(lo, hi):
+        for k in range(lo, info[1]):
             s, e, _, _ = token(k)
             out += _pieces(text[s:e])
-        return out
+            if len(out) >= b:
+                break
+        return out[a:b]
 
     def words(self, i: int) -> list[tuple[str, int]]:
         """(word, kernel bits) of each word of sentence ``i``."""
@@ -273,12 +279,10 @@ class Signals:
             oov = [w for w, b in m.words(i) if b & _OOV_MASK == _OOV_WANT]
         gain, style = self.fluency.fires(feats[_LM_GAIN], feats[_MT_STYLE], info[10])
         quoted: list[Reason] = []
-        if gain or style:
-            toks = m.raw_tokens(i)
-            if gain:
-                quoted.append(self.fluency.reason("fluency", toks, info[11]))
-            if style:
-                quoted.append(self.fluency.reason("mt-style", toks, info[12]))
+        if gain:
+            quoted.append(self.fluency.reason("fluency", m.quoted(i, "fluency")))
+        if style:
+            quoted.append(self.fluency.reason("mt-style", m.quoted(i, "mt-style")))
         reasons = [*r_foreign, *self.oov.reasons(oov), *r_struct, *quoted]
         if fr is not None:  # unknown words and odd phrasing are what "untranslated" means
             reasons = [r for r in reasons if r.code not in _IMPLIED_BY_FOREIGN]
@@ -301,10 +305,8 @@ class Signals:
             if contribution > -0.15:
                 break
             family = _FAMILY.get(name)
-            if family == "fluency":
-                return self.fluency.reason("fluency", m.raw_tokens(i), info[11])
-            if family == "mt-style":
-                return self.fluency.reason("mt-style", m.raw_tokens(i), info[12])
+            if family in ("fluency", "mt-style"):
+                return self.fluency.reason(family, m.quoted(i, family))
             if family == "rare-words":
                 words = [w for j, (w, b) in enumerate(m.words(i))
                          if b & kernel.LONG and b & kernel.KEPT and b & (kernel.UNKNOWN | kernel.RARE)

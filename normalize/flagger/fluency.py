@@ -30,7 +30,7 @@ import json
 import math
 import zipfile
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -164,16 +164,17 @@ class FluencyModel:
         return lm_gain < self.fire_gain, mt_style < self.fire_mt_style
 
     @staticmethod
-    def reason(code: str, toks: list[str], at: int) -> Reason:
-        """The "fluency" or "mt-style" reason of a sentence whose raw tokens (:func:`raw_tokens`)
-        are ``toks``, quoting the three-token stretch that ends at ``at`` (the kernel's worst)."""
+    def reason(code: str, quoted: Sequence[str]) -> Reason:
+        """The "fluency" or "mt-style" reason of a sentence, quoting its worst stretch:
+        ``quoted``, the raw tokens (:func:`raw_tokens`) the kernel picked (its worst three,
+        widened to take in a word)."""
         if code == "fluency":
-            return Reason("fluency", _fluency_message(toks, at))
+            return Reason("fluency", _fluency_message(quoted))
         return Reason(
             "mt-style",
             "Phrasing typical of faulty machine translation: this sentence is closer to "
             "translations that reviewers rejected than to edited English "
-            f"(most around \u201c{_shown(toks, at)}\u201d).",
+            f"(most around \u201c{_shown(quoted)}\u201d).",
         )
 
 
@@ -231,18 +232,14 @@ def write_data(data: dict, path: Path) -> None:
     tmp.replace(path)
 
 
-def _shown(toks: list[str], at: int) -> str:
-    """The three tokens ending at ``at``, widened to take in a word if they are all marks."""
-    lo, hi = max(0, at - 2), at + 1
-    while not any(t[:1].isalnum() for t in toks[lo:hi]) and (lo > 0 or hi < len(toks)):
-        lo, hi = max(0, lo - 1), min(len(toks), hi + 1)
-    words = toks[lo:hi]
+def _shown(words: Sequence[str]) -> str:
+    """The quoted raw tokens, without the class names ("<num>") unless there is nothing else."""
     return " ".join(w for w in words if not w.startswith("<")) or " ".join(words)
 
 
-def _fluency_message(toks: list[str], at: int) -> str:
+def _fluency_message(quoted: Sequence[str]) -> str:
     return ("Reads unnaturally for English: its word sequence is unusual for fluent text "
-            f"(least natural around \u201c{_shown(toks, at)}\u201d).")
+            f"(least natural around \u201c{_shown(quoted)}\u201d).")
 
 
 # -- building (scripts/build_fluency.py) ------------------------------------------------------

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from itertools import repeat
+from typing import Any
 
-import numpy as np
-from rapidfuzz.distance import OSA
-
+from .. import kernel
 from ..model import Reason
 from .text import Sentence
+
+_K: Any = kernel.compiled or kernel
 
 MAX_REASONS = 3
 #: a candidate is "clear" when it is this many times more frequent than the next one
@@ -36,47 +37,11 @@ RARE_FREQ = 100
 SUGGEST_MIN_FREQ = 500
 
 
-class Corrections:
-    """Frequent words one edit away from a word (delete, insert, replace, or swap of two
-    neighbours): a deletion index, built once, so a lookup costs a few probes instead of
-    generating every one-edit string.
-
-    The index holds, for every word, the strings made by deleting one of its letters, as sorted
-    arrays of their ``hash()`` and the word's number: a few MB where a dict of strings would take
-    30. Hashes are only a way in: every candidate is checked by its edit distance, and a word at
-    distance 1 always shares a deletion string (or itself) with the word looked up."""
-
-    def __init__(self, dictionary: dict[str, int], min_freq: int = SUGGEST_MIN_FREQ) -> None:
-        self.freq = {w: f for w, f in dictionary.items() if f >= min_freq and 2 <= len(w) <= 31}
-        self.words = list(self.freq)
-        hashes: list[int] = []
-        owners: list[int] = []
-        for i, w in enumerate(self.words):
-            deletions = {w[:k] + w[k + 1 :] for k in range(len(w))}
-            hashes += map(hash, deletions)
-            owners += [i] * len(deletions)
-        keys = np.array(hashes, dtype=np.int64)
-        order = np.argsort(keys, kind="stable")
-        self._hashes = np.append(keys[order], np.iinfo(np.int64).max)
-        self._owners = np.array(owners, dtype=np.int32)[order]
-
-    def near(self, word: str) -> list[tuple[int, str]]:
-        """(frequency, word) of the frequent words at edit distance 1, most frequent first."""
-        freq, words, owners = self.freq, self.words, self._owners
-        deletions = {word[:k] + word[k + 1 :] for k in range(len(word))}
-        # word is one of theirs with a letter missing (its hash among theirs), or with a letter
-        # too many (a deletion is one of them); one letter replaced or two swapped: a deletion
-        # of word among theirs (checked by distance below)
-        found = {d for d in deletions if d in freq}
-        probes = np.fromiter(map(hash, (word, *deletions)), dtype=np.int64, count=len(deletions) + 1)
-        at = self._hashes.searchsorted(probes)
-        hit = self._hashes[at] == probes  # the last hash is a sentinel: never past the end
-        if hit.any():
-            probes = probes[hit]
-            for a, b in zip(at[hit].tolist(), self._hashes.searchsorted(probes, "right").tolist()):
-                found.update(words[i] for i in owners[a:b].tolist())
-        found.discard(word)
-        return sorted(((freq[w], w) for w in found if OSA.distance(word, w, score_cutoff=1) <= 1), reverse=True)
+def Corrections(dictionary: dict[str, int], min_freq: int = SUGGEST_MIN_FREQ) -> Any:
+    """Frequent words one edit away from a word: the kernel's index (:class:`normalize.kernel.Corrections`)
+    over the words of ``dictionary`` at least ``min_freq`` frequent, 2 to 31 letters long."""
+    freq = {w: f for w, f in dictionary.items() if f >= min_freq and 2 <= len(w) <= 31}
+    return _K.Corrections(list(freq), list(freq.values()))
 
 
 # British -> American endings: centre, colour, organise(d), analyse, defence, travelled
@@ -110,7 +75,7 @@ class OovSignal:
         self._dictionary: dict[str, int] | None = dictionary
         # what frequency() reads, when known (a word's frequency, if positive, is what freq() gives)
         self._words = dictionary if dictionary and min(dictionary.values()) > 0 else None
-        self._corrections: Corrections | None = None
+        self._corrections: Any = None
         self._suggestions: dict[str, str | None] = {}
         self._known: dict[str, int] = {}
 
@@ -147,7 +112,7 @@ class OovSignal:
                 self._known[low] = f
         return f
 
-    def corrections(self) -> Corrections:
+    def corrections(self) -> Any:
         """The correction index (built on first use, or by :meth:`preload`)."""
         if self._corrections is None:
             if self._dictionary is None:

@@ -23,7 +23,11 @@ from typing import Any
 import numpy as np
 from langdetect.detector import Detector
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
-from langdetect.lang_detect_exception import LangDetectException
+from langdetect.lang_detect_exception import ErrorCode, LangDetectException
+
+from .. import kernel
+
+_COMPILED = kernel.compiled
 
 # (language index, probability) of one nonzero entry of an n-gram's row
 _ENTRY = struct.Struct("<Hd")
@@ -70,7 +74,28 @@ class SparseDetector(Detector):
     """langdetect's Detector over :class:`SparseProfiles`, with the language probabilities in
     a numpy array: an update multiplies the whole array at once (the same multiplications,
     element by element, as langdetect's loop; the normalising sum is still added up left to
-    right)."""
+    right). With the compiled kernel, the random walks run there
+    (:func:`normalize.kernel.lang_trials`: the same draws, the same operations)."""
+
+    def _detect_block(self) -> None:
+        if _COMPILED is None or self.verbose or self.prior_map is not None:
+            super()._detect_block()
+            return
+        self.cleaning_text()
+        ngrams = self._extract_ngrams()
+        if not ngrams:
+            raise LangDetectException(ErrorCode.CantDetectError, "No features in text.")
+        rows_of: dict[str, int] = {}
+        picks = np.fromiter((rows_of.setdefault(w, len(rows_of)) for w in ngrams), dtype=np.int32, count=len(ngrams))
+        n = len(self.langlist)
+        rows = np.empty((len(rows_of), n))
+        for w, k in rows_of.items():
+            row = self.word_lang_prob_map.array(w)
+            rows[k] = row[:n]
+        self.random.seed(self.seed)
+        self.langprob = _COMPILED.lang_trials(
+            rows, picks, [1.0 / n] * n, self.random.choice, self.random.gauss, self.alpha, self.ALPHA_WIDTH,
+            self.n_trial, self.ITERATION_LIMIT, self.CONV_THRESHOLD, float(self.BASE_FREQ))
 
     def _init_probability(self) -> np.ndarray:  # type: ignore[override]
         return np.array(super()._init_probability(), dtype=np.float64)
