@@ -92,10 +92,10 @@ FEATURES = ("log_words", "known_share", "non_latin", "foreign_letters", "foreign
             "lm_logprob", "lm_gain", "lm_low_share", "mt_logprob", "mt_gain", "mt_style")
 INFO = ("tok_lo", "tok_hi", "words", "fragment", "doubled", "phrase_at", "phrase_size", "mark",
         "lower_start", "midcap", "n_ids", "gain_at", "style_at", "gate", "possessives",
-        "gain_lo", "gain_hi", "style_lo", "style_hi")
+        "gain_lo", "gain_hi", "style_lo", "style_hi", "fires", "n_oov")
 DEF NF = 20
 DEF WBUF = 256  # ASCII words up to this long are described in C, longer ones by Python
-DEF NI = 19
+DEF NI = 21
 
 # -- characters --------------------------------------------------------------------------------------
 # A str's characters are 1, 2 or 4 bytes each (PEP 393); every function that reads them is
@@ -843,16 +843,23 @@ cdef Py_ssize_t chars_in(const uint8_t* bits, const chr_t* d, Py_ssize_t i, Py_s
 
 @cython.final
 cdef class Words:
-    """A set of strings looked up for every run of letters and digits (see kernel.py)."""
+    """A set of strings looked up for every run of letters and digits (see kernel.py). A run is
+    hashed only when its first two characters (one, for a one-character run) pass a bitmap of
+    the strings' beginnings."""
 
     cdef readonly frozenset strings
     cdef StrMap table
+    cdef uint8_t starts[8192]  # bit per (hashed) pair of first characters
 
     def __init__(self, strings):
         self.strings = frozenset(strings)
         self.table = StrMap()
+        memset(self.starts, 0, sizeof(self.starts))
         for s in self.strings:
             self.table.set(s, 1)
+            if s:
+                h = pair_bit(ord(s[0]), ord(s[1]) if len(s) > 1 else 0)
+                self.starts[h >> 3] |= 1 << (h & 7)
 
     def hits(self, str text, str lowered):
         cdef int kind = PyUnicode_KIND(text)
@@ -863,12 +870,16 @@ cdef class Words:
         if not self.table.count:
             return out
         if kind == 1:
-            runs_in(self.table, <uint8_t*>PyUnicode_DATA(text), n, lowered, out)
+            runs_in(self, <uint8_t*>PyUnicode_DATA(text), n, lowered, out)
         elif kind == 2:
-            runs_in(self.table, <uint16_t*>PyUnicode_DATA(text), n, lowered, out)
+            runs_in(self, <uint16_t*>PyUnicode_DATA(text), n, lowered, out)
         else:
-            runs_in(self.table, <uint32_t*>PyUnicode_DATA(text), n, lowered, out)
+            runs_in(self, <uint32_t*>PyUnicode_DATA(text), n, lowered, out)
         return out
+
+
+cdef inline uint32_t pair_bit(uint32_t a, uint32_t b) noexcept:
+    return <uint32_t>((a * 0x9E3779B1u) ^ (b * 0x85EBCA77u)) >> 16
 
 
 cdef inline int32_t sm_get_any(StrMap m, int kind, void* data, Py_ssize_t s, Py_ssize_t e) noexcept:
@@ -879,11 +890,12 @@ cdef inline int32_t sm_get_any(StrMap m, int kind, void* data, Py_ssize_t s, Py_
     return sm_get(m, <uint32_t*>data, s, e)
 
 
-cdef int runs_in(StrMap table, const chr_t* d, Py_ssize_t n, str lowered, list out) except -1:
+cdef int runs_in(Words w, const chr_t* d, Py_ssize_t n, str lowered, list out) except -1:
     """The runs of letters and digits of d whose lowered form is in the table."""
     cdef int lkind = PyUnicode_KIND(lowered)
     cdef void* ldata = PyUnicode_DATA(lowered)
     cdef Py_ssize_t i = 0, j
+    cdef uint32_t h
     while i < n:
         if not is_alnum(d[i]):
             i += 1
@@ -891,7 +903,8 @@ cdef int runs_in(StrMap table, const chr_t* d, Py_ssize_t n, str lowered, list o
         j = i + 1
         while j < n and is_alnum(d[j]):
             j += 1
-        if sm_get_any(table, lkind, ldata, i, j) >= 0:
+        h = pair_bit(rd(lkind, ldata, i), rd(lkind, ldata, i + 1) if j > i + 1 else 0)
+        if w.starts[h >> 3] >> (h & 7) & 1 and sm_get_any(w.table, lkind, ldata, i, j) >= 0:
             out.append(i)
             out.append(j)
         i = j
@@ -1944,6 +1957,9 @@ cdef class Scorer:
     cdef int nterms
     cdef readonly double offset, gate_known, gate_non_latin
     cdef readonly int gate_min_words
+    cdef double fire_gain, fire_style
+    cdef int fire_min
+    cdef bint fires
 
     def __cinit__(self, *args, **kwargs):
         self.uni = NULL
@@ -1958,7 +1974,7 @@ cdef class Scorer:
         free(self.term_index)
 
     def __init__(self, models, int scale, int bos, int eos, int poss, terms, double offset, double gate_known,
-                 double gate_non_latin, int gate_min_words):
+                 double gate_non_latin, int gate_min_words, fire=None):
         if len(models) != 2:
             raise ValueError("two models: english, bad MT")
         en, mt = models
@@ -2024,6 +2040,9 @@ cdef class Scorer:
             self.weights[i] = weight
         self.offset = offset
         self.gate_known, self.gate_non_latin, self.gate_min_words = gate_known, gate_non_latin, gate_min_words
+        self.fires = fire is not None
+        if self.fires:
+            self.fire_gain, self.fire_style, self.fire_min = float(fire[0]), float(fire[1]), int(fire[2])
 
     cdef NTable _table(self, list rows, int width):
         cdef Py_ssize_t total = sum(len(r) for r in rows), i, j, m
@@ -2181,6 +2200,28 @@ cdef class Doc:
 
     def __len__(self):
         return self.nsent
+
+    def oov(self, Py_ssize_t i):
+        """Flat [start, end, ...] of the tokens of sentence i the oov reason names."""
+        cdef Py_ssize_t k, lo, hi
+        cdef int32_t b
+        if not 0 <= i < self.nsent:
+            raise IndexError(i)
+        lo, hi = self.info_.p[i * NI], self.info_.p[i * NI + 1]
+        out = []
+        for k in range(lo, hi):
+            b = self.toks.p[4 * k + 2]
+            if b & (WORD | KEPT | LONG | UNKNOWN | UPPER) == (WORD | KEPT | LONG | UNKNOWN):
+                out.append(self.toks.p[4 * k])
+                out.append(self.toks.p[4 * k + 1])
+        return out
+
+    def texts(self, str text, Py_ssize_t k1, Py_ssize_t k2):
+        """The texts of tokens k1 to k2 (excluded) of text, the document measured."""
+        cdef Py_ssize_t k
+        if not 0 <= k1 <= k2 <= self.toks.n // 4:
+            raise IndexError((k1, k2))
+        return [PyUnicode_Substring(text, self.toks.p[4 * k], self.toks.p[4 * k + 1]) for k in range(k1, k2)]
 
     @property
     def gated(self):
@@ -2554,6 +2595,10 @@ cdef int measure(Doc doc, const chr_t* d, Py_ssize_t s, Py_ssize_t e, Py_ssize_t
     info[14] = <int32_t>(n_ids - (hi - lo))
     window(wbits, n_ids, gat, &info[15], &info[16])
     window(wbits, n_ids, sat, &info[17], &info[18])
+    info[19] = 0
+    if sc.fires and n_ids >= sc.fire_min:
+        info[19] = (1 if f[15] < sc.fire_gain else 0) | (2 if f[19] < sc.fire_style else 0)
+    info[20] = <int32_t>n_oov
     doc.conf[i] = sigmoid_of(sc.logit_of(f))
     return 0
 

@@ -403,6 +403,8 @@ OPENER = 1 << 17  # an opening quote or bracket
 CLAUSE = 1 << 18  # , ; or :
 AZ_FIRST = 1 << 19  # the first character is an ASCII lowercase letter
 AZ_LAST = 1 << 20  # the last character is an ASCII lowercase letter
+OOV_MASK = WORD | KEPT | LONG | UNKNOWN | UPPER
+OOV_WANT = WORD | KEPT | LONG | UNKNOWN
 BITS = {"WORD": WORD, "NUMBER": NUMBER, "UPPER": UPPER, "LONG": LONG, "KEPT": KEPT, "UNKNOWN": UNKNOWN,
         "RARE": RARE, "LOWER0": LOWER0, "UPPER_REST": UPPER_REST, "PLAIN": PLAIN, "FUNCTION": FUNCTION,
         "MIDCAP": MIDCAP, "SUBORDINATOR": SUBORDINATOR, "NO_SUBJECT": NO_SUBJECT, "TO": TO,
@@ -477,7 +479,12 @@ FEATURES = ("log_words", "known_share", "non_latin", "foreign_letters", "foreign
 #: what :meth:`Doc.info` gives of a sentence, in this order
 INFO = ("tok_lo", "tok_hi", "words", "fragment", "doubled", "phrase_at", "phrase_size", "mark",
         "lower_start", "midcap", "n_ids", "gain_at", "style_at", "gate", "possessives",
-        "gain_lo", "gain_hi", "style_lo", "style_hi")
+        "gain_lo", "gain_hi", "style_lo", "style_hi", "fires", "n_oov")
+#: INFO "fires": the fluency reasons that fire on their own (Scorer's ``fire`` thresholds)
+FIRES_FLUENCY, FIRES_MT_STYLE = 1, 2
+#: a token the oov reason names: a lowercase word of two letters or more, not of a known name,
+#: that the word list does not know
+OOV_MASK = 0
 #: fragment kinds (INFO "fragment")
 FRAGMENT_INFINITIVE, FRAGMENT_SUBORDINATE, FRAGMENT_NO_SUBJECT = 1, 2, 3
 
@@ -526,7 +533,7 @@ class Scorer:
 
     def __init__(self, models: Sequence[dict[str, Any]], scale: int, bos: int, eos: int, poss: int,
                  terms: Sequence[tuple[int, float]], offset: float, gate_known: float,
-                 gate_non_latin: float, gate_min_words: int) -> None:
+                 gate_non_latin: float, gate_min_words: int, fire: tuple[float, float, int] | None = None) -> None:
         if len(models) != 2:
             raise ValueError("two models: english, bad MT")
         self.scale = int(scale)
@@ -540,6 +547,8 @@ class Scorer:
         self.offset = float(offset)
         self.gate_known, self.gate_non_latin = float(gate_known), float(gate_non_latin)
         self.gate_min_words = int(gate_min_words)
+        #: (lm_gain below, mt_style below, at least this many ids): the fluency reasons fire
+        self.fire = (float(fire[0]), float(fire[1]), int(fire[2])) if fire is not None else None
 
     def logprob(self, m: int, u: int, v: int, w: int) -> int:
         """log10 p(w | u v) under model ``m`` (times scale), by backing off."""
@@ -625,6 +634,19 @@ class Doc:
 
     def __len__(self) -> int:
         return len(self.spans)
+
+    def oov(self, i: int) -> list[int]:
+        """Flat [start, end, ...] of the tokens of sentence ``i`` the oov reason names."""
+        lo, hi = self._info[i][:2]
+        out: list[int] = []
+        for s, e, entry in self.toks[lo:hi]:
+            if entry[0] & OOV_MASK == OOV_WANT:
+                out += (s, e)
+        return out
+
+    def texts(self, text: str, k1: int, k2: int) -> list[str]:
+        """The texts of tokens ``k1`` to ``k2`` (excluded) of ``text``, the document measured."""
+        return [text[s:e] for s, e, _ in self.toks[k1:k2]]
 
     @property
     def gated(self) -> list[int]:
@@ -805,8 +827,15 @@ def _measure(text: str, s: int, e: int, toks: list[tuple[int, int, Entry]], lo: 
     ]
     gain_at, style_at = _worst(gains[:n_ids]), _worst(styles[:n_ids])
     info = (lo, hi, n_words, fragment, doubled, phrase_at, phrase_size, mark, lower_start, midcap, n_ids,
-            gain_at, style_at, int(gate), n_ids - (hi - lo), *_window(is_word, gain_at), *_window(is_word, style_at))
+            gain_at, style_at, int(gate), n_ids - (hi - lo), *_window(is_word, gain_at), *_window(is_word, style_at),
+            _fires(sc.fire, feats[15], feats[19], n_ids), n_oov)
     return feats, info
+
+
+def _fires(fire: tuple[float, float, int] | None, gain: float, style: float, n_ids: int) -> int:
+    if fire is None or n_ids < fire[2]:
+        return 0
+    return (FIRES_FLUENCY if gain < fire[0] else 0) | (FIRES_MT_STYLE if style < fire[1] else 0)
 
 
 def _gap(text: str, a: int, b: int) -> bool:

@@ -151,11 +151,15 @@ class Normalizer:
         for i in chosen:
             s, e = spans[i]
             found = by_sentence.get(i)
-            conf = min((c for c, _ in found), default=1.0) if found else 1.0
-            reasons: list[Reason] = [r for _, r in found] if found else []
+            if found is None:  # the flagger's alone (its reasons never repeat)
+                flags.append(Flag(s, e, final[s:e], measured.confidence[i],  # type: ignore[union-attr]
+                                  flagger.reasons(measured, i, explain_at, False, self.names)))  # type: ignore[union-attr,arg-type]
+                continue
+            conf = min(c for c, _ in found)
+            reasons: list[Reason] = [r for _, r in found]
             if measured is not None:
                 conf = min(conf, measured.confidence[i])
-                reasons.extend(flagger.reasons(measured, i, explain_at, found is not None, self.names))
+                reasons.extend(flagger.reasons(measured, i, explain_at, True, self.names))  # type: ignore[union-attr]
             unique: list[Reason] = []
             for r in reasons:
                 if r not in unique:

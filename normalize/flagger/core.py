@@ -123,18 +123,17 @@ class Measured:
             got = sorted({*got, *self.foreign} - {i for i in self.foreign if conf[i] > threshold})
         return got
 
-    def quoted(self, i: int, code: str) -> list[str]:
+    def quoted(self, i: int, code: str, info: tuple[int, ...] | None = None) -> list[str]:
         """The raw tokens (:func:`.fluency.raw_tokens`) the "fluency" or "mt-style" reason of
         sentence ``i`` quotes: the window the kernel picked."""
-        info = self.doc.info(i)
+        info = info or self.doc.info(i)
         a, b = (info[15], info[16]) if code == "fluency" else (info[17], info[18])
-        text, token, lo = self.text, self.doc.token, info[0]
+        lo = info[0]
         if not info[14]:  # no possessive: position p is token lo + p
-            return [_pieces(text[s:e])[0] for s, e, _, _ in map(token, range(lo + a, lo + b))]
+            return [_pieces(t)[0] for t in self.doc.texts(self.text, lo + a, lo + b)]
         out: list[str] = []
-        for k in range(lo, info[1]):
-            s, e, _, _ = token(k)
-            out += _pieces(text[s:e])
+        for t in self.doc.texts(self.text, lo, info[1]):
+            out += _pieces(t)
             if len(out) >= b:
                 break
         return out[a:b]
@@ -162,7 +161,7 @@ class Signals:
         terms = combiner.terms(kernel.FEATURES) if combiner is not None else []
         offset = combiner.offset if combiner is not None else 0.0
         self.scorer = K.Scorer(fl.tables(), fl.scale, fl.bos, fl.eos, fl.poss, terms, offset,
-                               GATE_KNOWN, GATE_NON_LATIN, MIN_WORDS)
+                               GATE_KNOWN, GATE_NON_LATIN, MIN_WORDS, (fl.fire_gain, fl.fire_mt_style, fl.fire_min_tokens))
         self.abbrev = K.Abbreviations(self.abbreviations)
         self._skip_cache: dict[frozenset[str], frozenset[str]] = {}
         self._lexicons: dict[frozenset[str], Any] = {}
@@ -268,26 +267,26 @@ class Signals:
         ``blame`` gives the features' contributions (the flagger does so for sentences it flags)."""
         text, doc = m.text, m.doc
         info = doc.info(i)
-        fr = m.foreign.get(i)
-        r_foreign = [self.foreign.reason(*fr)] if fr is not None else []
-        r_struct = structure.reasons(text, doc.token, info)
+        fr = m.foreign.get(i) if m.foreign else None
+        reasons = [self.foreign.reason(*fr)] if fr is not None else []
+        # fragment, mark, doubled word, phrase, lowercase start, capital: any structure reason?
+        r_struct = structure.reasons(text, doc.token, info) if info[3] or info[7] or max(
+            info[4], info[5], info[8], info[9]) >= 0 else ()
         if not detail:
-            return [*r_foreign, *r_struct]
-        feats = m.features(i)
-        oov: list[str] = []
-        if feats[_OOV_ANY]:
-            oov = [w for w, b in m.words(i) if b & _OOV_MASK == _OOV_WANT]
-        gain, style = self.fluency.fires(feats[_LM_GAIN], feats[_MT_STYLE], info[10])
-        quoted: list[Reason] = []
-        if gain:
-            quoted.append(self.fluency.reason("fluency", m.quoted(i, "fluency")))
-        if style:
-            quoted.append(self.fluency.reason("mt-style", m.quoted(i, "mt-style")))
-        reasons = [*r_foreign, *self.oov.reasons(oov), *r_struct, *quoted]
+            return [*reasons, *r_struct]
+        if info[20]:  # unknown words
+            got = doc.oov(i)
+            reasons += self.oov.reasons([text[got[k] : got[k + 1]] for k in range(0, len(got), 2)])
+        reasons += r_struct
+        fires = info[19]
+        if fires & kernel.FIRES_FLUENCY:
+            reasons.append(self.fluency.reason("fluency", m.quoted(i, "fluency", info)))
+        if fires & kernel.FIRES_MT_STYLE:
+            reasons.append(self.fluency.reason("mt-style", m.quoted(i, "mt-style", info)))
         if fr is not None:  # unknown words and odd phrasing are what "untranslated" means
             reasons = [r for r in reasons if r.code not in _IMPLIED_BY_FOREIGN]
         if not reasons and blame is not None:
-            fd = dict(zip(kernel.FEATURES, feats))
+            fd = m.feature_dict(i)
             contributions = blame(fd)
             if contributions is not None:
                 reasons = [self.explain(m, i, fd, contributions, skip)]

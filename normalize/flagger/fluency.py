@@ -157,12 +157,6 @@ class FluencyModel:
         return self._punct.get(t, self._other_punct)
 
     # -- reasons -----------------------------------------------------------------------------
-    def fires(self, lm_gain: float, mt_style: float, n_ids: int) -> tuple[bool, bool]:
-        """Whether the "fluency" and the "mt-style" reasons fire on their own."""
-        if n_ids < self.fire_min_tokens:
-            return False, False
-        return lm_gain < self.fire_gain, mt_style < self.fire_mt_style
-
     @staticmethod
     def reason(code: str, quoted: Sequence[str]) -> Reason:
         """The "fluency" or "mt-style" reason of a sentence, quoting its worst stretch:

@@ -9,6 +9,7 @@ that only the context supports). A rule never fires where its guard fails.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from functools import lru_cache
 from typing import Any
@@ -29,6 +30,8 @@ _ACRONYM = regex.compile(
     r"(?P<phrase>\p{Lu}[\p{L}’'-]*(?:[ \t]+(?:(?:of|the|and|for|on|de|du|des)[ \t]+)*\p{Lu}[\p{L}’'-]*)*)"
     r"[ \t]+\((?P<acr>[A-Za-z]{2,8})\)")
 _FUNCTION = {"of", "the", "and", "for", "on", "de", "du", "des"}
+# what every _ACRONYM match ends with (stdlib re: a fast scan for the "(")
+_ACRONYM_HINT = re.compile(r"[ \t]\([A-Za-z]{2,8}\)")
 #: frequency (pyspellchecker) above which a capitalised word counts as a common English word
 _COMMON = 1000
 #: a near-miss candidate: a word this long at least, rarer than this
@@ -73,9 +76,9 @@ class GazetteerPass(Pass):
         # the forms and protected phrases, found where a run of letters and digits of the text is
         # one's first run (a bounded match starts at such a run and its first run is that run);
         # the few that do not begin with a letter or digit go through an Aho-Corasick automaton
-        freq = self.english.frequency
-        self._forms = _Index(((key, (len(key), tuple(ids))) for key, ids in _grouped(g.forms).items()), freq)
-        self._protect = _Index(((p.lower(), len(p)) for p in g.protected), freq)
+        # one index: forms (payload: their ids), then protected phrases (payload: None)
+        self._index = _Index([*((key, tuple(ids)) for key, ids in _grouped(g.forms).items()),
+                              *((p.lower(), None) for p in g.protected)], self.english.frequency)
         self.scanner = _K.NameScanner(self.describe, self._tables())
         self._near_cache: dict[str, list[tuple[float, int, str]]] = {}
 
@@ -183,7 +186,8 @@ class GazetteerPass(Pass):
         if g.automaton is None or not text:
             return PassResult()
         lowered = _lower(text)
-        protected = self._protect.find(text, lowered)
+        found = self._index.find(text, lowered)
+        protected = sorted({(s, e) for s, e, ids in found if ids is None})
         edits: list[Edit] = []
         notes: list[Note] = []
         known: list[tuple[int, int]] = []
@@ -191,7 +195,7 @@ class GazetteerPass(Pass):
         self._cache = {}
         self._breaks_of = None
         protected_index = SpanIndex(protected)
-        for s, e, (_, ids) in _leftmost_longest(self._forms.find(text, lowered, True)):
+        for s, e, ids in _leftmost_longest([m for m in found if m[2] is not None]):
             known.append((s, e))
             if protected_index.overlaps(s, e):
                 continue
@@ -202,7 +206,7 @@ class GazetteerPass(Pass):
             self._anchored(text, pairs, taken, edits)
             self._near_misses(text, near, taken, edits)
             self._consistency(text, groups, taken, edits)
-        if "(" in text:
+        if "(" in text and _ACRONYM_HINT.search(text):
             self._acronyms(text, edits, notes, protected_index)
         if plurals:
             self._acronym_plurals(text, plurals, edits, protected_index)
@@ -470,9 +474,8 @@ class _Index:
                 self.odd.add_word(key, (key, payload))
             self.odd.make_automaton()
 
-    def find(self, text: str, lowered: str, ordered: bool = False) -> list[Any]:
-        """(start, end, payload) of every bounded occurrence, sorted by (start, longest first),
-        when ``ordered``; else the (start, end) pairs."""
+    def find(self, text: str, lowered: str) -> list[Any]:
+        """(start, end, payload) of every bounded occurrence, sorted by (start, longest first)."""
         found: list[Any] = []
         hits = self.words.hits(text, lowered)
         by_run = self.by_run
@@ -482,16 +485,14 @@ class _Index:
                 s = at - offset
                 end = s + len(key)
                 if s >= 0 and lowered.startswith(key, s) and _bounded(text, s, end):
-                    found.append((s, end, payload) if ordered else (s, end))
+                    found.append((s, end, payload))
         if self.odd is not None:
             for end, (key, payload) in self.odd.iter(lowered):
                 s = end - len(key) + 1
                 if _bounded(text, s, end + 1):
-                    found.append((s, end + 1, payload) if ordered else (s, end + 1))
-        if ordered:
+                    found.append((s, end + 1, payload))
+        if len(found) > 1:
             found.sort(key=lambda m: (m[0], -(m[1] - m[0])))
-        else:
-            found = sorted(set(found))
         return found
 
 
