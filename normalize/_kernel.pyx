@@ -165,6 +165,11 @@ cdef inline bint is_upper(uint32_t c) noexcept:
     return Py_UNICODE_ISUPPER(c)
 
 
+cdef inline uint32_t pair_bit(uint32_t a, uint32_t b) noexcept:
+    """A 16-bit hash of two characters (the bitmaps of string beginnings)."""
+    return <uint32_t>((a * 0x9E3779B1u) ^ (b * 0x85EBCA77u)) >> 16
+
+
 cdef inline uint64_t mix(uint64_t h) noexcept:
     h ^= h >> 33
     h *= 0xff51afd7ed558ccdULL
@@ -695,6 +700,8 @@ cdef class Needles:
     cdef int32_t* head  # per character below 65536: the first string beginning with it (-1: none)
     cdef dict big  # first characters from 65536 up -> the first string
     cdef Py_ssize_t count
+    cdef uint8_t pairs[8192]  # bit per (hashed) pair of first two characters of a string
+    cdef uint8_t single[8192]  # bit per character below 65536 that is a whole string
 
     def __cinit__(self, *args, **kwargs):
         self.chars = NULL
@@ -734,6 +741,17 @@ cdef class Needles:
             else:
                 self.after[i] = self.big.get(c, -1)
                 self.big[c] = i
+        memset(self.pairs, 0, sizeof(self.pairs))
+        memset(self.single, 0, sizeof(self.single))
+        for i in range(self.count):
+            x = self.strings[i]
+            if len(x) >= 2:
+                c = pair_bit(ord(x[0]), ord(x[1]))
+                self.pairs[c >> 3] |= 1 << (c & 7)
+            elif ord(x) < 65536:
+                self.single[ord(x) >> 3] |= 1 << (ord(x) & 7)
+            else:
+                self.single[0] |= 1  # (a character above 65536 alone: pairs cannot tell)
         for i in range(self.count):
             x = self.strings[i]
             self.off[i] = <int32_t>at
@@ -770,9 +788,21 @@ cdef int needles_in(Needles nd, const chr_t* d, Py_ssize_t n, uint8_t* found) ex
     cdef int32_t h
     cdef uint32_t c
     cdef bint big = len(nd.big) > 0
+    cdef uint32_t pb
+    cdef bint any_single = False
+    for q in range(8192):
+        if nd.single[q]:
+            any_single = True
+            break
     for p in range(n):
         c = d[p]
         if c < 65536:
+            # a string starts here only if the first two characters are some string's, or
+            # the character is a string by itself
+            if p + 1 < n:
+                pb = pair_bit(c, d[p + 1])
+                if not nd.pairs[pb >> 3] >> (pb & 7) & 1 and not (any_single and nd.single[c >> 3] >> (c & 7) & 1):
+                    continue
             h = nd.head[c]
         elif big:
             h = nd.big.get(c, -1)
@@ -830,6 +860,35 @@ cdef class CharSet:
             return chars_in(self.bits, <uint16_t*>PyUnicode_DATA(text), start, stop)
         return chars_in(self.bits, <uint32_t*>PyUnicode_DATA(text), start, stop)
 
+    def runs(self, str text, Py_ssize_t start=0, end=None):
+        """How many maximal runs of characters of the set text[start:end] holds."""
+        cdef int kind = PyUnicode_KIND(text)
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
+        cdef Py_ssize_t stop = n if end is None else min(<Py_ssize_t>end, n)
+        if start < 0:
+            start = 0
+        if kind == 1:
+            return runs_of(self.bits, <uint8_t*>PyUnicode_DATA(text), start, stop)
+        if kind == 2:
+            return runs_of(self.bits, <uint16_t*>PyUnicode_DATA(text), start, stop)
+        return runs_of(self.bits, <uint32_t*>PyUnicode_DATA(text), start, stop)
+
+
+cdef Py_ssize_t runs_of(const uint8_t* bits, const chr_t* d, Py_ssize_t i, Py_ssize_t stop) noexcept:
+    cdef Py_ssize_t n = 0
+    cdef bint inside = False
+    cdef uint32_t c
+    while i < stop:
+        c = d[i]
+        if bits[c >> 3] >> (c & 7) & 1:
+            if not inside:
+                n += 1
+                inside = True
+        else:
+            inside = False
+        i += 1
+    return n
+
 
 cdef Py_ssize_t chars_in(const uint8_t* bits, const chr_t* d, Py_ssize_t i, Py_ssize_t stop) noexcept:
     cdef uint32_t c
@@ -876,10 +935,6 @@ cdef class Words:
         else:
             runs_in(self, <uint32_t*>PyUnicode_DATA(text), n, lowered, out)
         return out
-
-
-cdef inline uint32_t pair_bit(uint32_t a, uint32_t b) noexcept:
-    return <uint32_t>((a * 0x9E3779B1u) ^ (b * 0x85EBCA77u)) >> 16
 
 
 cdef inline int32_t sm_get_any(StrMap m, int kind, void* data, Py_ssize_t s, Py_ssize_t e) noexcept:

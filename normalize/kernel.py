@@ -177,6 +177,17 @@ class CharSet:
         m = self._re.search(text, start, len(text) if end is None else end)
         return -1 if m is None else m.start()
 
+    def runs(self, text: str, start: int = 0, end: int | None = None) -> int:
+        """How many maximal runs of characters of the set ``text[start:end]`` holds."""
+        n, inside = 0, False
+        for c in text[start:end]:
+            if c in self.chars:
+                n += not inside
+                inside = True
+            else:
+                inside = False
+        return n
+
 
 class Words:
     """A set of strings, looked up for every run of letters and digits (``str.isalnum``) of a

@@ -164,3 +164,18 @@ def required(pattern: str, flags: int = 0) -> tuple[tuple[str, ...], bool] | Non
     # a string that holds another of the set adds nothing ("AP Photo" holds "AP")
     got = frozenset(s for s in got if not any(t != s and t in s for t in got))
     return tuple(sorted(got)), ignore
+
+
+def anchored(pattern: str, flags: int = 0) -> bool:
+    """Whether every match of ``pattern`` starts at the start of the text (``\\A`` first, outside
+    any alternative): then ``match`` finds what ``search`` finds, without trying each position."""
+    if flags & ~(regex.IGNORECASE | regex.MULTILINE | regex.DOTALL | regex.VERSION0 | regex.UNICODE):
+        return False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = _P.parse(pattern, 0)
+    except Exception:
+        return False
+    items = list(parsed)
+    return bool(items) and items[0][0] is _C.AT and items[0][1] is _C.AT_BEGINNING_STRING

@@ -73,7 +73,7 @@ class Normalizer:
         """Load now what the flagger would load on first use. The batch runner calls this
         before it forks its workers, so they share the loaded models."""
         if self.flagger is not None:
-            self.flagger.preload()
+            self.flagger.preload(self.names)
 
     def clean(self, text: str, *, path: str | None = None,
               metadata: dict[str, Any] | None = None) -> CleanResult:

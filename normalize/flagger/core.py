@@ -362,11 +362,13 @@ class Flagger:
         self.combiner = Combiner.load(model_dir(rules) / WEIGHTS_FILE)
         self.signals = Signals(rules, combiner=self.combiner)
 
-    def preload(self) -> None:
+    def preload(self, names: frozenset[str] = frozenset()) -> None:
         """Load what is otherwise loaded on first use (langdetect's profiles, the spelling
-        correction index), so that forked workers share it and no document pays for it."""
+        correction index, the lexicon's tables, the lexicon for ``names``), so that forked
+        workers share it and no document pays for it."""
         self.signals.foreign.preload()
         self.signals.oov.corrections()
+        self.signals.lexicon(self.signals.skip_words(names) if names else frozenset())
 
     @property
     def threshold(self) -> float:

@@ -25,6 +25,8 @@ from ..rules import (
     match_budget,
     risky_pattern,
 )
+from .. import kernel
+from ..literals import anchored
 from .base import DocContext, Pass, PatternGate, iter_lines, non_overlapping
 
 FILE = "debris.yaml"
@@ -47,6 +49,10 @@ def bio_body(line: str) -> str:
 _FRAGMENT = regex.compile(r"[^.!?]+[.!?]")
 _CLOSERS = "”’\"')]»"
 _CAPS = frozenset("BCDEFGHJKLMNOPQRSTUVWXYZ")  # a drop cap: a capital but A and I
+# the characters of _WORD in an ASCII text (regex's \w there is [A-Za-z0-9_]): counting their
+# runs counts a fragment's words without the regex
+_ASCII_WORD: Any = (kernel.compiled or kernel).CharSet(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_'-")
 
 
 @dataclass
@@ -201,8 +207,8 @@ def load_rules(rules: RuleSet, issues: list[RuleIssue]) -> DebrisRules:
 
     for it in items("prefixes"):
         pat = _compile(it, "pattern", rules, issues, "prefixes")
-        if pat is not None:
-            out.prefixes.append({**it, "pattern": pat})
+        if pat is not None:  # anchored at \A: tried at the start only (search would try everywhere)
+            out.prefixes.append({**it, "pattern": pat, "_anchored": anchored(pat.regex.pattern, pat.regex.flags)})
             examples("prefixes", it, it["id"])
 
     out.bio_words = frozenset(w.lower() for w in rules.words.get("bio_nouns", []))
@@ -368,7 +374,8 @@ class DebrisPass(Pass):
         for i, it in enumerate(self.r.prefixes):
             if (rule_id and it["id"] != rule_id) or ("prefix", i) not in active:
                 continue
-            m = it["pattern"].search(text, timeout=self.timeout)
+            pat = it["pattern"]
+            m = (pat.match if it.get("_anchored") else pat.search)(text, timeout=self.timeout)
             if m and m.end() > m.start():
                 metadata.update({k: v for k, v in m.groupdict().items() if v is not None})
                 out.append(Edit(m.start(), m.end(), "", rule=it["id"], action="remove", confidence=0.95))
@@ -511,6 +518,10 @@ class DebrisPass(Pass):
                 if "." not in line or line.count(".") + line.count("!") + line.count("?") < min_frag:
                     continue
                 body = bio_body(line)
+                if body.isascii():  # the first fragment's words, counted in one pass: too many?
+                    first = min((i for i in (body.find("."), body.find("!"), body.find("?")) if i >= 0), default=-1)
+                    if first >= 0 and _ASCII_WORD.runs(body, 0, first) > max_words:
+                        continue
                 # every fragment must be short and capitalised: looked at one by one, so that a
                 # line of ordinary sentences is set aside at its first
                 frags: list[str] = []
