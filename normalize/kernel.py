@@ -168,19 +168,22 @@ class CharSet:
 
     def __init__(self, chars: Iterable[str]) -> None:
         self.chars = frozenset(chars)
+        if any(len(c) != 1 for c in self.chars):
+            raise ValueError("one character each")
         self._re = re.compile("[" + "".join(sorted(re.escape(c) for c in self.chars)) + "]") if self.chars else None
 
     def find(self, text: str, start: int = 0, end: int | None = None) -> int:
         """The offset of the first character of the set in ``text[start:end]``, or -1."""
         if self._re is None:
             return -1
-        m = self._re.search(text, start, len(text) if end is None else end)
+        m = self._re.search(text, max(start, 0), len(text) if end is None else max(min(end, len(text)), 0))
         return -1 if m is None else m.start()
 
     def runs(self, text: str, start: int = 0, end: int | None = None) -> int:
-        """How many maximal runs of characters of the set ``text[start:end]`` holds."""
+        """How many maximal runs of characters of the set ``text[start:end]`` holds (bounds
+        clamped to the text, never counted from its end)."""
         n, inside = 0, False
-        for c in text[start:end]:
+        for c in text[max(start, 0) : len(text) if end is None else max(min(end, len(text)), 0)]:
             if c in self.chars:
                 n += not inside
                 inside = True
@@ -414,6 +417,8 @@ OPENER = 1 << 17  # an opening quote or bracket
 CLAUSE = 1 << 18  # , ; or :
 AZ_FIRST = 1 << 19  # the first character is an ASCII lowercase letter
 AZ_LAST = 1 << 20  # the last character is an ASCII lowercase letter
+#: a token the oov reason names: a lowercase word of two letters or more, not of a known name,
+#: that the word list does not know (bits & OOV_MASK == OOV_WANT)
 OOV_MASK = WORD | KEPT | LONG | UNKNOWN | UPPER
 OOV_WANT = WORD | KEPT | LONG | UNKNOWN
 BITS = {"WORD": WORD, "NUMBER": NUMBER, "UPPER": UPPER, "LONG": LONG, "KEPT": KEPT, "UNKNOWN": UNKNOWN,
@@ -493,9 +498,7 @@ INFO = ("tok_lo", "tok_hi", "words", "fragment", "doubled", "phrase_at", "phrase
         "gain_lo", "gain_hi", "style_lo", "style_hi", "fires", "n_oov")
 #: INFO "fires": the fluency reasons that fire on their own (Scorer's ``fire`` thresholds)
 FIRES_FLUENCY, FIRES_MT_STYLE = 1, 2
-#: a token the oov reason names: a lowercase word of two letters or more, not of a known name,
-#: that the word list does not know
-OOV_MASK = 0
+# (OOV_MASK, OOV_WANT: a token the oov reason names, see above)
 #: fragment kinds (INFO "fragment")
 FRAGMENT_INFINITIVE, FRAGMENT_SUBORDINATE, FRAGMENT_NO_SUBJECT = 1, 2, 3
 
@@ -537,8 +540,9 @@ class Scorer:
     """The fluency models as integer tables, the combiner's weights, and the foreign gate.
 
     ``models``: for the english then the bad-MT model, dicts ``uni``, ``bow1`` (one integer per
-    vocabulary id), ``tri`` (``{(u, v, w): value}``), ``bi`` (``{(v, w): value}``) and ``bow2``
-    (``{(u, v): value}``): log10 probabilities and backoff weights times ``scale``. ``terms``:
+    vocabulary id), ``tri`` (rows u, v, w, value), ``bi`` (v, w, value) and ``bow2`` (u, v,
+    value): log10 probabilities and backoff weights times ``scale``; a row listed twice counts
+    with its last value. ``terms``:
     (index into :data:`FEATURES`, weight) in the combiner's order, ``offset`` its constant.
     """
 
@@ -551,9 +555,9 @@ class Scorer:
         self.bos, self.eos, self.poss = bos, eos, poss
         self.uni = [list(map(int, m["uni"])) for m in models]
         self.bow1 = [list(map(int, m["bow1"])) for m in models]
-        self.tri = [dict(m["tri"]) for m in models]
-        self.bi = [dict(m["bi"]) for m in models]
-        self.bow2 = [dict(m["bow2"]) for m in models]
+        self.tri = [_rows(m["tri"], 4) for m in models]
+        self.bi = [_rows(m["bi"], 3) for m in models]
+        self.bow2 = [_rows(m["bow2"], 3) for m in models]
         self.terms = [(int(i), float(w)) for i, w in terms]
         self.offset = float(offset)
         self.gate_known, self.gate_non_latin = float(gate_known), float(gate_non_latin)
@@ -576,6 +580,12 @@ class Scorer:
         for i, w in self.terms:
             z += w * feats[i]
         return z
+
+
+def _rows(rows: Any, width: int) -> dict[tuple[int, ...], int]:
+    """{ids: value} of a table's rows (ids, then the value), the last of a repeated row winning."""
+    flat = np.asarray(rows, dtype=np.int64).reshape(-1, width).tolist()
+    return {tuple(r[:-1]): r[-1] for r in flat}
 
 
 def sigmoid(z: float) -> float:
@@ -632,14 +642,21 @@ class Doc:
         self._feats: list[list[float]] = []
         self._info: list[tuple[int, ...]] = []
 
+    def _check(self, i: int, n: int) -> None:
+        if not 0 <= i < n:
+            raise IndexError(i)
+
     def features(self, i: int) -> list[float]:
+        self._check(i, len(self._feats))
         return list(self._feats[i])
 
     def info(self, i: int) -> tuple[int, ...]:
+        self._check(i, len(self._info))
         return self._info[i]
 
     def token(self, k: int) -> tuple[int, int, int, int]:
         """(start, end, bits, lowercase id) of token ``k`` (ids compare within one document)."""
+        self._check(k, len(self.toks))
         s, e, entry = self.toks[k]
         return s, e, entry[0], entry[2]
 
@@ -648,7 +665,7 @@ class Doc:
 
     def oov(self, i: int) -> list[int]:
         """Flat [start, end, ...] of the tokens of sentence ``i`` the oov reason names."""
-        lo, hi = self._info[i][:2]
+        lo, hi = self.info(i)[:2]
         out: list[int] = []
         for s, e, entry in self.toks[lo:hi]:
             if entry[0] & OOV_MASK == OOV_WANT:
@@ -657,6 +674,8 @@ class Doc:
 
     def texts(self, text: str, k1: int, k2: int) -> list[str]:
         """The texts of tokens ``k1`` to ``k2`` (excluded) of ``text``, the document measured."""
+        if not 0 <= k1 <= k2 <= len(self.toks):
+            raise IndexError((k1, k2))
         return [text[s:e] for s, e, _ in self.toks[k1:k2]]
 
     @property

@@ -179,3 +179,139 @@ def anchored(pattern: str, flags: int = 0) -> bool:
         return False
     items = list(parsed)
     return bool(items) and items[0][0] is _C.AT and items[0][1] is _C.AT_BEGINNING_STRING
+
+
+# -- prefixes: what every match begins with ------------------------------------------------------
+#: at most this many prefixes per pattern (more: not worth it, None)
+MAX_PREFIXES = 4096
+
+
+def _p_item(op: Any, av: Any, k: int) -> set[tuple[str, bool]]:
+    """(string, whole) pairs: every match of the part begins with one of the strings, which is
+    the whole match when ``whole`` (else it is ``k`` long)."""
+    if op is _C.LITERAL:
+        return {(chr(av), True)}
+    if op is _C.IN:
+        return {(c, True) for c in _class(av)}
+    if op is _C.BRANCH:
+        out: set[tuple[str, bool]] = set()
+        for branch in av[1]:
+            out |= _p_seq(list(branch), k)
+        return out
+    if op is _C.SUBPATTERN:
+        _group, add_flags, del_flags, sub = av
+        if add_flags or del_flags:
+            raise _Unknown
+        return _p_seq(list(sub), k)
+    if _ATOMIC is not None and op is _ATOMIC:
+        return _p_seq(list(av), k)
+    if op in _REPEATS:
+        lo, hi, sub = av
+        body = list(sub)
+        out = set()
+        cur = {("", True)}
+        reps = 0
+        while True:
+            if reps >= lo:
+                out |= {(s, w) for s, w in cur}
+            if reps == hi or not any(w and len(s) < k for s, w in cur):
+                break
+            nxt: set[tuple[str, bool]] = set()
+            for s, w in cur:
+                if not (w and len(s) < k):
+                    continue
+                for t, w2 in _p_seq(body, k - len(s)):
+                    nxt.add((s + t, w2))
+                    if len(nxt) > MAX_PREFIXES:
+                        raise _Unknown
+            cur = {(s, w) for s, w in nxt if not (w and len(s) == 0)}  # an empty body ends the loop
+            reps += 1
+            if not cur:
+                break
+        return {(s, w) if len(s) < k else (s[:k], False) for s, w in out}
+    if op in _ZERO_WIDTH:
+        return {("", True)}
+    raise _Unknown
+
+
+def _p_seq(items: list[tuple[Any, Any]], k: int) -> set[tuple[str, bool]]:
+    cur = {("", True)}
+    for op, av in items:
+        if not any(w and len(s) < k for s, w in cur):
+            break
+        try:
+            parts = [(len_, _p_item(op, av, len_)) for len_ in sorted({k - len(s) for s, w in cur if w and len(s) < k})]
+        except _Unknown:  # a part not worked out: anything may follow what is known so far
+            return {(s, False) for s, _ in cur}
+        by_len = dict(parts)
+        nxt: set[tuple[str, bool]] = set()
+        for s, w in cur:
+            if not w or len(s) >= k:
+                nxt.add((s[:k], False) if len(s) >= k else (s, w))
+                continue
+            for t, w2 in by_len[k - len(s)]:
+                u = s + t
+                nxt.add((u[:k], False) if len(u) >= k else (u, w2))
+                if len(nxt) > MAX_PREFIXES:
+                    raise _Unknown
+        cur = nxt
+    return {(s, w) if len(s) < k else (s, False) for s, w in cur}
+
+
+def _blanks(op: Any, av: Any) -> bool:
+    """Whether the part is ``[ \\t]*``-like: spaces or tabs, any number, none included."""
+    if op not in _REPEATS or av[0] != 0:
+        return False
+    body = list(av[2])
+    try:
+        return len(body) == 1 and _item(*body[0]) is not None and _item(*body[0]) <= {" ", "\t"}
+    except _Unknown:
+        return False
+
+
+def prefixes(pattern: str, flags: int = 0, k: int = 4) -> tuple[tuple[str, ...], bool, bool] | None:
+    """(strings, case-insensitive, after blanks) with which every match of ``pattern`` begins
+    (a string shorter than ``k`` may be a whole match, or be followed by anything), or None
+    when they cannot be read off the pattern or are too many. Case-insensitive: lowercase, for
+    :func:`fold` of the text (non-ASCII: None). After blanks: the pattern begins with spaces or
+    tabs, any number (``[ \\t]*``), and none of the strings does; then the match begins where
+    the blanks end, with one of the strings."""
+    ignore = bool(flags & regex.IGNORECASE)
+    if flags & ~(regex.IGNORECASE | regex.MULTILINE | regex.DOTALL | regex.VERSION0 | regex.UNICODE):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = _P.parse(pattern, 0)
+    except Exception:
+        return None
+    if parsed.state.flags & ~(_C.SRE_FLAG_UNICODE | _C.SRE_FLAG_MULTILINE | _C.SRE_FLAG_DOTALL):
+        return None
+    items = list(parsed)
+    # ^(?:...): the anchors require nothing, the group is its contents
+    while items and items[0][0] is _C.AT:
+        items = items[1:]
+    while items and items[0][0] is _C.SUBPATTERN and not items[0][1][1] and not items[0][1][2]:
+        items = list(items[0][1][3]) + items[1:]
+    after_blanks = bool(items) and _blanks(*items[0])
+    try:
+        got = {s for s, _ in _p_seq(items[1:] if after_blanks else items, k)}
+    except _Unknown:
+        return None
+    if not got or "" in got:  # a match may be empty: nothing it must begin with
+        return None
+    if after_blanks and any(s[0] in " \t" for s in got):  # may begin inside the blanks: say all
+        try:
+            got = {s for s, _ in _p_seq(items, k)}
+        except _Unknown:
+            return None
+        after_blanks = False
+        if not got or "" in got:
+            return None
+    if ignore:
+        if not all(s.isascii() for s in got):
+            return None
+        got = {s.lower() for s in got}
+    # a string that another of the set begins with is enough ("AP" covers "AP P")
+    got = {s for s in got if not any(t != s and s.startswith(t) for t in got)}
+    return tuple(sorted(got)), ignore, after_blanks

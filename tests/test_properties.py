@@ -139,9 +139,9 @@ def test_bio_body_equals_the_regex_it_replaced(line):
     assert bio_body(line) == _OLD_BIO_LINE.fullmatch(line).group("body")
 
 
-# The debris line rules that share flags are searched with one combined pattern, and each rule
-# is then tried only on the lines it found (DebrisPass.line_matches). That must give exactly
-# what each rule's own finditer gives, rule by rule.
+# The debris line rules are tried at line starts, each only on the documents that hold what every
+# match of it holds (PatternGate). That must give exactly what each rule's own finditer gives,
+# rule by rule.
 _DEBRIS_PIECES = st.sampled_from([
     "\n", "\n", "\r\n", " ", "\t", "word", "The minister said", ".", ":", "/", "|", "-", "•",
     "©", "(c)", "Copyright", "Photo", "Photos", "Image", "Video", "by", "AFP", "Reuters", "AP Photo",
@@ -168,14 +168,13 @@ def _each_rule_alone(p, text):
 @given(st.lists(_DEBRIS_PIECES, max_size=30).map("".join))
 def test_debris_line_scan_equals_each_rule_alone(text):
     p = _debris_pass()
-    assert any(scan is not None for scan, _ in p.line_scans), "the shipped line rules share a scan"
     assert [(r.id, m.span()) for r, m in p.line_matches(text)] == _each_rule_alone(p, text)
 
 
-def test_debris_line_scan_keeps_rules_that_cannot_share(tmp_path):
-    """A rule with a backreference, a whole-pattern flag or DOTALL scans alone; the others
-    share one scan; the matches are the same as each rule alone: two rules on one line, and a
-    line inside another rule's match that spans two lines, and inside its own."""
+def test_debris_line_rules_at_line_starts_equal_each_rule_alone(tmp_path):
+    """Rules of every shape (a backreference, DOTALL, an inline flag, a match that spans two
+    lines, a rule whose match starts inside its own earlier match) give, tried at line starts,
+    what each rule's own finditer gives; a rule whose gate the text fails has no match."""
     import shutil
 
     from normalize.passes.debris import DebrisPass
@@ -194,37 +193,9 @@ def test_debris_line_scan_keeps_rules_that_cannot_share(tmp_path):
         "  - id: two-lines\n    pattern: 'Start\\n\\w+'\n    examples: [\"Start\\nhere\"]\n",
         encoding="utf-8")
     p = DebrisPass(RuleSet.load(root))
-    alone = {p.r.lines[i].id for scan, idx in p.line_scans if scan is None for i in idx}
-    shared = [[p.r.lines[i].id for i in idx] for scan, idx in p.line_scans if scan is not None]
-    assert alone == {"doubled", "wide", "inline"} and shared == [["credit", "ad", "advert", "two-lines"]]
     text = "Photo: AP\ngo go\nWide\nstill\nend\nPhoto: x\nshout\nAdvertisement\nStart\nAdvertisement\nStart\nStart\nend"
     got = [(r.id, m.span()) for r, m in p.line_matches(text)]
     assert got == _each_rule_alone(p, text)
     assert [rid for rid, _ in got] == ["doubled", "credit", "credit", "wide", "inline", "ad", "ad",
                                       "advert", "advert", "two-lines", "two-lines"]
-
-
-def test_debris_line_scan_out_of_time_falls_back_to_each_rule(monkeypatch):
-    """The shared scan may take what one finditer over the text may take; past that it stops and
-    each rule runs alone (with its own budget), giving the same matches."""
-    from normalize.passes import debris
-
-    p = _debris_pass()
-    text = "Photo: AP\nThe minister said.\nAdvertisement\n© NATO\nReuters / John Smith\n"
-    want = _each_rule_alone(p, text)
-    from normalize.rules import RuleTimeout
-
-    calls = []
-    real = p._shared_scan
-
-    def spy(*args):
-        try:
-            return real(*args)
-        except RuleTimeout:
-            calls.append("out of time")
-            raise
-
-    monkeypatch.setattr(p, "_shared_scan", spy)
-    monkeypatch.setattr(debris, "match_budget", lambda length, base=None: -1.0)
-    assert [(r.id, m.span()) for r, m in p.line_matches(text)] == want and len(want) >= 3
-    assert calls == ["out of time"]  # the shared scan ran out of time; the rules ran alone
+    assert p.line_matches("nothing here\nat all") == []

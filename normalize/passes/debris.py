@@ -8,25 +8,14 @@ editorial note) and turns matches into edits. Removed text stays in the audit tr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from time import perf_counter
 from typing import Any
 
 import regex
 
-from ..model import Edit, PassResult
-from ..rules import (
-    PATTERN_TIMEOUT,
-    RuleIssue,
-    RuleSet,
-    RuleTimeout,
-    TimedPattern,
-    compile_pattern,
-    line_of,
-    match_budget,
-    risky_pattern,
-)
 from .. import kernel
-from ..literals import anchored
+from ..literals import anchored, fold, prefixes
+from ..model import Edit, PassResult
+from ..rules import PATTERN_TIMEOUT, RuleIssue, RuleSet, TimedPattern, compile_pattern, line_of, risky_pattern
 from .base import DocContext, Pass, PatternGate, iter_lines, non_overlapping
 
 FILE = "debris.yaml"
@@ -64,34 +53,33 @@ class _LineRule:
     line: int = 0
 
 
-# a line rule whose pattern refers to its own groups by number or name, calls a group, or sets a
-# flag for the whole pattern cannot share a combined pattern with other rules: it scans alone
-_OWN_SCAN = regex.compile(r"\\[1-9]|\\g<|\(\?P[=>]|\(\?&|\(\?[+-]?\d|\(\?R\)|\(\?[a-zA-Z]+\)")
+class _Starts:
+    """What every match of a pattern begins with (:func:`normalize.literals.prefixes`), looked up
+    by the text's two characters where a match would begin. ``known`` False: anything."""
 
+    def __init__(self, pattern: str, flags: int) -> None:
+        got = prefixes(pattern, flags)
+        self.known = got is not None
+        self.ignore = self.blanks = False
+        self.by2: dict[str, tuple[str, ...]] = {}
+        self.singles: frozenset[str] = frozenset()
+        if got is not None:
+            strings, self.ignore, self.blanks = got
+            by2: dict[str, list[str]] = {}
+            for x in strings:
+                if len(x) >= 2:
+                    by2.setdefault(x[:2], []).append(x)
+            self.by2 = {k: tuple(v) for k, v in by2.items()}
+            self.singles = frozenset(x for x in strings if len(x) == 1)
 
-def line_scans(rules: list[_LineRule]) -> list[tuple[TimedPattern | None, list[int]]]:
-    """How the line rules are searched: groups of rules (indexes into ``rules``) with the
-    pattern that finds, in one scan, every line where one of them may match; ``None``: the
-    rule scans alone. Rules share a scan when they have the same flags (DOTALL excepted) and
-    none of what :data:`_OWN_SCAN` finds."""
-    groups: dict[int, list[int]] = {}
-    out: list[tuple[TimedPattern | None, list[int]]] = []
-    for i, rule in enumerate(rules):
-        pat = rule.pattern.regex
-        if pat.flags & regex.DOTALL or _OWN_SCAN.search(pat.pattern):
-            out.append((None, [i]))
-        else:
-            groups.setdefault(pat.flags, []).append(i)
-    for flags, idx in groups.items():
-        if len(idx) == 1:
-            out.append((None, idx))
-            continue
-        try:
-            both = "|".join(f"(?:{rules[i].pattern.regex.pattern})" for i in idx)
-            out.append((compile_pattern(both, flags, origin=f"{FILE} lines (combined)"), idx))
-        except (regex.error, RecursionError, OverflowError):
-            out.extend((None, [i]) for i in idx)
-    return out
+    def at(self, text: str, i: int) -> bool:
+        """Whether a match may begin at ``i`` (after any spaces and tabs, when the pattern
+        begins with them)."""
+        if self.blanks:
+            while i < len(text) and text[i] in " \t":
+                i += 1
+        got = self.by2.get(text[i : i + 2])
+        return (got is not None and text.startswith(got, i)) or text[i : i + 1] in self.singles
 
 
 @dataclass
@@ -287,7 +275,9 @@ class DebrisPass(Pass):
         super().__init__(rules)
         self.r = load_rules(rules, [])
         self.timeout = PATTERN_TIMEOUT
-        self.line_scans = line_scans(self.r.lines)
+        # each line rule is tried only at the line starts that begin with what every match of it
+        # begins with (by their first two characters)
+        self._starts = [_Starts(x.pattern.regex.pattern, x.pattern.regex.flags) for x in self.r.lines]
         # each curator pattern runs only on the documents that hold what every match of it holds
         r = self.r
         self.gate = PatternGate([
@@ -382,8 +372,8 @@ class DebrisPass(Pass):
         return out
 
     def _lines(self, text: str, lines: list[tuple[int, int, str]], rule_id: str | None, active: set) -> list[Edit]:
-        out = []
-        found = self.line_matches(text, rule_id, active)
+        out: list[Edit] = []
+        found = self.line_matches(text, rule_id, active, [s for s, _, _ in lines])
         if not found:
             return out
         first_content = next((i for i, (_, _, ln) in enumerate(lines) if ln.strip()), None)
@@ -403,55 +393,37 @@ class DebrisPass(Pass):
             out.append(self._remove(text, start, end, rule.id))
         return out
 
-    def line_matches(self, text: str, rule_id: str | None = None,
-                     active: set | None = None) -> list[tuple[_LineRule, regex.Match[str]]]:
+    def line_matches(self, text: str, rule_id: str | None = None, active: set | None = None,
+                     starts: list[int] | None = None) -> list[tuple[_LineRule, regex.Match[str]]]:
         """The matches of the line rules (of the one named ``rule_id``), rule by rule in order,
-        each rule's in text order: what each rule's own ``finditer`` gives. Rules that share a
-        scan (:func:`line_scans`) are tried only at the line starts where their combined
-        pattern matches; as in ``finditer``, a rule's match never starts inside its last one.
-        When the shared scan runs out of time, each of its rules runs alone, so that a rule
-        that backtracks fails the document under its own name. A rule whose gate the text fails
-        (``active``: :class:`PatternGate` keys; computed when not given) has no match."""
+        each rule's in text order: what each rule's own ``finditer`` gives. A line rule is
+        ``^(?:...)$`` in multiline mode, so its matches start at line starts: each rule whose
+        gate the text passes (``active``: :class:`PatternGate` keys, computed when not given)
+        is tried at each line start (``starts``) past its last match."""
         rules = self.r.lines
         if active is None:
             active = self.gate.keys_for(text)
-        found: list[tuple[int, regex.Match[str]]] = []
-        for scan, idx in self.line_scans:
-            idx = [i for i in idx if ("line", i) in active and (rule_id is None or rules[i].id == rule_id)]
-            if not idx:
-                continue
-            if scan is not None and len(idx) > 1:
-                try:
-                    found += self._shared_scan(text, scan, idx)
+        idx = [i for i in range(len(rules)) if ("line", i) in active and (rule_id is None or rules[i].id == rule_id)]
+        if not idx:
+            return []
+        if starts is None:
+            starts = [0, *(m.end() for m in regex.finditer("\n", text))]
+        found: list[tuple[_LineRule, regex.Match[str]]] = []
+        folded: str | None = None
+        for i in idx:
+            match = rules[i].pattern.match
+            begins = self._starts[i]
+            hay = text
+            if begins.known and begins.ignore:
+                hay = folded = fold(text) if folded is None else folded
+            last = 0
+            for at in starts:
+                if at < last or (begins.known and not begins.at(hay, at)):
                     continue
-                except RuleTimeout:  # one of them backtracks: alone, it times out under its own name
-                    pass
-            found += ((i, m) for i in idx for m in rules[i].pattern.finditer(text, timeout=self.timeout))
-        found.sort(key=lambda x: x[0])
-        return [(rules[i], m) for i, m in found]
-
-    def _shared_scan(self, text: str, scan: TimedPattern, idx: list[int]) -> list[tuple[int, regex.Match[str]]]:
-        """The matches of the rules ``idx`` through their combined pattern ``scan``, within the
-        time one ``finditer`` over the text may take (else :class:`RuleTimeout`)."""
-        rules = self.r.lines
-        found: list[tuple[int, regex.Match[str]]] = []
-        last_end = dict.fromkeys(idx, 0)
-        pos = 0
-        budget = match_budget(len(text), self.timeout)
-        t0 = perf_counter()
-        while (hit := scan.search(text, pos, timeout=self.timeout)) is not None:
-            at = hit.start()
-            for i in idx:
-                m = rules[i].pattern.match(text, at, timeout=self.timeout) if at >= last_end[i] else None
+                m = match(text, at, timeout=self.timeout)
                 if m is not None:
-                    found.append((i, m))
-                    last_end[i] = m.end()
-            if perf_counter() - t0 > budget:
-                raise RuleTimeout(scan.origin, scan.regex.pattern, budget, len(text))
-            nl = text.find("\n", at)
-            if nl < 0:
-                break
-            pos = nl + 1
+                    found.append((rules[i], m))
+                    last = m.end()
         return found
 
     def _bullets(self, text: str, lines: list[tuple[int, int, str]]) -> list[Edit]:
