@@ -2184,6 +2184,28 @@ def sigmoid(double z):
     return sigmoid_of(z)
 
 
+# -- wording the reasons -------------------------------------------------------------------------------
+@cython.final
+cdef class Wording:
+    """What Doc.wordings words reasons with: the Reason type, a function giving a token's raw
+    pieces (fluency.raw_tokens), the templates (flagger.structure.TEMPLATES and the fluency
+    reasons'), the quote characters."""
+
+    cdef readonly object reason, pieces
+    cdef readonly list fragment
+    cdef readonly str doubled, phrase, unbalanced_quote, unbalanced_bracket, lowercase, midcap, fluency, mt_style
+    cdef readonly str quotes
+
+    def __init__(self, reason, pieces, dict templates, str fluency, str mt_style, str quotes):
+        self.reason, self.pieces = reason, pieces
+        self.fragment = [None, templates["fragment-1"], templates["fragment-2"], templates["fragment-3"]]
+        self.doubled, self.phrase = templates["doubled"], templates["phrase"]
+        self.unbalanced_quote, self.unbalanced_bracket = templates["unbalanced-quote"], templates["unbalanced-bracket"]
+        self.lowercase, self.midcap = templates["lowercase-start"], templates["midsentence-capital"]
+        self.fluency, self.mt_style = fluency, mt_style
+        self.quotes = quotes
+
+
 # -- measuring sentences ----------------------------------------------------------------------------------
 @cython.final
 cdef class Doc:
@@ -2244,9 +2266,11 @@ cdef class Doc:
         return [self.feats[i * NF + k] for k in range(NF)]
 
     def info(self, Py_ssize_t i):
+        cdef int32_t* p
         if not 0 <= i < self.nsent:
             raise IndexError(i)
-        return tuple(self.info_.p[i * NI + k] for k in range(NI))
+        p = &self.info_.p[i * NI]
+        return (p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15], p[16], p[17], p[18], p[19], p[20])  # (NI values: a tuple literal, built in C)
 
     def token(self, Py_ssize_t k):
         if not 0 <= k < self.toks.n // 4:
@@ -2277,6 +2301,69 @@ cdef class Doc:
         if not 0 <= k1 <= k2 <= self.toks.n // 4:
             raise IndexError((k1, k2))
         return [PyUnicode_Substring(text, self.toks.p[4 * k], self.toks.p[4 * k + 1]) for k in range(k1, k2)]
+
+    def wordings(self, Py_ssize_t i, str text, Wording w, bint detail):
+        """The structure reasons of sentence i of text (the document measured), and with
+        ``detail`` the fluency reasons that fire, worded from w's templates: what
+        flagger.structure.reasons and FluencyModel.reason give, in their order."""
+        cdef int32_t* info
+        cdef int32_t* T = self.toks.p
+        cdef Py_ssize_t lo, hi, k, n
+        if not 0 <= i < self.nsent:
+            raise IndexError(i)
+        info = &self.info_.p[i * NI]
+        lo, hi = info[0], info[1]
+        R = w.reason
+        out = []
+        if info[3]:  # fragment
+            for k in range(lo, hi):
+                if T[4 * k + 2] & WORD:
+                    out.append(R("fragment", w.fragment[info[3]].format(PyUnicode_Substring(text, T[4 * k], T[4 * k + 1]))))
+                    break
+        if info[4] >= 0:  # a doubled word
+            k = info[4]
+            out.append(R("repetition", w.doubled.format(PyUnicode_Substring(text, T[4 * k], T[4 * k + 5])),
+                         PyUnicode_Substring(text, T[4 * k], T[4 * k + 1])))
+        if info[5] >= 0:  # a phrase said twice
+            words = [k for k in range(lo, hi) if T[4 * k + 2] & WORD][info[5] : info[5] + info[6]]
+            gram = " ".join([PyUnicode_Substring(text, T[4 * k], T[4 * k + 1]).lower().replace("’", "'") for k in words])
+            out.append(R("repetition", w.phrase.format(gram)))
+        if info[7]:  # an unbalanced mark
+            ch = chr(info[7])
+            out.append(R("unbalanced", (w.unbalanced_quote if ch in w.quotes else w.unbalanced_bracket).format(ch)))
+        if info[8] >= 0:
+            k = info[8]
+            out.append(R("lowercase-start", w.lowercase.format(PyUnicode_Substring(text, T[4 * k], T[4 * k + 1]))))
+        if info[9] >= 0:
+            k = info[9]
+            word = PyUnicode_Substring(text, T[4 * k], T[4 * k + 1])
+            out.append(R("midsentence-capital", w.midcap.format(
+                PyUnicode_Substring(text, T[4 * k - 4], T[4 * k - 3]), word,
+                PyUnicode_Substring(text, T[4 * k + 4], T[4 * k + 5])), word.lower()))
+        if detail and info[19]:
+            if info[19] & 1:
+                out.append(R("fluency", w.fluency.format(self.quote(text, info, 15, w.pieces))))
+            if info[19] & 2:
+                out.append(R("mt-style", w.mt_style.format(self.quote(text, info, 17, w.pieces))))
+        return out
+
+    cdef str quote(self, str text, int32_t* info, int at, object pieces):
+        """The quoted window info[at:at + 2] (positions of the sentence's raw tokens), its class
+        names ("<num>") left out unless there is nothing else."""
+        cdef Py_ssize_t a = info[at], b = info[at + 1], lo = info[0], k
+        cdef int32_t* T = self.toks.p
+        got = []
+        if not info[14]:
+            for k in range(lo + a, lo + b):
+                got.append(pieces(PyUnicode_Substring(text, T[4 * k], T[4 * k + 1]))[0])
+        else:
+            for k in range(lo, info[1]):
+                got.extend(pieces(PyUnicode_Substring(text, T[4 * k], T[4 * k + 1])))
+                if len(got) >= b:
+                    break
+            got = got[a:b]
+        shown = " ".join([x for x in got if x[0] != "<"])
+        return shown if shown else " ".join(got)
 
     @property
     def gated(self):

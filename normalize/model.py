@@ -7,8 +7,8 @@ the pipeline (:mod:`normalize.pipeline`) maps them back to the original input.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal, NamedTuple
 
 #: the passes by name, in the order the pipeline runs them (normalize.passes.PASSES, checked there;
 #: here so that the command line can check names without importing every pass)
@@ -92,8 +92,10 @@ class EditRecord:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class Reason:
+class Reason(NamedTuple):
+    """Why a sentence is flagged: a code, a message in words, a suggestion (or None).
+    Immutable and hashable (a named tuple: cheap to make, as the flagger makes many)."""
+
     code: str
     message: str
     suggestion: str | None = None
@@ -121,7 +123,7 @@ class Flag:
                 "end": self.end,
                 "text": self.text,
                 "confidence": round(self.confidence, 4),
-                "reasons": [asdict(r) for r in self.reasons],
+                "reasons": [{"code": r.code, "message": r.message, "suggestion": r.suggestion} for r in self.reasons],
             }
         )
         return out

@@ -23,7 +23,8 @@ from .. import kernel
 from ..model import Reason
 from . import structure
 from .combiner import Combiner
-from .fluency import _SUFFIX_CLASS, FluencyModel, _raw_pieces
+from .fluency import _FLUENCY, _SUFFIX_CLASS, FluencyModel, _raw_pieces
+from .fluency import _MT_STYLE as _MT_STYLE_WORDING
 from .foreign import GATE_KNOWN, GATE_NON_LATIN, MIN_WORDS, ForeignSignal, non_latin_count
 from .foreign import has_foreign_letter as _has_foreign_letter
 from .oov import BRITISH, NAME_PARTICLES, PREFIXES, RARE_FREQ, OovSignal
@@ -85,6 +86,19 @@ def _pieces(tok: str) -> tuple[str, ...]:
     return _raw_pieces(tok)
 
 
+def _window(text: str, doc: Any, info: tuple[int, ...], at: int) -> list[str]:
+    """The raw tokens of the window info[at:at + 2] (positions in the sentence's raw tokens)."""
+    a, b, lo = info[at], info[at + 1], info[0]
+    if not info[14]:  # no possessive: position p is token lo + p
+        return [_pieces(t)[0] for t in doc.texts(text, lo + a, lo + b)]
+    out: list[str] = []
+    for t in doc.texts(text, lo, info[1]):
+        out += _pieces(t)
+        if len(out) >= b:
+            break
+    return out[a:b]
+
+
 class Measured:
     """A document as the flagger measured it: the kernel's :class:`~normalize.kernel.Doc`, with
     the foreign verdicts of the gated sentences applied to their confidence."""
@@ -127,16 +141,7 @@ class Measured:
         """The raw tokens (:func:`.fluency.raw_tokens`) the "fluency" or "mt-style" reason of
         sentence ``i`` quotes: the window the kernel picked."""
         info = info or self.doc.info(i)
-        a, b = (info[15], info[16]) if code == "fluency" else (info[17], info[18])
-        lo = info[0]
-        if not info[14]:  # no possessive: position p is token lo + p
-            return [_pieces(t)[0] for t in self.doc.texts(self.text, lo + a, lo + b)]
-        out: list[str] = []
-        for t in self.doc.texts(self.text, lo, info[1]):
-            out += _pieces(t)
-            if len(out) >= b:
-                break
-        return out[a:b]
+        return _window(self.text, self.doc, info, 15 if code == "fluency" else 17)
 
     def words(self, i: int) -> list[tuple[str, int]]:
         """(word, kernel bits) of each word of sentence ``i``."""
@@ -166,6 +171,8 @@ class Signals:
         self._skip_cache: dict[frozenset[str], frozenset[str]] = {}
         self._lexicons: dict[frozenset[str], Any] = {}
         self._vocabulary: Any = None
+        self._wording: Any = None if K is kernel else K.Wording(
+            Reason, _pieces, structure.TEMPLATES, _FLUENCY, _MT_STYLE_WORDING, structure.QUOTES)
 
     def skip_words(self, names: frozenset[str]) -> frozenset[str]:
         """Lowercase words of gazetteer names: never out of vocabulary, never foreign."""
@@ -268,29 +275,43 @@ class Signals:
         text, doc = m.text, m.doc
         info = doc.info(i)
         fr = m.foreign.get(i) if m.foreign else None
+        if self._wording is not None:  # the kernel words the structure and fluency reasons
+            worded = doc.wordings(i, text, self._wording, detail)
+            if fr is None and not (detail and info[20]):
+                return worded if worded or not detail or blame is None else self._explained(m, i, blame, skip)
+            n_struct = len(worded) - (detail and bool(info[19] & 1)) - (detail and bool(info[19] & 2))
+            r_struct, quoted = worded[:n_struct], worded[n_struct:]
+        else:
+            # fragment, mark, doubled word, phrase, lowercase start, capital: any structure reason?
+            r_struct = structure.reasons(text, doc.token, info) if info[3] or info[7] or max(
+                info[4], info[5], info[8], info[9]) >= 0 else []
+            quoted = []
+            if detail and info[19]:
+                reason = self.fluency.reason
+                if info[19] & kernel.FIRES_FLUENCY:
+                    quoted.append(reason("fluency", _window(text, doc, info, 15)))
+                if info[19] & kernel.FIRES_MT_STYLE:
+                    quoted.append(reason("mt-style", _window(text, doc, info, 17)))
         reasons = [self.foreign.reason(*fr)] if fr is not None else []
-        # fragment, mark, doubled word, phrase, lowercase start, capital: any structure reason?
-        r_struct = structure.reasons(text, doc.token, info) if info[3] or info[7] or max(
-            info[4], info[5], info[8], info[9]) >= 0 else ()
         if not detail:
             return [*reasons, *r_struct]
         if info[20]:  # unknown words
             got = doc.oov(i)
             reasons += self.oov.reasons([text[got[k] : got[k + 1]] for k in range(0, len(got), 2)])
         reasons += r_struct
-        fires = info[19]
-        if fires & kernel.FIRES_FLUENCY:
-            reasons.append(self.fluency.reason("fluency", m.quoted(i, "fluency", info)))
-        if fires & kernel.FIRES_MT_STYLE:
-            reasons.append(self.fluency.reason("mt-style", m.quoted(i, "mt-style", info)))
+        reasons += quoted
         if fr is not None:  # unknown words and odd phrasing are what "untranslated" means
             reasons = [r for r in reasons if r.code not in _IMPLIED_BY_FOREIGN]
         if not reasons and blame is not None:
-            fd = m.feature_dict(i)
-            contributions = blame(fd)
-            if contributions is not None:
-                reasons = [self.explain(m, i, fd, contributions, skip)]
+            return self._explained(m, i, blame, skip)
         return reasons
+
+    def _explained(self, m: Measured, i: int, blame: Callable[[dict[str, float]], Blame | None],
+                   skip: frozenset[str]) -> list[Reason]:
+        """[the reason :meth:`explain` finds] when ``blame`` gives contributions, else []."""
+        fd = m.feature_dict(i)
+        contributions = blame(fd)
+        return [self.explain(m, i, fd, contributions, skip)] if contributions is not None else []
 
     def explain(self, m: Measured, i: int, feats: dict[str, float], blame: Blame,
                 skip: frozenset[str] = frozenset()) -> Reason:

@@ -162,14 +162,15 @@ class FluencyModel:
         """The "fluency" or "mt-style" reason of a sentence, quoting its worst stretch:
         ``quoted``, the raw tokens (:func:`raw_tokens`) the kernel picked (its worst three,
         widened to take in a word)."""
-        if code == "fluency":
-            return Reason("fluency", _fluency_message(quoted))
-        return Reason(
-            "mt-style",
-            "Phrasing typical of faulty machine translation: this sentence is closer to "
-            "translations that reviewers rejected than to edited English "
-            f"(most around \u201c{_shown(quoted)}\u201d).",
-        )
+        shown = " ".join([w for w in quoted if w[0] != "<"]) or " ".join(quoted)
+        return Reason(code, (_FLUENCY if code == "fluency" else _MT_STYLE).format(shown))
+
+
+#: the reasons' wording (the compiled kernel words them from these too)
+_FLUENCY = ("Reads unnaturally for English: its word sequence is unusual for fluent text "
+            "(least natural around \u201c{}\u201d).")
+_MT_STYLE = ("Phrasing typical of faulty machine translation: this sentence is closer to "
+             "translations that reviewers rejected than to edited English (most around \u201c{}\u201d).")
 
 
 # -- the model file -----------------------------------------------------------------------------
@@ -224,16 +225,6 @@ def write_data(data: dict, path: Path) -> None:
             with zf.open(info, "w", force_zip64=True) as f:
                 np.lib.format.write_array(f, arr, allow_pickle=False)
     tmp.replace(path)
-
-
-def _shown(words: Sequence[str]) -> str:
-    """The quoted raw tokens, without the class names ("<num>") unless there is nothing else."""
-    return " ".join(w for w in words if not w.startswith("<")) or " ".join(words)
-
-
-def _fluency_message(quoted: Sequence[str]) -> str:
-    return ("Reads unnaturally for English: its word sequence is unusual for fluent text "
-            f"(least natural around \u201c{_shown(quoted)}\u201d).")
 
 
 # -- building (scripts/build_fluency.py) ------------------------------------------------------

@@ -44,7 +44,6 @@ _SUBORDINATORS = frozenset({"because", "although", "though", "whereas"})
 _NO_SUBJECT = frozenset({"wants", "needs", "seems", "hopes", "plans", "intends", "tries",
                          "has", "have", "is", "are", "was", "were", "can", "could", "will",
                          "would", "should", "must", "does", "did"})
-_QUOTES = frozenset('“”«»"')
 #: capitalised function words that mid-sentence are a translation's mistake; not "May" (the
 #: month), "A" (plan A), "I"
 MIDCAP_WORDS = frozenset(w.capitalize() for w in FUNCTION_WORDS - {"may", "a", "i"})
@@ -72,42 +71,46 @@ def word_bits(tok: str, low: str) -> int:
     return bits
 
 
-_FRAGMENTS = {
-    kernel.FRAGMENT_INFINITIVE: lambda first: (
-        "A fragment, not a sentence: an infinitive (\u201cTo ...\u201d) with no main clause."),
-    kernel.FRAGMENT_SUBORDINATE: lambda first: (
-        f"A fragment, not a sentence: a \u201c{first} ...\u201d clause with no main clause."),
-    kernel.FRAGMENT_NO_SUBJECT: lambda first: (
-        f"A fragment, not a sentence: it starts with the verb \u201c{first}\u201d and has no subject."),
+#: the reasons' wording, one template a reason (str.format); the compiled kernel words them from
+#: these too (normalize._kernel.Wording)
+TEMPLATES = {
+    "fragment-1": "A fragment, not a sentence: an infinitive (\u201cTo ...\u201d) with no main clause.",
+    "fragment-2": "A fragment, not a sentence: a \u201c{} ...\u201d clause with no main clause.",
+    "fragment-3": "A fragment, not a sentence: it starts with the verb \u201c{}\u201d and has no subject.",
+    "doubled": "Repeated word: \u201c{}\u201d.",
+    "phrase": "Phrase said twice: \u201c{}\u201d.",
+    "unbalanced-quote": "Unbalanced quote: \u201c{}\u201d has no partner in this paragraph.",
+    "unbalanced-bracket": "Unbalanced bracket: \u201c{}\u201d has no partner in this paragraph.",
+    "lowercase-start": "Begins with a lowercase word (\u201c{}\u201d): a cut or wrongly joined sentence?",
+    "midsentence-capital": "Capitalised \u201c{1}\u201d in mid-sentence (\u201c{0} {1} {2}\u201d): a literal translation?",
 }
+QUOTES = "“”«»\""
 
 
 def reasons(text: str, token: Callable[[int], tuple[int, int, int, int]], info: tuple[int, ...]) -> list[Reason]:
     """The structure reasons of a sentence, from what the kernel found (``info``, see
     :data:`normalize.kernel.INFO`; ``token``: the document's tokens)."""
     lo, hi, _n, fragment, doubled, phrase_at, phrase_size, mark, lower_start, midcap = info[:10]
+    t = TEMPLATES
     out: list[Reason] = []
     if fragment:
         first = next(text[s:e] for s, e, b, _ in map(token, range(lo, hi)) if b & kernel.WORD)
-        out.append(Reason("fragment", _FRAGMENTS[fragment](first)))
+        out.append(Reason("fragment", t[f"fragment-{fragment}"].format(first)))
     if doubled >= 0:
         s, e, _, _ = token(doubled)
         _, e2, _, _ = token(doubled + 1)
-        out.append(Reason("repetition", f"Repeated word: \u201c{text[s:e2]}\u201d.", text[s:e]))
+        out.append(Reason("repetition", t["doubled"].format(text[s:e2]), text[s:e]))
     if phrase_at >= 0:
         words = [(s, e) for s, e, b, _ in map(token, range(lo, hi)) if b & kernel.WORD]
         gram = " ".join(text[s:e].lower().replace("’", "'") for s, e in words[phrase_at : phrase_at + phrase_size])
-        out.append(Reason("repetition", f"Phrase said twice: \u201c{gram}\u201d."))
+        out.append(Reason("repetition", t["phrase"].format(gram)))
     if mark:
         ch = chr(mark)
-        what = "quote" if ch in _QUOTES else "bracket"
-        out.append(Reason("unbalanced", f"Unbalanced {what}: \u201c{ch}\u201d has no partner in this paragraph."))
+        out.append(Reason("unbalanced", t["unbalanced-quote" if ch in QUOTES else "unbalanced-bracket"].format(ch)))
     if lower_start >= 0:
         s, e, _, _ = token(lower_start)
-        out.append(Reason("lowercase-start", f"Begins with a lowercase word (\u201c{text[s:e]}\u201d): "
-                                             "a cut or wrongly joined sentence?"))
+        out.append(Reason("lowercase-start", t["lowercase-start"].format(text[s:e])))
     if midcap >= 0:
         prev, word, nxt = (text[s:e] for s, e, _, _ in map(token, (midcap - 1, midcap, midcap + 1)))
-        out.append(Reason("midsentence-capital", f"Capitalised \u201c{word}\u201d in mid-sentence "
-                                                 f"(\u201c{prev} {word} {nxt}\u201d): a literal translation?", word.lower()))
+        out.append(Reason("midsentence-capital", t["midsentence-capital"].format(prev, word, nxt), word.lower()))
     return out
