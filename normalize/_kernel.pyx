@@ -1153,60 +1153,208 @@ cdef class Corrections:
         return out
 
 
-# -- langdetect's trials ----------------------------------------------------------------------------------
-def lang_trials(const double[:, ::1] rows, const int32_t[::1] picks, init, choice, gauss, double alpha,
-                double alpha_width, int n_trial, int iteration_limit, double conv_threshold, double base_freq,
-                total=sum):
-    """See kernel.lang_trials: the same draws from the same generator, the same operations."""
-    cdef Py_ssize_t n = len(init), j, t, i, r
-    cdef double* prob = <double*>malloc(max(n, 1) * sizeof(double))
-    cdef double* start = <double*>malloc(max(n, 1) * sizeof(double))
-    cdef double* langprob = <double*>malloc(max(n, 1) * sizeof(double))
-    cdef double weight, ssum, top
-    cdef const double* row
-    cdef bint nan
-    if prob == NULL or start == NULL or langprob == NULL:
-        free(prob)
-        free(start)
-        free(langprob)
-        raise MemoryError()
-    try:
-        if rows.shape[1] < n:
-            raise ValueError("a row per n-gram, a value per language")
-        for j in range(n):
-            start[j] = init[j]
-            langprob[j] = 0.0
-        seq = range(picks.shape[0])
-        for t in range(n_trial):
-            for j in range(n):
-                prob[j] = start[j]
-            weight = (alpha + <double>gauss(0.0, 1.0) * alpha_width) / base_freq
-            i = 0
-            while True:
-                r = choice(seq)
-                row = &rows[picks[r], 0]
-                for j in range(n):
-                    prob[j] *= weight + row[j]
-                if i % 5 == 0:
-                    ssum = total([prob[j] for j in range(n)])
-                    top = 0.0
-                    nan = False
-                    for j in range(n):
-                        prob[j] /= ssum
-                        if isnan(prob[j]):
-                            nan = True
-                        elif j == 0 or prob[j] > top:
-                            top = prob[j]
-                    if not nan and (top if top > 0.0 else 0.0) > conv_threshold or i >= iteration_limit:
+# -- langdetect -------------------------------------------------------------------------------------------
+@cython.final
+cdef class NgramIndex:
+    """langdetect's n-grams (the keys of its profiles) by number, and its text preparation
+    (``Detector.cleaning_text``, ``Detector._extract_ngrams`` with ``NGram.normalize``) in
+    one pass: :meth:`picks` gives the number of each n-gram the detector would draw from."""
+
+    cdef StrMap index
+    cdef object normalize
+    cdef uint32_t* table  # per character below 65536: its normalised form + 1 (0: not asked yet)
+    cdef IBuf row_at  # n-gram -> first entry of its row (and the next n-gram's: the end)
+    cdef IBuf row_lang  # entries: language index ...
+    cdef double* row_prob  # ... and probability
+    cdef Py_ssize_t nlang
+
+    def __cinit__(self, *args, **kwargs):
+        self.table = <uint32_t*>malloc(65536 * sizeof(uint32_t))
+        self.row_prob = NULL
+        if self.table == NULL:
+            raise MemoryError()
+        memset(self.table, 0, 65536 * sizeof(uint32_t))
+
+    def __dealloc__(self):
+        free(self.table)
+        free(self.row_prob)
+        ibuf_free(&self.row_at)
+        ibuf_free(&self.row_lang)
+
+    def __init__(self, ngrams, normalize, rows=None, Py_ssize_t nlang=0):
+        """``ngrams``: the n-grams, numbered in this order; ``normalize``: NGram.normalize;
+        ``rows``: per n-gram its nonzero (language index, probability) pairs (for :meth:`detect`)
+        among ``nlang`` languages."""
+        cdef Py_ssize_t i, total = 0, at = 0
+        self.index = StrMap()
+        for i, g in enumerate(ngrams):
+            if g not in self.index:
+                self.index.set(g, i)
+        self.normalize = normalize
+        self.nlang = nlang
+        if rows is not None:
+            rows = list(rows)
+            total = sum(len(r) for r in rows)
+            self.row_prob = <double*>malloc(max(total, 1) * sizeof(double))
+            if self.row_prob == NULL:
+                raise MemoryError()
+            for r in rows:
+                ibuf_push(&self.row_at, <int32_t>at)
+                for lang, prob in r:
+                    if not 0 <= lang < nlang:
+                        raise ValueError("a language index out of range")
+                    ibuf_push(&self.row_lang, <int32_t>lang)
+                    self.row_prob[at] = prob
+                    at += 1
+            ibuf_push(&self.row_at, <int32_t>at)
+
+    cdef uint32_t norm(self, uint32_t c) except 0xFFFFFFFF:
+        cdef uint32_t got
+        if c < 65536:
+            got = self.table[c]
+            if got:
+                return got - 1
+            got = ord(self.normalize(chr(c)))
+            self.table[c] = got + 1
+            return got
+        return ord(self.normalize(chr(c)))
+
+    def picks(self, str text):
+        """The numbers of the n-grams extracted from text (what Detector.append left in
+        ``self.text``), in order; languages the text is not written in are left out as langdetect
+        does (mostly non-Latin text: its Latin letters are dropped)."""
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i, m = 0, latin = 0, other = 0, g = 1, k
+        cdef int kind = PyUnicode_KIND(text)
+        cdef void* data = PyUnicode_DATA(text)
+        cdef uint32_t c, last
+        cdef uint32_t grams[3]
+        cdef bint cap = False, drop
+        cdef int32_t got
+        out = []
+        for i in range(n):  # cleaning_text
+            c = rd(kind, data, i)
+            if 65 <= c <= 122:
+                latin += 1
+            elif c >= 0x300:
+                other += 1
+        drop = latin * 2 < other
+        grams[0] = 32
+        for i in range(n):
+            c = rd(kind, data, i)
+            if drop and 65 <= c <= 122:
+                continue
+            c = self.norm(c)  # NGram.add_char
+            last = grams[g - 1]
+            if last == 32:
+                grams[0] = 32
+                g = 1
+                cap = False
+                if c == 32:
+                    continue
+            elif g >= 3:
+                grams[0] = grams[1]
+                grams[1] = grams[2]
+                g = 2
+            grams[g] = c
+            g += 1
+            if is_upper(c):
+                if is_upper(last):
+                    cap = True
+            else:
+                cap = False
+            if cap:
+                continue
+            for k in range(1, 4):  # _extract_ngrams: the 1-, 2- and 3-grams ending here
+                if g < k:
+                    break
+                if k == 1 and grams[g - 1] == 32:
+                    continue
+                got = sm_get(self.index, <const uint32_t*>grams, g - k, g)
+                if got >= 0:
+                    out.append(got)
+        return out
+
+    def detect(self, str text, rnd, double alpha, double alpha_width, int n_trial, int iteration_limit,
+               double conv_threshold, double base_freq, init, total=sum):
+        """Detector._detect_block after ``rnd.seed(seed)`` (the detector's random generator): the
+        language probabilities, or None when the text has no n-gram of the profiles. Draws as
+        random.Random.choice does (``getrandbits`` of the bit length, again while too large)."""
+        cdef Py_ssize_t n = self.nlang, j, t, i, r, k, p, nd, bits
+        cdef IBuf picks, distinct, where
+        cdef double* dense = NULL
+        cdef double* prob = NULL
+        cdef double* langprob = NULL
+        cdef double weight, ssum, top
+        cdef bint nan
+        found = self.picks(text)
+        if not found:
+            return None
+        if self.row_prob == NULL:
+            raise ValueError("an index built without rows")
+        picks.p = distinct.p = where.p = NULL
+        picks.n = picks.cap = distinct.n = distinct.cap = where.n = where.cap = 0
+        try:
+            # the rows of the distinct n-grams, dense (what SparseProfiles.array gives)
+            for g in found:
+                ibuf_push(&picks, <int32_t>g)
+            for p in range(picks.n):
+                for k in range(distinct.n):
+                    if distinct.p[k] == picks.p[p]:
                         break
-                i += 1
+                else:
+                    k = distinct.n
+                    ibuf_push(&distinct, picks.p[p])
+                ibuf_push(&where, <int32_t>k)
+            nd = distinct.n
+            dense = <double*>malloc(max(nd * n, 1) * sizeof(double))
+            prob = <double*>malloc(max(n, 1) * sizeof(double))
+            langprob = <double*>malloc(max(n, 1) * sizeof(double))
+            if dense == NULL or prob == NULL or langprob == NULL:
+                raise MemoryError()
+            memset(dense, 0, max(nd * n, 1) * sizeof(double))
+            for k in range(nd):
+                for r in range(self.row_at.p[distinct.p[k]], self.row_at.p[distinct.p[k] + 1]):
+                    dense[k * n + self.row_lang.p[r]] = self.row_prob[r]
             for j in range(n):
-                langprob[j] += prob[j] / n_trial
-        return [langprob[j] for j in range(n)]
-    finally:
-        free(prob)
-        free(start)
-        free(langprob)
+                langprob[j] = 0.0
+            getrandbits = rnd.getrandbits
+            gauss = rnd.gauss
+            bits = (picks.n).bit_length()
+            for t in range(n_trial):
+                for j in range(n):
+                    prob[j] = init[j]
+                weight = (alpha + <double>gauss(0.0, 1.0) * alpha_width) / base_freq
+                i = 0
+                while True:
+                    r = getrandbits(bits)
+                    while r >= picks.n:
+                        r = getrandbits(bits)
+                    k = where.p[r]
+                    for j in range(n):
+                        prob[j] *= weight + dense[k * n + j]
+                    if i % 5 == 0:
+                        ssum = total([prob[j] for j in range(n)])
+                        top = 0.0
+                        nan = False
+                        for j in range(n):
+                            prob[j] /= ssum
+                            if isnan(prob[j]):
+                                nan = True
+                            elif j == 0 or prob[j] > top:
+                                top = prob[j]
+                        if not nan and (top if top > 0.0 else 0.0) > conv_threshold or i >= iteration_limit:
+                            break
+                    i += 1
+                for j in range(n):
+                    langprob[j] += prob[j] / n_trial
+            return [langprob[j] for j in range(n)]
+        finally:
+            free(dense)
+            free(prob)
+            free(langprob)
+            ibuf_free(&picks)
+            ibuf_free(&distinct)
+            ibuf_free(&where)
 
 
 # -- names: the capitalised words of the gazetteer's rules beyond its list ----------------------------

@@ -262,40 +262,6 @@ class Corrections:
 
 
 
-# -- langdetect's trials ------------------------------------------------------------------------------
-def lang_trials(rows: Any, picks: Sequence[int], init: Sequence[float], choice: Callable[[Any], int],
-                gauss: Callable[[float, float], float], alpha: float, alpha_width: float, n_trial: int,
-                iteration_limit: int, conv_threshold: float, base_freq: float,
-                total: Callable[[list[float]], float] = sum) -> list[float]:
-    """langdetect's ``Detector._detect_block`` after the n-grams are found: ``n_trial`` random
-    walks over the text's n-grams (``picks[k]``: the row of ``rows`` of the k-th n-gram), each
-    from ``init``, with the detector's own random generator (``choice(range(len(picks)))``,
-    ``gauss(0.0, 1.0)``) and its floating-point operations in its order; ``total`` is the sum
-    langdetect uses (the built-in). Returns the language probabilities."""
-    n = len(init)
-    langprob = [0.0] * n
-    seq = range(len(picks))
-    for _ in range(n_trial):
-        prob = list(init)
-        weight = (alpha + gauss(0.0, 1.0) * alpha_width) / base_freq
-        i = 0
-        while True:
-            row = rows[picks[choice(seq)]]
-            for j in range(n):
-                prob[j] *= weight + row[j]
-            if i % 5 == 0:
-                s = total(prob)
-                for j in range(n):
-                    prob[j] /= s
-                top = 0.0 if any(p != p for p in prob) else max(prob)  # numpy's max: NaN if any
-                if (top if top > 0.0 else 0.0) > conv_threshold or i >= iteration_limit:
-                    break
-            i += 1
-        for j in range(n):
-            langprob[j] += prob[j] / n_trial
-    return langprob
-
-
 # -- names: the capitalised words the gazetteer's rules beyond its list look at --------------------
 #: bits of a capitalised word (NameScanner)
 GIVEN = 1 << 0  # its lowercase form is a known given name

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import regex
 
+from .. import kernel
 from ..model import Reason
 
 _NON_LATIN = regex.compile(r"[^\p{Latin}\p{Common}\p{Inherited}]")
@@ -66,6 +67,9 @@ class ForeignSignal:
 
             # seeded: the same answer on every run
             self._factory, self._detector = load_factory(seed=0, n_trial=N_TRIAL)
+            index = getattr(self._factory.word_lang_prob_map, "ngram_index", None)
+            if index is not None and kernel.compiled is not None:
+                index()  # the compiled n-gram index, built now rather than on a document
 
     def _langdetect(self, text: str) -> tuple[str, float]:
         self.preload()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import struct
 from typing import Any
 
@@ -24,10 +25,12 @@ import numpy as np
 from langdetect.detector import Detector
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import ErrorCode, LangDetectException
+from langdetect.utils.ngram import NGram
 
 from .. import kernel
 
 _COMPILED = kernel.compiled
+_SPACES = re.compile(" {2,}")
 
 # (language index, probability) of one nonzero entry of an n-gram's row
 _ENTRY = struct.Struct("<Hd")
@@ -48,12 +51,23 @@ class SparseProfiles(dict):
     map holds it. Membership tests are a plain dict's. :meth:`array` gives the row as a numpy
     array, keeping the most recent ones (frequent n-grams come back text after text)."""
 
-    __slots__ = ("_arrays", "size")
+    __slots__ = ("_arrays", "_index", "ngrams", "size")
 
     def __init__(self, size: int) -> None:
         super().__init__()
         self.size = size
         self._arrays: dict[str, np.ndarray] = {}
+        self._index: Any = None
+        self.ngrams: list[str] = []
+
+    def ngram_index(self) -> Any:
+        """The compiled kernel's index of these n-grams (built on first use)."""
+        if self._index is None:
+            self.ngrams = list(self)
+            get = dict.__getitem__
+            rows = [list(_ENTRY.iter_unpack(get(self, g))) for g in self.ngrams]
+            self._index = _COMPILED.NgramIndex(self.ngrams, NGram.normalize, rows, self.size)
+        return self._index
 
     def __getitem__(self, ngram: str) -> list[float]:
         row = [0.0] * self.size
@@ -71,31 +85,37 @@ class SparseProfiles(dict):
 
 
 class SparseDetector(Detector):
+    def append(self, text: str) -> None:
+        """langdetect's append: the same text, its runs of spaces made one by a pattern rather than
+        character by character (with the compiled kernel)."""
+        if _COMPILED is None:
+            super().append(text)
+            return
+        text = self.URL_RE.sub(" ", text)
+        text = self.MAIL_RE.sub(" ", text)
+        text = NGram.normalize_vi(text)[: self.max_text_length]
+        self.text += _SPACES.sub(" ", text)
+
     """langdetect's Detector over :class:`SparseProfiles`, with the language probabilities in
     a numpy array: an update multiplies the whole array at once (the same multiplications,
     element by element, as langdetect's loop; the normalising sum is still added up left to
-    right). With the compiled kernel, the random walks run there
-    (:func:`normalize.kernel.lang_trials`: the same draws, the same operations)."""
+    right). With the compiled kernel, the text's n-grams are found and the random walks run there
+    (:class:`normalize._kernel.NgramIndex`: the same n-grams, the same draws from the detector's
+    generator, the same operations; tests/test_flagger.py checks the answers against
+    langdetect's own on a thousand texts)."""
 
     def _detect_block(self) -> None:
         if _COMPILED is None or self.verbose or self.prior_map is not None:
             super()._detect_block()
             return
-        self.cleaning_text()
-        ngrams = self._extract_ngrams()
-        if not ngrams:
-            raise LangDetectException(ErrorCode.CantDetectError, "No features in text.")
-        rows_of: dict[str, int] = {}
-        picks = np.fromiter((rows_of.setdefault(w, len(rows_of)) for w in ngrams), dtype=np.int32, count=len(ngrams))
-        n = len(self.langlist)
-        rows = np.empty((len(rows_of), n))
-        for w, k in rows_of.items():
-            row = self.word_lang_prob_map.array(w)
-            rows[k] = row[:n]
         self.random.seed(self.seed)
-        self.langprob = _COMPILED.lang_trials(
-            rows, picks, [1.0 / n] * n, self.random.choice, self.random.gauss, self.alpha, self.ALPHA_WIDTH,
-            self.n_trial, self.ITERATION_LIMIT, self.CONV_THRESHOLD, float(self.BASE_FREQ))
+        n = len(self.langlist)
+        got = self.word_lang_prob_map.ngram_index().detect(  # cleaning, n-grams, random walks: compiled
+            self.text, self.random, self.alpha, self.ALPHA_WIDTH, self.n_trial, self.ITERATION_LIMIT,
+            self.CONV_THRESHOLD, float(self.BASE_FREQ), [1.0 / n] * n)
+        if got is None:
+            raise LangDetectException(ErrorCode.CantDetectError, "No features in text.")
+        self.langprob = got
 
     def _init_probability(self) -> np.ndarray:  # type: ignore[override]
         return np.array(super()._init_probability(), dtype=np.float64)
