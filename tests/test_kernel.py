@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import string
 from functools import cache
 from pathlib import Path
@@ -59,6 +60,15 @@ SEEDS = sorted((ROOT / "corpus_in").glob("*.txt"))
 
 needs_compiled = pytest.mark.skipif(
     C is None, reason="normalize._kernel is not built (or NORMALIZE_PURE_PYTHON=1): no compiled kernel to compare")
+
+def test_the_compiled_kernel_is_built_where_required():
+    """CI sets NORMALIZE_REQUIRE_COMPILED=1: there, a missing compiled kernel (a failed build
+    that pip let pass, the extension being optional) is a failure, not a row of skipped tests."""
+    if not os.environ.get("NORMALIZE_REQUIRE_COMPILED"):
+        pytest.skip("NORMALIZE_REQUIRE_COMPILED is not set")
+    assert C is not None, "normalize._kernel did not build: is a C compiler installed?"
+    assert kernel.name() == "compiled"
+
 
 #: generated inputs: many examples for the cheap functions, fewer where a Python reference runs
 CHEAP = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
