@@ -18,7 +18,7 @@ syntax, backreferences, nothing required) simply always runs:
 Case-insensitive patterns (flag ``i``) get lowercase ASCII strings, searched in the document
 folded by :func:`fold`: lowercased character by character, and the few characters that the
 ``regex`` module matches to an ASCII letter without lowercasing to it (İ ı → i, ſ → s) mapped
-too. ``tests/test_properties.py`` checks on generated texts that every match holds a string.
+too. ``tests/test_gates.py`` checks on generated texts that every match holds a string.
 """
 
 from __future__ import annotations

@@ -36,17 +36,24 @@ _SPECIAL: Any = (kernel.compiled or kernel).CharSet(
 def _mojibake_chars() -> tuple[frozenset[str], int]:
     """The characters of which every match of ftfy's mojibake pattern (``badness.BADNESS_RE``,
     what ``is_bad`` searches) holds at least one, and the pattern's longest match: the
-    characters of its categories and the non-ASCII characters it names.
-    ``tests/test_properties.py`` checks, branch by branch of the parsed pattern, that each
-    branch requires one of them."""
-    chars = set("".join(badness.MOJIBAKE_CATEGORIES.values()))
-    chars |= {c for c in badness.BADNESS_RE.pattern if not c.isascii()}
+    characters of its categories (ranges such as ``À-Ñ`` expanded) and the non-ASCII
+    characters it names. ``tests/test_gates.py`` checks, branch by branch of the parsed
+    pattern, that each branch requires one of them."""
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
+        import sre_constants
         import sre_parse
 
+    chars = {c for c in badness.BADNESS_RE.pattern if not c.isascii()}
+    for body in badness.MOJIBAKE_CATEGORIES.values():
+        kind, items = sre_parse.parse(f"[{body}]")[0]  # a one-character class parses as a literal
+        for op, av in items if kind is sre_constants.IN else [(kind, items)]:
+            if op is sre_constants.RANGE:
+                chars.update(map(chr, range(av[0], av[1] + 1)))
+            else:
+                chars.add(chr(av))
     return frozenset(chars), sre_parse.parse(badness.BADNESS_RE.pattern, badness.BADNESS_RE.flags).getwidth()[1]
 
 
@@ -71,7 +78,7 @@ def untouched(line: str) -> bool:
     """True when ftfy (with this pass's config) would leave ``line`` as it is: it holds none of
     the characters a step acts on anywhere, it is NFC-normalised, and ftfy's own mojibake check
     (``is_bad``, which gates its encoding repair) finds nothing. ASCII text without those
-    characters passes at once. (tests/test_properties.py checks the claim on generated lines.)"""
+    characters passes at once. (tests/test_gates.py checks the claim on generated lines.)"""
     if _SPECIAL.find(line) >= 0:
         return False
     return line.isascii() or (unicodedata.is_normalized("NFC", line) and not is_bad(line))
