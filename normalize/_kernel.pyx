@@ -56,6 +56,17 @@ cdef extern from *:
     """
     void* normalize_big_alloc(size_t n) noexcept nogil
 
+cdef extern from *:
+    """
+    /* A hint that memory will be read soon (no effect on results; nothing where unsupported). */
+    #if defined(__GNUC__) || defined(__clang__)
+    #define normalize_prefetch(p) __builtin_prefetch((const void*)(p))
+    #else
+    #define normalize_prefetch(p) ((void)(p))
+    #endif
+    """
+    void normalize_prefetch(const void* p) noexcept nogil
+
 # -- token bits: the same values as normalize/kernel.py --------------------------------------------
 cdef enum:
     WORD = 1 << 0
@@ -212,6 +223,51 @@ cdef inline void ibuf_free(IBuf* b) noexcept:
     free(b.p)
     b.p = NULL
     b.n = b.cap = 0
+
+
+cdef struct SList:  # strings as code points, one after the other: string i is chars[off[i]:off[i + 1]]
+    IBuf chars
+    IBuf off
+
+
+cdef int slist_add(SList* sl, str x) except -1:
+    if sl.off.n == 0:
+        ibuf_push(&sl.off, 0)
+    for c in x:
+        ibuf_push(&sl.chars, <int32_t>ord(c))
+    ibuf_push(&sl.off, <int32_t>sl.chars.n)
+    return 0
+
+
+cdef inline Py_ssize_t slist_len(SList* sl) noexcept:
+    return sl.off.n - 1 if sl.off.n else 0
+
+
+cdef inline void slist_free(SList* sl) noexcept:
+    ibuf_free(&sl.chars)
+    ibuf_free(&sl.off)
+
+
+cdef inline bint slist_ends(SList* sl, Py_ssize_t i, const uint32_t* w, Py_ssize_t n) noexcept:
+    """Whether w[:n] ends with string i."""
+    cdef Py_ssize_t a = sl.off.p[i], m = sl.off.p[i + 1] - a, k
+    if m > n:
+        return False
+    for k in range(m):
+        if w[n - m + k] != <uint32_t>sl.chars.p[a + k]:
+            return False
+    return True
+
+
+cdef inline bint slist_starts(SList* sl, Py_ssize_t i, const uint32_t* w, Py_ssize_t n) noexcept:
+    """Whether w[:n] begins with string i."""
+    cdef Py_ssize_t a = sl.off.p[i], m = sl.off.p[i + 1] - a, k
+    if m > n:
+        return False
+    for k in range(m):
+        if w[k] != <uint32_t>sl.chars.p[a + k]:
+            return False
+    return True
 
 
 # -- a hash table of strings (code point sequences) ---------------------------------------------------
@@ -1711,14 +1767,15 @@ cdef class Vocabulary:
 
     cdef StrMap ids  # lowercase word -> fluency id
     cdef int32_t id_cap, id_acr, id_hyph, id_w, id_num, id_year, id_other, id_poss
-    cdef list suffixes  # (suffix, id), longest first
+    cdef SList suffixes  # longest first
+    cdef IBuf suffix_ids  # the fluency id of each suffix
     cdef int32_t punct[128]  # ASCII punctuation -> fluency id (-1: "<p>")
     cdef StrMap freq  # lowercase word -> frequency
     cdef int32_t rare_freq
     cdef StrMap particles
-    cdef list prefixes  # str, in order
+    cdef SList prefixes  # in order
     cdef StrMap prefix_set
-    cdef list british  # (gb ending, us ending), in order
+    cdef SList gb_endings, us_endings  # British endings and the American ones, in order
     cdef StrMap low_bits  # lowercase word -> structure bits
     cdef StrMap midcap  # word -> MIDCAP
     cdef uint8_t opener[128]
@@ -1732,7 +1789,9 @@ cdef class Vocabulary:
         structure bits; ``midcap``: words with the MIDCAP bit; ``openers``, ``clause``: marks."""
         self.ids = StrMap(ids)
         self.id_cap, self.id_acr, self.id_hyph, self.id_w, self.id_num, self.id_year, self.id_other, self.id_poss = classes
-        self.suffixes = [(str(a), int(b)) for a, b in suffixes]
+        for a, b in suffixes:
+            slist_add(&self.suffixes, str(a))
+            ibuf_push(&self.suffix_ids, <int32_t>int(b))
         for c in range(128):
             self.punct[c] = -1
             self.opener[c] = 0
@@ -1747,9 +1806,12 @@ cdef class Vocabulary:
             self.freq.set(k, v)
         self.rare_freq = rare_freq
         self.particles = StrMap((w, 1) for w in particles)
-        self.prefixes = list(prefixes)
+        for x in prefixes:
+            slist_add(&self.prefixes, str(x))
         self.prefix_set = StrMap((w, 1) for w in prefixes)
-        self.british = [(str(a), str(b)) for a, b in british]
+        for a, b in british:
+            slist_add(&self.gb_endings, str(a))
+            slist_add(&self.us_endings, str(b))
         self.low_bits = StrMap(low_bits)
         self.midcap = StrMap((w, 1) for w in midcap)
         for c in openers:
@@ -1759,6 +1821,13 @@ cdef class Vocabulary:
             if len(c) == 1 and ord(c) < 128:
                 self.clause[ord(c)] = 1
 
+    def __dealloc__(self):
+        slist_free(&self.suffixes)
+        ibuf_free(&self.suffix_ids)
+        slist_free(&self.prefixes)
+        slist_free(&self.gb_endings)
+        slist_free(&self.us_endings)
+
     cdef inline int32_t lookup(self, StrMap m, uint32_t* w, Py_ssize_t s, Py_ssize_t e) noexcept:
         return sm_get(m, <const uint32_t*>w, s, e)
 
@@ -1767,7 +1836,6 @@ cdef class Vocabulary:
         cdef int32_t i = self.lookup(self.ids, low, 0, n)
         cdef Py_ssize_t k, m
         cdef bint upper, lower
-        cdef str suffix
         if i >= 0:
             return i
         if 65 <= tok[0] <= 90:  # word_class: capitalised
@@ -1785,38 +1853,16 @@ cdef class Vocabulary:
         for k in range(n):
             if tok[k] == 45:
                 return self.id_hyph
-        for suffix, i in self.suffixes:
-            m = len(suffix)
-            if n > m + 2:
-                for k in range(m):
-                    if tok[n - m + k] != <uint32_t>ord(suffix[k]):
-                        break
-                else:
-                    return i
+        for k in range(slist_len(&self.suffixes)):
+            m = self.suffixes.off.p[k + 1] - self.suffixes.off.p[k]
+            if n > m + 2 and slist_ends(&self.suffixes, k, tok, n):
+                return self.suffix_ids.p[k]
         return self.id_w
 
     cdef int64_t plain(self, uint32_t* w, Py_ssize_t s, Py_ssize_t e) noexcept:
         """The word list's frequency of w[s:e] (0: not listed)."""
         cdef int32_t f = self.lookup(self.freq, w, s, e)
         return f if f > 0 else 0
-
-    cdef bint ends(self, uint32_t* w, Py_ssize_t n, str suffix) noexcept:
-        cdef Py_ssize_t m = len(suffix), k
-        if m > n:
-            return False
-        for k in range(m):
-            if w[n - m + k] != <uint32_t>ord(suffix[k]):
-                return False
-        return True
-
-    cdef bint starts(self, uint32_t* w, Py_ssize_t n, str prefix) noexcept:
-        cdef Py_ssize_t m = len(prefix), k
-        if m > n:
-            return False
-        for k in range(m):
-            if w[k] != <uint32_t>ord(prefix[k]):
-                return False
-        return True
 
     cdef int64_t frequency(self, uint32_t* low, Py_ssize_t n) except -1:
         """OovSignal.freq of an ASCII lowercase word."""
@@ -1825,7 +1871,6 @@ cdef class Vocabulary:
         cdef Py_ssize_t k, a, m, gl, ul, j, q
         cdef uint32_t buf[WBUF]
         cdef bint any_part, found_our, found_ae
-        cdef str gb, us, prefix
         if f0 > 0:
             return f0
         f = self.rare_freq if self.lookup(self.particles, low, 0, n) >= 0 else 0
@@ -1854,13 +1899,14 @@ cdef class Vocabulary:
                 f = best if any_part else 0
         if not f:  # British spellings, as American ones
             best = 0
-            for gb, us in self.british:
-                gl, ul = len(gb), len(us)
-                if n > gl + 2 and self.ends(low, n, gb) and n - gl + ul <= WBUF:
+            for k in range(slist_len(&self.gb_endings)):
+                gl = self.gb_endings.off.p[k + 1] - self.gb_endings.off.p[k]
+                ul = self.us_endings.off.p[k + 1] - self.us_endings.off.p[k]
+                if n > gl + 2 and slist_ends(&self.gb_endings, k, low, n) and n - gl + ul <= WBUF:
                     for j in range(n - gl):
                         buf[j] = low[j]
                     for j in range(ul):
-                        buf[n - gl + j] = <uint32_t>ord(us[j])
+                        buf[n - gl + j] = <uint32_t>self.us_endings.chars.p[self.us_endings.off.p[k] + j]
                     g = self.plain(buf, 0, n - gl + ul)
                     if g > best:
                         best = g
@@ -1917,9 +1963,10 @@ cdef class Vocabulary:
                     best = g
             f = best
         if not f:  # a common prefix glued to a word
-            for prefix in self.prefixes:
-                if self.starts(low, n, prefix) and n - len(prefix) >= 3:
-                    f = self.plain(low, len(prefix), n)
+            for k in range(slist_len(&self.prefixes)):
+                m = self.prefixes.off.p[k + 1] - self.prefixes.off.p[k]
+                if n - m >= 3 and slist_starts(&self.prefixes, k, low, n):
+                    f = self.plain(low, m, n)
                     if f:
                         break
         return f
@@ -2090,6 +2137,7 @@ cdef struct NSlot:
     int32_t b  # value under the bad-MT model
 
 
+DEF PREFETCH_AHEAD = 6  # positions the n-gram lookups are asked for ahead of their use
 DEF MISSING = -2147483648  # a model that does not list the n-gram (filled in when building)
 
 
@@ -2277,6 +2325,18 @@ cdef class Scorer:
             bi = self.bow1[m * self.V + v] + self.uni[m * self.V + w]
         bow = 0 if c == NULL else (c.a if m == 0 else c.b)
         return bow + bi
+
+    cdef inline void prefetch(self, int32_t* ids, Py_ssize_t n, Py_ssize_t pos) noexcept:
+        """Ask for the slots :meth:`logprob2` will read at position ``pos`` of ``ids``: the
+        tables are megabytes, so each lookup is a cache miss that can be started early."""
+        if pos >= n:
+            return
+        cdef int64_t u = ids[pos - 2] if pos >= 2 else self.bos
+        cdef int64_t v = ids[pos - 1] if pos >= 1 else self.bos
+        cdef int64_t ctx = u * self.V + v, w = ids[pos]
+        normalize_prefetch(&self.tri.slots[<Py_ssize_t>(mix(<uint64_t>(ctx * self.V + w)) & (self.tri.cap - 1))])
+        normalize_prefetch(&self.bi.slots[<Py_ssize_t>(mix(<uint64_t>(v * self.V + w)) & (self.bi.cap - 1))])
+        normalize_prefetch(&self.bow2.slots[<Py_ssize_t>(mix(<uint64_t>ctx) & (self.bow2.cap - 1))])
 
     cdef inline void logprob2(self, int64_t u, int64_t v, int64_t w, int32_t* en, int32_t* mt) noexcept:
         cdef int64_t ctx = u * self.V + v
@@ -2825,8 +2885,11 @@ cdef int measure(Doc doc, const chr_t* d, Py_ssize_t s, Py_ssize_t e, Py_ssize_t
     cdef int64_t gain, style, g1 = 0, g2 = 0, s1 = 0, s2 = 0, wsum, gbest = 0, sbest = 0
     cdef int32_t en, mt
     cdef Py_ssize_t pos, gat = 0, sat = 0
+    for pos in range(PREFETCH_AHEAD):
+        sc.prefetch(ids.p, ids.n, pos)
     for pos in range(ids.n):
         w = ids.p[pos]
+        sc.prefetch(ids.p, ids.n, pos + PREFETCH_AHEAD)
         sc.logprob2(u, v, w, &en, &mt)
         total += en
         mt_total += mt
