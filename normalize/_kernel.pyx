@@ -1981,23 +1981,22 @@ cdef class Lexicon:
     cdef StrMap lows
     cdef readonly object describe
     cdef public Py_ssize_t max_entries
-    cdef IBuf bits, codes, low_ids, non_latin
+    cdef IBuf ents  # per entry, one after the other: bits, fluency code, low id, non-Latin characters
     cdef Vocabulary vocab
     cdef StrMap skip
+    cdef list seeds
 
     def __init__(self, describe, Py_ssize_t max_entries=100_000, Vocabulary vocabulary=None, skip=()):
         self.describe = describe
         self.max_entries = max_entries
+        self.seeds = []
         self.table = StrMap()
         self.lows = StrMap()
         self.vocab = vocabulary
         self.skip = StrMap((w, 1) for w in skip)
 
     def __dealloc__(self):
-        ibuf_free(&self.bits)
-        ibuf_free(&self.codes)
-        ibuf_free(&self.low_ids)
-        ibuf_free(&self.non_latin)
+        ibuf_free(&self.ents)
 
     def __len__(self):
         return self.table.count
@@ -2007,7 +2006,15 @@ cdef class Lexicon:
         if self.table.count >= self.max_entries:
             self.table.clear()
             self.lows.clear()
-            self.bits.n = self.codes.n = self.low_ids.n = self.non_latin.n = 0
+            self.ents.n = 0
+            for tok in self.seeds:
+                self.entry(tok)
+
+    def seed(self, tokens):
+        """Describe ``tokens`` now (see kernel.py), and again whenever the table starts afresh."""
+        self.seeds = list(dict.fromkeys(t for t in tokens if t))[: self.max_entries // 2]
+        for tok in self.seeds:
+            self.entry(tok)
 
     cdef int32_t low_id(self, object low) except -2:
         if low is None:
@@ -2091,18 +2098,27 @@ cdef class Lexicon:
             k = lex_lookup(self, tok, <uint16_t*>PyUnicode_DATA(tok), 0, n)
         else:
             k = lex_lookup(self, tok, <uint32_t*>PyUnicode_DATA(tok), 0, n)
-        return (self.bits.p[k], self.codes.p[k], self.low_ids.p[k], self.non_latin.p[k])
+        return (self.ents.p[4 * k], self.ents.p[4 * k + 1], self.ents.p[4 * k + 2], self.ents.p[4 * k + 3])
 
 
 cdef inline int32_t lex_lookup(Lexicon lx, str text, const chr_t* d, Py_ssize_t s, Py_ssize_t e) except -1:
     """The entry of the token d[s:e] (of ``text``), described on first sight."""
     cdef Key key
-    cdef int32_t got
     key_of(d, s, e, &key)
-    got = sm_find(lx.table, d, s, e, &key)
+    return lex_lookup_key(lx, text, d, s, e, &key)
+
+
+cdef inline int32_t lex_lookup_key(Lexicon lx, str text, const chr_t* d, Py_ssize_t s, Py_ssize_t e, Key* key) except -1:
+    """lex_lookup, the key already hashed (key_of)."""
+    cdef int32_t got = sm_find(lx.table, d, s, e, key)
     if got >= 0:
         return got
-    return lex_new(lx, text, d, s, e, &key)
+    return lex_new(lx, text, d, s, e, key)
+
+
+cdef inline void lex_prefetch(Lexicon lx, Key* key) noexcept:
+    """Ask for the slot a lookup of the key will read first (the table is megabytes)."""
+    normalize_prefetch(&lx.table.slots[<Py_ssize_t>(key.h & <uint64_t>(lx.table.cap - 1))])
 
 
 cdef int32_t lex_new(Lexicon lx, str text, const chr_t* d, Py_ssize_t s, Py_ssize_t e, Key* key) except -1:
@@ -2122,10 +2138,12 @@ cdef int32_t lex_new(Lexicon lx, str text, const chr_t* d, Py_ssize_t s, Py_ssiz
         b, code, low, nl = lx.describe(PyUnicode_Substring(text, s, e))
         low_id = lx.low_id(low)
     got = <int32_t>lx.table.count
-    ibuf_push(&lx.bits, <int32_t>b)
-    ibuf_push(&lx.codes, <int32_t>code)
-    ibuf_push(&lx.low_ids, <int32_t>low_id)
-    ibuf_push(&lx.non_latin, <int32_t>nl)
+    ibuf_reserve(&lx.ents, 4)
+    lx.ents.p[lx.ents.n] = <int32_t>b
+    lx.ents.p[lx.ents.n + 1] = <int32_t>code
+    lx.ents.p[lx.ents.n + 2] = <int32_t>low_id
+    lx.ents.p[lx.ents.n + 3] = <int32_t>nl
+    lx.ents.n += 4
     sm_add(lx.table, d, s, e, key, got)
     return got
 
@@ -2968,7 +2986,8 @@ def analyze(str text, spans, Lexicon lexicon, Scorer scorer, Abbreviations abbre
 
 cdef Doc analyze_of(str text, const chr_t* d, spans, Lexicon lexicon, Scorer scorer, Abbreviations abbreviations):
     cdef int tk
-    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i, s, e, j, te, lo, ls = -1, checked = 0, q
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i, s, e, j, te = 0, j2, te2 = 0, lo, ls = -1, checked = 0, q
+    cdef Key key, key2
     cdef int32_t ent, mark
     cdef int64_t nl
     cdef IBuf codes, wlows, wbits, marks, ids
@@ -2993,22 +3012,32 @@ cdef Doc analyze_of(str text, const chr_t* d, spans, Lexicon lexicon, Scorer sco
             lo = doc.toks.n // 4
             codes.n = 0
             nl = 0
+            # each token is hashed, and its slot asked for, one token ahead of its lookup
             j = s
-            while j < e:
-                if is_space(d[j]):
-                    j += 1
-                    continue
+            while j < e and is_space(d[j]):
+                j += 1
+            if j < e:
                 te = token_end(d, j, e, &tk)
-                ent = lex_lookup(lexicon, text, d, j, te)
+                key_of(d, j, te, &key)
+                lex_prefetch(lexicon, &key)
+            while j < e:
+                j2 = te
+                while j2 < e and is_space(d[j2]):
+                    j2 += 1
+                if j2 < e:
+                    te2 = token_end(d, j2, e, &tk)
+                    key_of(d, j2, te2, &key2)
+                    lex_prefetch(lexicon, &key2)
+                ent = lex_lookup_key(lexicon, text, d, j, te, &key)
                 ibuf_reserve(&doc.toks, 4)
                 doc.toks.p[doc.toks.n] = <int32_t>j
                 doc.toks.p[doc.toks.n + 1] = <int32_t>te
-                doc.toks.p[doc.toks.n + 2] = lexicon.bits.p[ent]
-                doc.toks.p[doc.toks.n + 3] = lexicon.low_ids.p[ent]
+                doc.toks.p[doc.toks.n + 2] = lexicon.ents.p[4 * ent]
+                doc.toks.p[doc.toks.n + 3] = lexicon.ents.p[4 * ent + 2]
                 doc.toks.n += 4
-                ibuf_push(&codes, lexicon.codes.p[ent])
-                nl += lexicon.non_latin.p[ent]
-                j = te
+                ibuf_push(&codes, lexicon.ents.p[4 * ent + 1])
+                nl += lexicon.ents.p[4 * ent + 3]
+                j, te, key = j2, te2, key2
             # the unmatched marks of the paragraph ("\n" to "\n") the sentence starts in; the
             # last paragraph's are kept while the sentences stay in it
             if ls >= 0 and ls <= s:

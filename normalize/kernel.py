@@ -424,6 +424,7 @@ class Lexicon:
         self.entries: dict[str, Entry] = {}
         self.lows: dict[str, int] = {}
         self.low_strings: list[str] = []
+        self.seeds: list[str] = []
 
     def _low_id(self, low: str | None) -> int:
         if low is None:
@@ -443,6 +444,17 @@ class Lexicon:
             self.entries = {}
             self.lows = {}
             self.low_strings = []
+            for tok in self.seeds:
+                self.entry(tok)
+
+    def seed(self, tokens: Iterable[str]) -> None:
+        """Describe ``tokens`` now (the common words, before the first document), and again
+        whenever the table starts afresh: they are then looked up, never described, inside a
+        document. At most half of ``max_entries`` are kept, so the table has room for the rest;
+        like the table itself, this changes nothing but speed."""
+        self.seeds = list(dict.fromkeys(t for t in tokens if t))[: self.max_entries // 2]
+        for tok in self.seeds:
+            self.entry(tok)
 
     def entry(self, tok: str) -> Entry:
         got = self.entries.get(tok)

@@ -39,6 +39,9 @@ FLUENCY_FILE = "fluency.npz"
 LEGACY_FLUENCY_FILE = "fluency.json.gz"
 _IMPLIED_BY_FOREIGN = frozenset({"oov", "fluency", "mt-style"})
 WEIGHTS_FILE = "weights.json"
+#: how many of the most frequent English words (each lowercase and capitalised) the lexicon
+#: describes at preload, before the first document (see Lexicon.seed)
+COMMON_WORDS = 20_000
 #: the combiner's contributions to a sentence's logit, most negative first (Combiner.contributions)
 Blame = list[tuple[float, str]]
 # which words explain a feature that pulled a sentence's confidence down (Signals.explain)
@@ -220,6 +223,15 @@ class Signals:
             bits |= kernel.AZ_LAST
         return bits, code, low, nl
 
+    def common_tokens(self, n: int = COMMON_WORDS) -> list[str]:
+        """The ``n`` most frequent words of the English word list, lowercase and capitalised:
+        what :meth:`Flagger.preload` describes into the lexicon before the first document."""
+        words = self.oov.words
+        if not words:
+            return []
+        top = sorted(words, key=lambda w: -words[w])[:n]  # (stable: ties in the list's order)
+        return [t for w in top for t in (w, w[:1].upper() + w[1:])]
+
     def vocabulary(self) -> Any:
         """The tables the compiled lexicon describes ASCII tokens with: the data :meth:`describe`
         reads (None for the pure-Python kernel, or a word list without frequencies)."""
@@ -389,7 +401,8 @@ class Flagger:
         workers share it and no document pays for it."""
         self.signals.foreign.preload()
         self.signals.oov.corrections()
-        self.signals.lexicon(self.signals.skip_words(names) if names else frozenset())
+        lexicon = self.signals.lexicon(self.signals.skip_words(names) if names else frozenset())
+        lexicon.seed(self.signals.common_tokens())
 
     @property
     def threshold(self) -> float:
