@@ -758,6 +758,7 @@ cdef class Needles:
     cdef Py_ssize_t count
     cdef uint8_t pairs[8192]  # bit per (hashed) pair of first two characters of a string
     cdef uint8_t single[8192]  # bit per character below 65536 that is a whole string
+    cdef bint any_single  # some string is one character
 
     def __cinit__(self, *args, **kwargs):
         self.chars = NULL
@@ -808,6 +809,7 @@ cdef class Needles:
                 self.single[ord(x) >> 3] |= 1 << (ord(x) & 7)
             else:
                 self.single[0] |= 1  # (a character above 65536 alone: pairs cannot tell)
+        self.any_single = any(len(x) == 1 for x in self.strings)
         for i in range(self.count):
             x = self.strings[i]
             self.off[i] = <int32_t>at
@@ -845,11 +847,7 @@ cdef int needles_in(Needles nd, const chr_t* d, Py_ssize_t n, uint8_t* found) ex
     cdef uint32_t c
     cdef bint big = len(nd.big) > 0
     cdef uint32_t pb
-    cdef bint any_single = False
-    for q in range(8192):
-        if nd.single[q]:
-            any_single = True
-            break
+    cdef bint any_single = nd.any_single
     for p in range(n):
         c = d[p]
         if c < 65536:
