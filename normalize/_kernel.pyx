@@ -20,6 +20,7 @@ from cpython.unicode cimport (
     PyUnicode_READ,
     PyUnicode_Substring,
 )
+from cpython.version cimport PY_VERSION_HEX
 from libc.math cimport exp, isnan, log1p
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
@@ -1340,6 +1341,9 @@ cdef class NgramIndex:
         cdef double* langprob = NULL
         cdef double weight, ssum, top
         cdef bint nan
+        # Python's sum of floats before 3.12 adds them left to right in a double: the same sum,
+        # without a list of floats made every fifth draw (3.12 compensates: its own sum is called)
+        cdef bint plain_sum = total is sum and PY_VERSION_HEX < 0x030C0000
         found = self.picks(text)
         if not found:
             return None
@@ -1387,7 +1391,12 @@ cdef class NgramIndex:
                     for j in range(n):
                         prob[j] *= weight + dense[k * n + j]
                     if i % 5 == 0:
-                        ssum = total([prob[j] for j in range(n)])
+                        if plain_sum:
+                            ssum = 0.0
+                            for j in range(n):
+                                ssum += prob[j]
+                        else:
+                            ssum = total([prob[j] for j in range(n)])
                         top = 0.0
                         nan = False
                         for j in range(n):
