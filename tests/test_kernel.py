@@ -692,6 +692,39 @@ def test_compiled_lexicon_starts_afresh_alike():
 
 
 @needs_compiled
+def test_a_seeded_lexicon_gives_the_same_results_and_keeps_its_seeds():
+    """Seeding (Flagger.preload describes the common words before the first document) changes
+    nothing but speed: a seeded lexicon, in either kernel, analyses the seeds as an unseeded one
+    does; at most half of ``max_entries`` are kept as seeds; and when the table starts afresh the
+    seeds are described again, so they are in it before the next document."""
+    signals = flagger().signals
+    common = signals.common_tokens(30)
+    assert len(common) == 60 and common[0].islower() and common[1] == common[0].capitalize()
+    pair = AnalyzerPair(frozenset(), max_entries=100)
+    plain = AnalyzerPair(frozenset(), max_entries=100)
+    for lex in (pair.compiled[0], pair.reference[0]):
+        lex.seed([*common, ""])  # (an empty string is no token: left out)
+        assert len(lex) == 50, "at most half of max_entries are seeds"
+    texts = [s for text in seed_texts() for s in text.split("\n") if s.strip()][:30]
+    restarts = 0
+    for text in texts:
+        before = len(pair.reference[0])
+        seeded = pair.check(text)
+        unseeded = plain.check(text)
+        assert seeded.confidence == unseeded.confidence
+        assert [seeded.features(i) for i in range(len(seeded))] == [unseeded.features(i) for i in range(len(unseeded))]
+        assert [seeded.info(i) for i in range(len(seeded))] == [unseeded.info(i) for i in range(len(unseeded))]
+        assert len(pair.compiled[0]) == len(pair.reference[0])
+        restarts += len(pair.reference[0]) < before
+    assert restarts, "the seeded lexicon never started afresh"
+    for lex in (pair.compiled[0], pair.reference[0]):
+        for i in range(100):
+            lex.entry(f"x{i}")
+        lex.fresh()
+        assert len(lex) == 50  # emptied, then the seeds again
+
+
+@needs_compiled
 def test_doc_features_are_a_copy():
     """The flagger sets the ``foreign`` feature in the list ``features(i)`` gives: the document's
     own values stay as measured, in both kernels."""
