@@ -1008,7 +1008,7 @@ def effective_threshold(options: RunOptions) -> float | None:
     """The flag threshold the run uses (without loading the flagger's models)."""
     if options.threshold is not None or not options.flagger:
         return options.threshold
-    from .flagger.core import WEIGHTS_FILE, model_dir
+    from .flagger.files import WEIGHTS_FILE, model_dir
 
     return float(json.loads((model_dir(options.rules) / WEIGHTS_FILE).read_text(encoding="utf-8"))["threshold"])
 

@@ -13,6 +13,19 @@ words), :mod:`.structure` (fragments, repetitions, unbalanced marks, capitals), 
 
 from __future__ import annotations
 
-from .core import Flagger, SentenceScore, Signals
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .core import Flagger, SentenceScore, Signals
 
 __all__ = ["Flagger", "SentenceScore", "Signals"]
+
+
+def __getattr__(name: str) -> Any:
+    """The flagger's classes, imported on first use (the models, the kernel and numpy are heavy;
+    the runner reads only :mod:`.files` when a re-run has nothing to do)."""
+    if name in __all__:
+        from . import core
+
+        return getattr(core, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

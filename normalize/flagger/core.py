@@ -16,13 +16,13 @@ import math
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import kernel
 from ..model import Reason
 from . import structure
 from .combiner import Combiner
+from .files import WEIGHTS_FILE, fluency_file, model_dir
 from .fluency import _FLUENCY, _SUFFIX_CLASS, FluencyModel, _raw_pieces
 from .fluency import _MT_STYLE as _MT_STYLE_WORDING
 from .foreign import GATE_KNOWN, GATE_NON_LATIN, MIN_WORDS, ForeignSignal, non_latin_count
@@ -34,11 +34,7 @@ if TYPE_CHECKING:
     from ..rules import RuleSet
 
 K: Any = kernel.compiled or kernel  # the kernel that runs (normalize.kernel.name())
-FLUENCY_FILE = "fluency.npz"
-#: the model file's former format, still read when a rules directory has only that
-LEGACY_FLUENCY_FILE = "fluency.json.gz"
 _IMPLIED_BY_FOREIGN = frozenset({"oov", "fluency", "mt-style"})
-WEIGHTS_FILE = "weights.json"
 #: how many of the most frequent English words (each lowercase and capitalised) the lexicon
 #: describes at preload, before the first document (see Lexicon.seed)
 COMMON_WORDS = 20_000
@@ -66,22 +62,6 @@ class SentenceScore:
     end: int
     confidence: float
     reasons: list[Reason] = field(default_factory=list)
-
-
-def model_dir(rules: RuleSet) -> Path:
-    """``rules.root / "flagger"``; a rules directory without one uses the packaged model."""
-    d = Path(rules.root) / "flagger"
-    if (d / FLUENCY_FILE).exists() or (d / LEGACY_FLUENCY_FILE).exists():
-        return d
-    from ..rules import default_rules_dir
-
-    return default_rules_dir() / "flagger"
-
-
-def fluency_file(directory: Path) -> Path:
-    """The fluency model file of a model directory (``fluency.npz``, else the former JSON)."""
-    path = directory / FLUENCY_FILE
-    return path if path.exists() or not (directory / LEGACY_FLUENCY_FILE).exists() else directory / LEGACY_FLUENCY_FILE
 
 
 @lru_cache(maxsize=1 << 16)
