@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import normalize
@@ -37,6 +37,9 @@ def _check(text: str) -> None:
 
 @SETTINGS
 @given(scraped)
+# a prefix repeated more times than the pipeline has rounds: removed in one round, so that the
+# agency credit it hid is removed by the next round, not by a second run (found by hypothesis)
+@example(" date 2021-12-01  date 2021-12-01  date 2021-12-01 NATO")
 def test_scraped_like_text(text):
     _check(text)
 

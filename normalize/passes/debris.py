@@ -365,10 +365,23 @@ class DebrisPass(Pass):
             if (rule_id and it["id"] != rule_id) or ("prefix", i) not in active:
                 continue
             pat = it["pattern"]
-            m = (pat.match if it.get("_anchored") else pat.search)(text, timeout=self.timeout)
-            if m and m.end() > m.start():
+            if not it.get("_anchored"):
+                m = pat.search(text, timeout=self.timeout)
+                if m and m.end() > m.start():
+                    metadata.update({k: v for k, v in m.groupdict().items() if v is not None})
+                    out.append(Edit(m.start(), m.end(), "", rule=it["id"], action="remove", confidence=0.95))
+                continue
+            # a prefix at the start of the text, repeated ("date 2021-12-01 date 2021-12-01 ..."):
+            # all of it at once, as the rounds would remove it one at a time, so that a long
+            # repetition cannot outlast the pipeline's rounds (and clean(clean(x)) == clean(x))
+            at = 0
+            while at < len(text):
+                m = pat.match(text[at:] if at else text, timeout=self.timeout)
+                if not m or m.end() <= m.start():
+                    break
                 metadata.update({k: v for k, v in m.groupdict().items() if v is not None})
-                out.append(Edit(m.start(), m.end(), "", rule=it["id"], action="remove", confidence=0.95))
+                out.append(Edit(at + m.start(), at + m.end(), "", rule=it["id"], action="remove", confidence=0.95))
+                at += m.end()
         return out
 
     def _lines(self, text: str, lines: list[tuple[int, int, str]], rule_id: str | None, active: set) -> list[Edit]:
