@@ -2123,9 +2123,18 @@ cdef inline int32_t lex_lookup_key(Lexicon lx, str text, const chr_t* d, Py_ssiz
     return lex_new(lx, text, d, s, e, key)
 
 
-cdef inline void lex_prefetch(Lexicon lx, Key* key) noexcept:
-    """Ask for the slot a lookup of the key will read first (the table is megabytes)."""
-    normalize_prefetch(&lx.table.slots[<Py_ssize_t>(key.h & <uint64_t>(lx.table.cap - 1))])
+cdef inline Py_ssize_t lex_ahead(Lexicon lx, const chr_t* d, Py_ssize_t j, Py_ssize_t e, Py_ssize_t* te,
+                                 Key* key) noexcept:
+    """The next token of d[j:e] (its start, returned, and end ``te``), hashed into ``key``, with
+    the slot its lookup will read first asked for now (the table is megabytes); e when none."""
+    cdef int tk
+    while j < e and is_space(d[j]):
+        j += 1
+    if j < e:
+        te[0] = token_end(d, j, e, &tk)
+        key_of(d, j, te[0], key)
+        normalize_prefetch(&lx.table.slots[<Py_ssize_t>(key.h & <uint64_t>(lx.table.cap - 1))])
+    return j
 
 
 cdef int32_t lex_new(Lexicon lx, str text, const chr_t* d, Py_ssize_t s, Py_ssize_t e, Key* key) except -1:
@@ -2992,7 +3001,6 @@ def analyze(str text, spans, Lexicon lexicon, Scorer scorer, Abbreviations abbre
 
 
 cdef Doc analyze_of(str text, const chr_t* d, spans, Lexicon lexicon, Scorer scorer, Abbreviations abbreviations):
-    cdef int tk
     cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i, s, e, j, te = 0, j2, te2 = 0, lo, ls = -1, checked = 0, q
     cdef Key key, key2
     cdef int32_t ent, mark
@@ -3020,21 +3028,9 @@ cdef Doc analyze_of(str text, const chr_t* d, spans, Lexicon lexicon, Scorer sco
             codes.n = 0
             nl = 0
             # each token is hashed, and its slot asked for, one token ahead of its lookup
-            j = s
-            while j < e and is_space(d[j]):
-                j += 1
-            if j < e:
-                te = token_end(d, j, e, &tk)
-                key_of(d, j, te, &key)
-                lex_prefetch(lexicon, &key)
+            j = lex_ahead(lexicon, d, s, e, &te, &key)
             while j < e:
-                j2 = te
-                while j2 < e and is_space(d[j2]):
-                    j2 += 1
-                if j2 < e:
-                    te2 = token_end(d, j2, e, &tk)
-                    key_of(d, j2, te2, &key2)
-                    lex_prefetch(lexicon, &key2)
+                j2 = lex_ahead(lexicon, d, te, e, &te2, &key2)
                 ent = lex_lookup_key(lexicon, text, d, j, te, &key)
                 ibuf_reserve(&doc.toks, 4)
                 doc.toks.p[doc.toks.n] = <int32_t>j
