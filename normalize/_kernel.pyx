@@ -23,7 +23,7 @@ from cpython.unicode cimport (
 from cpython.version cimport PY_VERSION_HEX
 from libc.math cimport exp, isnan, log1p
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc, realloc
+from libc.stdlib cimport free, malloc, qsort, realloc
 from libc.string cimport memset
 
 cimport cython
@@ -275,7 +275,12 @@ cdef inline bint slist_starts(SList* sl, Py_ssize_t i, const uint32_t* w, Py_ssi
 cdef struct Key:
     uint64_t h  # the hash of the code points
     uint64_t packed  # up to 8 code points below 256, a byte each (when short)
+    uint32_t tag  # what a slot keeps of the hash (bits 32-59) and the key's length code (top 4 bits)
     bint short  # the key is packed whole
+
+
+DEF LONG_CODE = 15  # the length code of a key kept in the arena (a short key's is its length, 0 to 8)
+DEF OFFSET_BITS = 40  # a long key's slot: its offset in the arena (40 bits), its length above
 
 
 cdef inline void key_of(const chr_t* d, Py_ssize_t s, Py_ssize_t e, Key* k) noexcept:
@@ -293,20 +298,21 @@ cdef inline void key_of(const chr_t* d, Py_ssize_t s, Py_ssize_t e, Key* k) noex
     k.h = mix(h ^ <uint64_t>(e - s))
     k.packed = packed if short else 0
     k.short = short
+    k.tag = <uint32_t>((k.h >> 32) & 0x0FFFFFFF) | (<uint32_t>((e - s) if short else LONG_CODE) << 28)
 
 
-cdef struct Slot:
-    uint64_t hash
-    uint64_t key  # a short key itself (packed), else its offset in the arena
+cdef struct Slot:  # 16 bytes: four to a cache line
+    uint64_t key  # a short key itself (packed), else its offset in the arena and its length
+    uint32_t tag  # Key.tag
     int32_t value  # -1: empty
-    int32_t length
 
 
 @cython.final
 cdef class StrMap:
     """str -> int (>= 0): looked up by a slice of any str without making the slice (sm_find,
     sm_add). A short key (8 code points or fewer, each below 256) lives in its slot; a longer
-    one in an arena."""
+    one in an arena. Read like a mapping (``get``, ``in``, ``[]``, ``len``, ``items``); the
+    order of ``items`` is the table's, not the insertion order."""
 
     cdef Slot* slots
     cdef Py_ssize_t cap
@@ -346,6 +352,21 @@ cdef class StrMap:
         self.arena_n = 0
         return 0
 
+    cdef uint64_t slot_hash(self, Slot* slot) noexcept:
+        """The full hash of a slot's key, made again from the key (a slot keeps part of it)."""
+        cdef uint32_t buf[8]
+        cdef Key k
+        cdef Py_ssize_t n = slot.tag >> 28, i
+        if n == LONG_CODE:
+            n = <Py_ssize_t>(slot.key >> OFFSET_BITS)
+            key_of(<const uint32_t*>self.arena, <Py_ssize_t>(slot.key & ((1ULL << OFFSET_BITS) - 1)),
+                   <Py_ssize_t>(slot.key & ((1ULL << OFFSET_BITS) - 1)) + n, &k)
+        else:
+            for i in range(n):
+                buf[i] = <uint32_t>((slot.key >> (8 * (n - 1 - i))) & 0xFF)
+            key_of(<const uint32_t*>buf, 0, n, &k)
+        return k.h
+
     cdef int _grow(self) except -1:
         cdef Slot* old = self.slots
         cdef Py_ssize_t old_cap = self.cap, i, j, mask
@@ -359,12 +380,22 @@ cdef class StrMap:
             s[i].value = -1
         for i in range(old_cap):
             if old[i].value >= 0:
-                j = <Py_ssize_t>(old[i].hash & mask)
+                j = <Py_ssize_t>(self.slot_hash(&old[i]) & mask)
                 while s[j].value >= 0:
                     j = (j + 1) & mask
                 s[j] = old[i]
         free(old)
         return 0
+
+    cdef str key_at(self, Py_ssize_t i):
+        """The key of slot i (which holds one)."""
+        cdef Slot* slot = &self.slots[i]
+        cdef Py_ssize_t n = slot.tag >> 28, off, j
+        if n == LONG_CODE:
+            n = <Py_ssize_t>(slot.key >> OFFSET_BITS)
+            off = <Py_ssize_t>(slot.key & ((1ULL << OFFSET_BITS) - 1))
+            return "".join([chr(self.arena[off + j]) for j in range(n)])
+        return "".join([chr((slot.key >> (8 * (n - 1 - j))) & 0xFF) for j in range(n)])
 
     cdef int32_t get_str(self, str key) noexcept:
         cdef int kind = PyUnicode_KIND(key)
@@ -391,20 +422,72 @@ cdef class StrMap:
         cdef int32_t v = self.get_str(key)
         return default if v < 0 else v
 
-    def __contains__(self, str key):
-        return self.get_str(key) >= 0
+    def __getitem__(self, str key):
+        cdef int32_t v = self.get_str(key)
+        if v < 0:
+            raise KeyError(key)
+        return v
+
+    def __contains__(self, key):
+        return isinstance(key, str) and self.get_str(key) >= 0
 
     def __len__(self):
         return self.count
 
+    def items(self, int least=0):
+        """(key, value) of every key (whose value is at least ``least``), in the table's order."""
+        cdef Py_ssize_t i
+        return [(self.key_at(i), self.slots[i].value) for i in range(self.cap) if self.slots[i].value >= least]
+
+    def nth_value(self, Py_ssize_t n):
+        """The n-th highest value (counting from 1, repeats counted): ``items(nth_value(n))``
+        holds the n keys of the highest values, and any tied with the last (0 if n > len)."""
+        cdef int32_t* vals
+        cdef Py_ssize_t i, k = 0
+        cdef int32_t got
+        if n <= 0 or n > self.count:
+            return 0
+        vals = <int32_t*>malloc(self.count * sizeof(int32_t))
+        if vals == NULL:
+            raise MemoryError()
+        for i in range(self.cap):
+            if self.slots[i].value >= 0:
+                vals[k] = -self.slots[i].value
+                k += 1
+        qsort(vals, k, sizeof(int32_t), cmp_int32)
+        got = -vals[n - 1]
+        free(vals)
+        return got
+
+    def keys(self):
+        cdef Py_ssize_t i
+        return [self.key_at(i) for i in range(self.cap) if self.slots[i].value >= 0]
+
+    def values(self):
+        cdef Py_ssize_t i
+        return [self.slots[i].value for i in range(self.cap) if self.slots[i].value >= 0]
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def nbytes(self):
+        """The memory the table holds (its slots and its arena)."""
+        return self.cap * sizeof(Slot) + self.arena_cap * sizeof(uint32_t)
+
+
+cdef int cmp_int32(const void* a, const void* b) noexcept nogil:
+    cdef int32_t x = (<const int32_t*>a)[0], y = (<const int32_t*>b)[0]
+    return (x > y) - (x < y)
+
 
 cdef inline bint sm_same(StrMap m, Slot* slot, const chr_t* d, Py_ssize_t s, Py_ssize_t e, Key* k) noexcept:
+    """Whether the slot (whose tag is k's) holds the key d[s:e]."""
     cdef Py_ssize_t i, off
-    if slot.length != e - s:
-        return False
-    if k.short:
+    if k.short:  # (the tag holds the length)
         return slot.key == k.packed
-    off = <Py_ssize_t>slot.key
+    if <Py_ssize_t>(slot.key >> OFFSET_BITS) != e - s:
+        return False
+    off = <Py_ssize_t>(slot.key & ((1ULL << OFFSET_BITS) - 1))
     for i in range(e - s):
         if m.arena[off + i] != d[s + i]:
             return False
@@ -418,7 +501,7 @@ cdef inline Py_ssize_t sm_slot(StrMap m, const chr_t* d, Py_ssize_t s, Py_ssize_
     cdef Slot* slot
     while True:
         slot = &m.slots[i]
-        if slot.value < 0 or (slot.hash == k.h and sm_same(m, slot, d, s, e, k)):
+        if slot.value < 0 or (slot.tag == k.tag and sm_same(m, slot, d, s, e, k)):
             return i
         i = (i + 1) & mask
 
@@ -445,6 +528,8 @@ cdef int sm_add(StrMap m, const chr_t* d, Py_ssize_t s, Py_ssize_t e, Key* k, in
         where = k.packed
     else:
         need = m.arena_n + (e - s)
+        if e - s >= (1 << (64 - OFFSET_BITS)) or need >= (1LL << OFFSET_BITS):
+            raise ValueError("a key too long for the table")
         if need > m.arena_cap:
             cap = m.arena_cap * 2 if m.arena_cap else 256
             while cap < need:
@@ -456,16 +541,15 @@ cdef int sm_add(StrMap m, const chr_t* d, Py_ssize_t s, Py_ssize_t e, Key* k, in
             m.arena_cap = cap
         for i in range(e - s):
             m.arena[m.arena_n + i] = d[s + i]
-        where = <uint64_t>m.arena_n
+        where = <uint64_t>m.arena_n | (<uint64_t>(e - s) << OFFSET_BITS)
         m.arena_n = need
     mask = m.cap - 1
     i = <Py_ssize_t>(k.h & mask)
     while m.slots[i].value >= 0:
         i = (i + 1) & mask
-    m.slots[i].hash = k.h
     m.slots[i].key = where
+    m.slots[i].tag = k.tag
     m.slots[i].value = value
-    m.slots[i].length = <int32_t>(e - s)
     m.count += 1
     return 0
 
@@ -1263,6 +1347,24 @@ cdef class NgramIndex:
                     at += 1
             ibuf_push(&self.row_at, <int32_t>at)
 
+    def __len__(self):
+        return self.index.count
+
+    def lookup(self, str ngram):
+        """The number of an n-gram, -1 when it is not one of the profiles'."""
+        return self.index.get_str(ngram)
+
+    def row(self, Py_ssize_t i):
+        """The (language index, probability) pairs of n-gram number i (given with ``rows``)."""
+        cdef Py_ssize_t a
+        if not 0 <= i < self.row_at.n - 1:
+            raise IndexError("no such n-gram row")
+        return [(self.row_lang.p[a], self.row_prob[a]) for a in range(self.row_at.p[i], self.row_at.p[i + 1])]
+
+    def ngrams(self):
+        """The n-grams (in the table's order)."""
+        return self.index.keys()
+
     cdef uint32_t norm(self, uint32_t c) except 0xFFFFFFFF:
         cdef uint32_t got
         if c < 65536:
@@ -1510,6 +1612,24 @@ def translit_ascii(str word):
     return "".join([chr(w[i]) for i in range(n)])
 
 
+cdef StrMap freq_table(freq, int least):
+    """A word list (word -> frequency, each at least ``least``) as a table: a :class:`StrMap`
+    itself (shared, not copied: the English list is megabytes), else a new one."""
+    cdef StrMap got
+    if isinstance(freq, StrMap):
+        got = freq
+        if least > 0 and got.count and min(got.values()) < least:
+            raise ValueError("frequencies must be positive")
+        return got
+    got = StrMap()
+    for k, v in freq.items():
+        if not least <= v < 2 ** 31:
+            raise ValueError("frequencies must be positive 32-bit integers" if least else
+                             "frequencies must be 32-bit integers")
+        got.set(k, v)
+    return got
+
+
 @cython.final
 cdef class NameTables:
     """What the compiled scanner needs to describe an ASCII word without calling Python (the
@@ -1526,11 +1646,7 @@ cdef class NameTables:
         self.given = StrMap((w, 1) for w in given)
         self.surnames = StrMap((w, 1) for w in surnames)
         self.names = StrMap((w, 1) for w in names)
-        self.freq = StrMap()
-        for k, v in freq.items():
-            if not 0 <= v < 2 ** 31:
-                raise ValueError("frequencies must be 32-bit integers")
-            self.freq.set(k, v)
+        self.freq = freq_table(freq, 0)
         self.neighbours = StrMap((w, 1) for w in neighbour_keys)
         self.acronyms = StrMap((w, 1) for w in acronyms)
         self.near_min, self.near_freq, self.group_min, self.group_freq = near_min, near_freq, group_min, group_freq
@@ -1806,11 +1922,7 @@ cdef class Vocabulary:
         for k, v in punct.items():
             if len(k) == 1 and ord(k) < 128:
                 self.punct[ord(k)] = v
-        self.freq = StrMap()
-        for k, v in freq.items():
-            if not 0 < v < 2 ** 31:
-                raise ValueError("frequencies must be positive 32-bit integers")
-            self.freq.set(k, v)
+        self.freq = freq_table(freq, 1)
         self.rare_freq = rare_freq
         self.particles = StrMap((w, 1) for w in particles)
         for x in prefixes:

@@ -362,16 +362,28 @@ class RuleSet:
 
 
 class EnglishWords:
-    """English word frequencies from pyspellchecker's bundled dictionary (loaded once)."""
+    """English word frequencies from pyspellchecker's bundled dictionary (loaded once).
 
-    def __init__(self) -> None:
-        from spellchecker import SpellChecker
+    ``words``: lowercase word -> frequency, instead of pyspellchecker's list. With the compiled
+    kernel the list is held in one of its tables (:class:`normalize._kernel.StrMap`: about a
+    third of a dict's memory), which the flagger's and the gazetteer's compiled tables share."""
 
-        self._freq = SpellChecker(distance=1).word_frequency.dictionary
+    #: the words are lowercase (what :attr:`dictionary` holds)
+    lowercase = True
+
+    def __init__(self, words: dict[str, int] | None = None) -> None:
+        data = _pyspellchecker_words() if words is None else _lowered(words)
+        self._freq: Any = data
+        if all(0 <= v < 2**31 for v in data.values()):
+            from . import kernel
+
+            if kernel.compiled is not None:
+                self._freq = kernel.compiled.StrMap(data)
 
     @property
-    def dictionary(self) -> dict[str, int]:
-        """word -> frequency, lowercase (pyspellchecker's English list)."""
+    def dictionary(self) -> Any:
+        """word -> frequency, lowercase (pyspellchecker's English list): a dict, or the
+        compiled kernel's table, read the same way (``get``, ``in``, ``[]``, ``items``)."""
         return self._freq
 
     def frequency(self, word: str) -> int:
@@ -382,6 +394,39 @@ class EnglishWords:
 
     def __contains__(self, word: str) -> bool:
         return word.lower() in self._freq
+
+    def __len__(self) -> int:
+        return len(self._freq)
+
+
+def _lowered(words: dict[str, int]) -> dict[str, int]:
+    """The words lowercase, the counts of words that differ only in case added up (as
+    pyspellchecker does when it loads a list)."""
+    if all(w == w.lower() for w in words):
+        return words
+    out: dict[str, int] = {}
+    for w, f in words.items():
+        out[w.lower()] = out.get(w.lower(), 0) + f
+    return out
+
+
+def _pyspellchecker_words() -> dict[str, int]:
+    """pyspellchecker's English list, as ``SpellChecker().word_frequency.dictionary`` holds it:
+    read from the file it ships with one JSON parse (its own loading builds the dict three
+    times over); through ``SpellChecker`` when that file is not where it was."""
+    import gzip
+    import json
+    import pkgutil
+
+    try:
+        raw = pkgutil.get_data("spellchecker", "resources/en.json.gz")
+        if raw:
+            return _lowered(json.loads(gzip.decompress(raw).decode("utf-8")))
+    except (OSError, ValueError):
+        pass
+    from spellchecker import SpellChecker
+
+    return dict(SpellChecker(distance=1).word_frequency.dictionary)
 
 
 def rules_version(root: Path) -> str:

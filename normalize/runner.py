@@ -387,7 +387,23 @@ def normalizer_for(spec: WorkSpec, rules: RuleSet | None = None) -> Normalizer:
         n = Normalizer(rules, only=spec.only, skip=spec.skip, flagger=spec.flagger, threshold=spec.threshold)
         n.preload()
         _STATE.update(spec=spec, normalizer=n)
+        release_memory()
     return _STATE["normalizer"]
+
+
+def release_memory() -> None:
+    """Give the system back the memory that loading freed (the word lists and profiles are
+    parsed from JSON, then held in compiled tables): glibc keeps freed memory for reuse, so
+    without this every forked worker starts with it resident. Nothing where there is no glibc."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)
 
 
 class OutputError(Exception):

@@ -222,6 +222,24 @@ def test_sparse_langdetect_profiles_are_langdetects() -> None:
                 assert answer(sparse, detector, text) == answer(dense, type(dense.create()), text), text
         finally:
             profiles._COMPILED = saved
+    if profiles._COMPILED is None:
+        assert not sparse.word_lang_prob_map.compact()  # nothing to compact into
+        return
+    # compacted (the dict's entries dropped, read through the compiled index): the same map
+    # and the same answers
+    probe = ["a", "th", "the", "zzq", "東京", "\u0441\u043a", 7]
+    before = {g: (g in sparse.word_lang_prob_map, sparse.word_lang_prob_map[g] if g in dense.word_lang_prob_map
+                  else None) for g in probe}
+    assert sparse.word_lang_prob_map.compact()
+    compact = sparse.word_lang_prob_map
+    assert dict.__len__(compact) == 0 and len(compact) == len(dense.word_lang_prob_map)
+    assert set(compact) == set(dense.word_lang_prob_map)
+    assert all(compact[k] == row for k, row in dense.word_lang_prob_map.items())
+    assert before == {g: (g in compact, compact[g] if g in dense.word_lang_prob_map else None) for g in probe}
+    with pytest.raises(KeyError):
+        compact["zzq"]
+    for text in texts[::5]:
+        assert answer(sparse, detector, text) == answer(dense, type(dense.create()), text), text
 
 
 def test_corrections_are_the_frequent_words_one_edit_away() -> None:

@@ -264,6 +264,57 @@ def test_needles_reject_the_empty_string():
             k.Needles(["a", ""])
 
 
+# -- StrMap: the compiled kernel's table of strings (the English word list is held in one) ----------
+_KEY_CHARS = "ab\x00\xff\u0101ž😀"
+
+
+@needs_compiled
+@CHEAP
+@given(st.dictionaries(st.text(alphabet=_KEY_CHARS, max_size=12), st.integers(0, 2**31 - 1), max_size=300),
+       st.lists(st.text(alphabet=_KEY_CHARS, max_size=12), max_size=20), st.integers(0, 400))
+@example({"a": 1, "\x00a": 2, "a\x00": 3, "": 4, "ab": 5}, ["\x00", "b"], 2)
+def test_strmap_reads_as_the_dict_it_was_built_from(d, probes, n):
+    """Keys short (eight characters below 256, kept in the slot, where the length tells "a"
+    from "\\x00a") and long (in the arena), through the table's growth: every key reads back
+    with its value, others are absent, ``items`` gives the dict's items (in another order),
+    ``items(least)`` those of at least that value, ``nth_value`` the n-th highest value."""
+    m = C.StrMap(d)
+    assert len(m) == len(d)
+    assert sorted(m.items()) == sorted(d.items())
+    assert sorted(m.keys()) == sorted(d) and sorted(m.values()) == sorted(d.values())
+    for k, v in d.items():
+        assert m[k] == v and m.get(k) == v and k in m
+    for p in probes:
+        assert m.get(p, -1) == d.get(p, -1) and (p in m) == (p in d)
+        if p not in d:
+            with pytest.raises(KeyError):
+                m[p]
+    values = sorted(d.values(), reverse=True)
+    nth = m.nth_value(n)
+    assert nth == (values[n - 1] if 1 <= n <= len(values) else 0)
+    assert sorted(m.items(nth)) == sorted((k, v) for k, v in d.items() if v >= nth)
+    assert 42 not in m and None not in m
+
+
+def test_english_words_are_pyspellcheckers_list():
+    """The English list read from the file pyspellchecker ships, with one parse, is the list
+    ``SpellChecker`` itself holds, word for word and count for count; held in the compiled
+    table when there is one."""
+    from spellchecker import SpellChecker
+
+    from normalize.rules import EnglishWords
+
+    theirs = SpellChecker(distance=1).word_frequency.dictionary
+    ours = EnglishWords()
+    assert len(ours) == len(theirs)
+    assert dict(ours.dictionary.items()) == dict(theirs)
+    assert ours.frequency("The") == theirs["the"] and ours.frequency("zzxqj") == 0
+    if C is not None:
+        assert isinstance(ours.dictionary, C.StrMap)
+    mixed = EnglishWords({"Nato": 2, "nato": 3, "the": 5})  # words differing in case add up
+    assert dict(mixed.dictionary.items()) == {"nato": 5, "the": 5}
+
+
 _WORD_CHARS = "abcABCéÉ1٣ßσΣİ_- ’'\u00a0"
 
 

@@ -209,8 +209,10 @@ class Signals:
         words = self.oov.words
         if not words:
             return []
-        top = sorted(words, key=lambda w: -words[w])[:n]  # (stable: ties in the list's order)
-        return [t for w in top for t in (w, w[:1].upper() + w[1:])]
+        # the compiled table gives the n most frequent and the ties with the last; a dict, all
+        items = words.items(words.nth_value(n)) if hasattr(words, "nth_value") else words.items()
+        top = sorted(items, key=lambda wf: (-wf[1], wf[0]))[:n]  # (ties: in alphabetical order)
+        return [t for w, _ in top for t in (w, w[:1].upper() + w[1:])]
 
     def vocabulary(self) -> Any:
         """The tables the compiled lexicon describes ASCII tokens with: the data :meth:`describe`

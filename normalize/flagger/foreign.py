@@ -63,13 +63,13 @@ class ForeignSignal:
         """Load langdetect's language profiles now rather than on the first gated sentence
         (held sparse, see :mod:`.profiles`)."""
         if self._factory is None:
-            from .profiles import load_factory
+            from .profiles import SparseDetector, load_factory
 
             # seeded: the same answer on every run
             self._factory, self._detector = load_factory(seed=0, n_trial=N_TRIAL)
-            index = getattr(self._factory.word_lang_prob_map, "ngram_index", None)
-            if index is not None and kernel.compiled is not None:
-                index()  # the compiled n-gram index, built now rather than on a document
+            profiles = self._factory.word_lang_prob_map
+            if self._detector is SparseDetector and kernel.compiled is not None:
+                profiles.compact()  # held in the compiled n-gram index alone, built now
 
     def _langdetect(self, text: str) -> tuple[str, float]:
         self.preload()

@@ -104,7 +104,7 @@ class GazetteerPass(Pass):
             return None
         g = self.g
         freq = getattr(self.english, "dictionary", None)
-        if freq is None or any(w != w.lower() for w in freq):
+        if freq is None or (not getattr(self.english, "lowercase", False) and any(w != w.lower() for w in freq)):
             return None
         return _K.NameTables(
             (w for w in g.by_given if " " not in w), (w for w in g.by_surname if " " not in w), g.names, freq,
