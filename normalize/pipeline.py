@@ -82,9 +82,14 @@ class Normalizer:
         suggestions: dict[tuple, EditRecord] = {}
         notes: dict[tuple, tuple[int, int, Note]] = {}
         timings: dict[str, float] = {}
+        # the text each pass last ran on and left as it was: the same pass on the same text
+        # returns the same result (passes are pure), so it is not run again
+        settled: dict[str, str] = {}
         for _ in range(self.max_rounds):
             changed = False
             for p in self.passes:
+                if settled.get(p.name) is tt.text:
+                    continue
                 t0 = perf_counter()
                 res = p.run(tt.text, ctx)
                 timings[p.name] = timings.get(p.name, 0.0) + perf_counter() - t0
@@ -101,6 +106,8 @@ class Normalizer:
                 if real:
                     tt.apply(real, p.name)
                     changed = True
+                else:
+                    settled[p.name] = cur
             if not changed:
                 break
         final = tt.text

@@ -56,6 +56,50 @@ def test_deterministic(text):
     assert normalize.clean(text).edits == normalize.clean(text).edits
 
 
+# The pipeline does not run a pass again on a text that pass left as it was: sound because a
+# pass is a pure function of the text, which this checks (every pass, twice on the same text:
+# the same edits, notes and metadata, and a fresh context each time).
+@SETTINGS
+@given(st.one_of(scraped, anything))
+def test_passes_are_pure(text):
+    from normalize.passes.base import DocContext
+
+    n = _normalizer()
+    for p in n.passes:
+        first, second = p.run(text, DocContext()), p.run(text, DocContext())
+        assert (first.edits, first.notes, first.metadata) == (second.edits, second.notes, second.metadata), p.name
+
+
+def _normalizer():
+    from normalize.pipeline import Normalizer
+
+    global _NORMALIZER
+    if _NORMALIZER is None:
+        _NORMALIZER = Normalizer(flagger=False)
+    return _NORMALIZER
+
+
+_NORMALIZER = None
+
+
+def test_a_pass_is_not_run_again_on_a_text_it_left_alone():
+    """Each pass runs once on a text none of them changes; after a change, only on new text."""
+    from normalize.pipeline import Normalizer
+
+    n = Normalizer(flagger=False)
+    runs: list[tuple[str, str]] = []
+    for p in n.passes:
+        def spy(text, ctx, _run=p.run, _name=p.name):
+            runs.append((_name, text))
+            return _run(text, ctx)
+        p.run = spy
+    n.clean("NATO ,  the Alliance met.")
+    assert len(runs) == len(set(runs))  # no pass saw the same text twice
+    runs.clear()
+    n.clean("A calm sentence.")
+    assert [name for name, _ in runs] == [p.name for p in n.passes]
+
+
 # The `requires` strings of a punctuation rule are a gate in front of its pattern: a text that
 # holds none of them is never searched. The gate must never hide a match.
 _PUNCT_PIECES = st.sampled_from([
