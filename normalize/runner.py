@@ -190,11 +190,15 @@ def discover(in_dir: Path) -> Iterator[tuple[str, str | None, bool]]:
         base = Path(dirpath)
         links = [d for d in dirnames if (base / d).is_symlink()]
         dirnames[:] = sorted(d for d in dirnames if d != META_DIR and d not in links)
+        # (paths as strings from here: pathlib's parsing cost more than the rest of a file's
+        # planning, hashing included)
+        at = base.relative_to(in_dir).as_posix()
+        prefix = "" if at == "." else at + "/"
         for name in sorted([*filenames, *links]):
-            path = base / name
-            rel = path.relative_to(in_dir).as_posix()
+            full = os.path.join(dirpath, name)
+            rel = prefix + name
             if name in links:
-                problem, inside = _link_check(path, root, directory=True)
+                problem, inside = _link_check(Path(full), root, directory=True)
                 yield printable_rel(rel) + "/", problem, inside
                 continue
             if input_kind(name) is None:
@@ -204,13 +208,13 @@ def discover(in_dir: Path) -> Iterator[tuple[str, str | None, bool]]:
             except UnicodeEncodeError:
                 yield printable_rel(rel), "file name is not valid UTF-8; not read (rename the file)", False
                 continue
-            if path.is_symlink():
-                problem = _link_problem(path, root, directory=False)
+            if os.path.islink(full):
+                problem = _link_problem(Path(full), root, directory=False)
                 if problem:
                     yield rel, problem, False
                     continue
             try:
-                mode = path.stat().st_mode
+                mode = os.stat(full).st_mode
             except OSError as exc:
                 yield rel, f"cannot read: {exc.strerror or exc}", False
                 continue
@@ -252,11 +256,16 @@ def run_key(options: RunOptions, threshold: float | None) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:20]
 
 
+#: flags to open a file for reading in binary (without blocking: a FIFO put in place of a file)
+_READ = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+_READ_NONBLOCK = _READ | getattr(os, "O_NONBLOCK", 0)
+
+
 def open_input(path: Path) -> Any:
     """Open an input file for reading in binary, refusing what is not a regular file.
 
     Opened without blocking, so a FIFO put in place of a file cannot hang the run."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    fd = os.open(path, _READ_NONBLOCK)
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise InputError("not a regular file (a FIFO, socket or device); not read")
@@ -272,26 +281,50 @@ def file_sha256(path: Path) -> str:
     return file_state(path)[0]
 
 
-def file_state(path: Path) -> tuple[str, int, int]:
-    """(sha256, size, mtime_ns) of a file, the size and time taken when the hash is done."""
+def file_state(path: Path | str) -> tuple[str, int, int]:
+    """(sha256, size, mtime_ns) of a file, the size and time taken when the hash is done.
+
+    Read with plain system calls (the planner hashes every input of every run: a buffered file
+    object per file cost more than the hashing of a news article)."""
     h = hashlib.sha256()
-    with open_input(path) as fh:
-        while block := fh.read(_HASH_BLOCK):
+    fd = os.open(path, _READ_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InputError("not a regular file (a FIFO, socket or device); not read")
+        while block := os.read(fd, _HASH_BLOCK):
             h.update(block)
-        st = os.fstat(fh.fileno())
+        st = os.fstat(fd)
+    finally:
+        os.close(fd)
     return h.hexdigest(), st.st_size, st.st_mtime_ns
 
 
-def _read_header(path: Path) -> dict[str, Any] | None:
+#: a part's header line is read in one go when it is at most this long
+_HEADER_READ = 8192
+
+
+def _read_header(path: Path | str) -> dict[str, Any] | None:
+    """The header of a part (its first line), or None when there is none to read."""
     try:
-        with open(path, "rb") as fh:  # the header is the first line: read no more
-            kind, header = json.loads(fh.readline())
+        fd = os.open(path, _READ)
+        try:
+            head = os.read(fd, _HEADER_READ)
+            nl = head.find(b"\n")
+            if nl < 0 and len(head) == _HEADER_READ:  # a longer header: read on to its end
+                with os.fdopen(os.dup(fd), "rb") as fh:
+                    fh.seek(0)
+                    head = fh.readline()
+            elif nl >= 0:
+                head = head[: nl + 1]
+        finally:
+            os.close(fd)
+        kind, header = json.loads(head)
     except (OSError, ValueError, TypeError):
         return None
     return header if kind == "h" and isinstance(header, dict) else None
 
 
-def _chunk_bounds(path: Path, chunk_bytes: int) -> list[tuple[int, int, int]]:
+def _chunk_bounds(path: Path | str, chunk_bytes: int) -> list[tuple[int, int, int]]:
     """(start, end, first line) of chunks of whole lines, each about ``chunk_bytes`` long."""
     bounds = []
     start, line, pos = 0, 1, 0
@@ -326,7 +359,7 @@ def plan(in_dir: Path, parts: Path, out_dir: Path, options: RunOptions, key: str
         if problem:
             yield Unit(rel, problem=problem, warning=warning)
             continue
-        path = in_dir / rel
+        path = os.path.join(in_dir, rel)
         try:
             sha, size, mtime_ns = file_state(path)
             if rel.endswith(".jsonl") and size > options.chunk_bytes:
@@ -341,14 +374,14 @@ def plan(in_dir: Path, parts: Path, out_dir: Path, options: RunOptions, key: str
             continue
         units = [Unit(rel, sha, i, len(bounds), s, None if e < 0 else e, fl, size=size, mtime_ns=mtime_ns)
                  for i, (s, e, fl) in enumerate(bounds)]
-        if not options.force and (out_dir / rel).is_file():
-            current = all(_current(parts / u.part_name, u, key) for u in units)
+        if not options.force and os.path.isfile(os.path.join(out_dir, rel)):
+            current = all(_current(os.path.join(parts, u.part_name), u, key) for u in units)
             if current:
                 units = [replace(u, reuse=True) for u in units]
         yield from units
 
 
-def _current(part: Path, unit: Unit, key: str) -> bool:
+def _current(part: Path | str, unit: Unit, key: str) -> bool:
     h = _read_header(part)
     return bool(h) and h.get("sha256") == unit.sha256 and h.get("key") == key and \
         h.get("chunks") == unit.chunks and h.get("start") == unit.start
