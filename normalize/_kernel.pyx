@@ -281,6 +281,7 @@ cdef struct Key:
 
 DEF LONG_CODE = 15  # the length code of a key kept in the arena (a short key's is its length, 0 to 8)
 DEF OFFSET_BITS = 40  # a long key's slot: its offset in the arena (40 bits), its length above
+DEF OFFSET_MASK = (1 << OFFSET_BITS) - 1
 
 
 cdef inline void key_of(const chr_t* d, Py_ssize_t s, Py_ssize_t e, Key* k) noexcept:
@@ -352,19 +353,25 @@ cdef class StrMap:
         self.arena_n = 0
         return 0
 
+    cdef const uint32_t* slot_chars(self, Slot* slot, uint32_t* buf, Py_ssize_t* n) noexcept:
+        """The code points of a slot's key (``n`` of them): in the arena, or a short key
+        unpacked into ``buf`` (8 code points)."""
+        cdef Py_ssize_t i, m = slot.tag >> 28
+        if m == LONG_CODE:
+            n[0] = <Py_ssize_t>(slot.key >> OFFSET_BITS)
+            return &self.arena[<Py_ssize_t>(slot.key & OFFSET_MASK)]
+        for i in range(m):
+            buf[i] = <uint32_t>((slot.key >> (8 * (m - 1 - i))) & 0xFF)
+        n[0] = m
+        return buf
+
     cdef uint64_t slot_hash(self, Slot* slot) noexcept:
         """The full hash of a slot's key, made again from the key (a slot keeps part of it)."""
         cdef uint32_t buf[8]
+        cdef Py_ssize_t n
         cdef Key k
-        cdef Py_ssize_t n = slot.tag >> 28, i
-        if n == LONG_CODE:
-            n = <Py_ssize_t>(slot.key >> OFFSET_BITS)
-            key_of(<const uint32_t*>self.arena, <Py_ssize_t>(slot.key & ((1ULL << OFFSET_BITS) - 1)),
-                   <Py_ssize_t>(slot.key & ((1ULL << OFFSET_BITS) - 1)) + n, &k)
-        else:
-            for i in range(n):
-                buf[i] = <uint32_t>((slot.key >> (8 * (n - 1 - i))) & 0xFF)
-            key_of(<const uint32_t*>buf, 0, n, &k)
+        cdef const uint32_t* chars = self.slot_chars(slot, buf, &n)
+        key_of(chars, 0, n, &k)
         return k.h
 
     cdef int _grow(self) except -1:
@@ -389,13 +396,10 @@ cdef class StrMap:
 
     cdef str key_at(self, Py_ssize_t i):
         """The key of slot i (which holds one)."""
-        cdef Slot* slot = &self.slots[i]
-        cdef Py_ssize_t n = slot.tag >> 28, off, j
-        if n == LONG_CODE:
-            n = <Py_ssize_t>(slot.key >> OFFSET_BITS)
-            off = <Py_ssize_t>(slot.key & ((1ULL << OFFSET_BITS) - 1))
-            return "".join([chr(self.arena[off + j]) for j in range(n)])
-        return "".join([chr((slot.key >> (8 * (n - 1 - j))) & 0xFF) for j in range(n)])
+        cdef uint32_t buf[8]
+        cdef Py_ssize_t n, j
+        cdef const uint32_t* chars = self.slot_chars(&self.slots[i], buf, &n)
+        return "".join([chr(chars[j]) for j in range(n)])
 
     cdef int32_t get_str(self, str key) noexcept:
         cdef int kind = PyUnicode_KIND(key)
@@ -487,7 +491,7 @@ cdef inline bint sm_same(StrMap m, Slot* slot, const chr_t* d, Py_ssize_t s, Py_
         return slot.key == k.packed
     if <Py_ssize_t>(slot.key >> OFFSET_BITS) != e - s:
         return False
-    off = <Py_ssize_t>(slot.key & ((1ULL << OFFSET_BITS) - 1))
+    off = <Py_ssize_t>(slot.key & OFFSET_MASK)
     for i in range(e - s):
         if m.arena[off + i] != d[s + i]:
             return False

@@ -399,6 +399,20 @@ class EnglishWords:
         return len(self._freq)
 
 
+def frequent_items(words: Any, least: int) -> list[tuple[str, int]]:
+    """(word, frequency) of the words of a word list (a dict, or the compiled table
+    :attr:`EnglishWords.dictionary` may be) at least ``least`` frequent, in the list's order."""
+    if isinstance(words, dict):
+        return [(w, f) for w, f in words.items() if f >= least]
+    return words.items(least)  # (filtered by the table itself: no tuple made for the others)
+
+
+def most_frequent(words: Any, n: int) -> list[tuple[str, int]]:
+    """The ``n`` most frequent words of a word list (ties in alphabetical order)."""
+    least = 0 if isinstance(words, dict) else words.nth_value(n)  # (the table finds the n-th value)
+    return sorted(frequent_items(words, least), key=lambda wf: (-wf[1], wf[0]))[:n]
+
+
 def _lowered(words: dict[str, int]) -> dict[str, int]:
     """The words lowercase, the counts of words that differ only in case added up (as
     pyspellchecker does when it loads a list)."""

@@ -261,14 +261,23 @@ _READ = os.O_RDONLY | getattr(os, "O_BINARY", 0)
 _READ_NONBLOCK = _READ | getattr(os, "O_NONBLOCK", 0)
 
 
-def open_input(path: Path) -> Any:
-    """Open an input file for reading in binary, refusing what is not a regular file.
-
-    Opened without blocking, so a FIFO put in place of a file cannot hang the run."""
+def _open_regular(path: Path | str) -> int:
+    """A descriptor of ``path`` opened for reading without blocking (so a FIFO put in place of a
+    file cannot hang the run), refusing what is not a regular file."""
     fd = os.open(path, _READ_NONBLOCK)
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise InputError("not a regular file (a FIFO, socket or device); not read")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def open_input(path: Path) -> Any:
+    """Open an input file for reading in binary, refusing what is not a regular file."""
+    fd = _open_regular(path)
+    try:
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
@@ -287,10 +296,8 @@ def file_state(path: Path | str) -> tuple[str, int, int]:
     Read with plain system calls (the planner hashes every input of every run: a buffered file
     object per file cost more than the hashing of a news article)."""
     h = hashlib.sha256()
-    fd = os.open(path, _READ_NONBLOCK)
+    fd = _open_regular(path)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise InputError("not a regular file (a FIFO, socket or device); not read")
         while block := os.read(fd, _HASH_BLOCK):
             h.update(block)
         st = os.fstat(fd)
@@ -299,7 +306,7 @@ def file_state(path: Path | str) -> tuple[str, int, int]:
     return h.hexdigest(), st.st_size, st.st_mtime_ns
 
 
-#: a part's header line is read in one go when it is at most this long
+#: a part's header line is read this much at a time
 _HEADER_READ = 8192
 
 
@@ -308,14 +315,10 @@ def _read_header(path: Path | str) -> dict[str, Any] | None:
     try:
         fd = os.open(path, _READ)
         try:
-            head = os.read(fd, _HEADER_READ)
-            nl = head.find(b"\n")
-            if nl < 0 and len(head) == _HEADER_READ:  # a longer header: read on to its end
-                with os.fdopen(os.dup(fd), "rb") as fh:
-                    fh.seek(0)
-                    head = fh.readline()
-            elif nl >= 0:
-                head = head[: nl + 1]
+            head = b""
+            while (block := os.read(fd, _HEADER_READ)) and (nl := block.find(b"\n")) < 0:
+                head += block
+            head += block[: nl + 1] if block else b""
         finally:
             os.close(fd)
         kind, header = json.loads(head)

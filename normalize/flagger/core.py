@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import kernel
 from ..model import Reason
+from ..rules import most_frequent
 from . import structure
 from .combiner import Combiner
 from .files import WEIGHTS_FILE, fluency_file, model_dir
@@ -209,10 +210,7 @@ class Signals:
         words = self.oov.words
         if not words:
             return []
-        # the compiled table gives the n most frequent and the ties with the last; a dict, all
-        items = words.items(words.nth_value(n)) if hasattr(words, "nth_value") else words.items()
-        top = sorted(items, key=lambda wf: (-wf[1], wf[0]))[:n]  # (ties: in alphabetical order)
-        return [t for w, _ in top for t in (w, w[:1].upper() + w[1:])]
+        return [t for w, _ in most_frequent(words, n) for t in (w, w[:1].upper() + w[1:])]
 
     def vocabulary(self) -> Any:
         """The tables the compiled lexicon describes ASCII tokens with: the data :meth:`describe`

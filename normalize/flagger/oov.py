@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import kernel
 from ..model import Reason
+from ..rules import frequent_items
 from .text import Sentence
 
 _K: Any = kernel.compiled or kernel
@@ -40,8 +41,7 @@ SUGGEST_MIN_FREQ = 500
 def Corrections(dictionary: dict[str, int], min_freq: int = SUGGEST_MIN_FREQ) -> Any:
     """Frequent words one edit away from a word: the kernel's index (:class:`normalize.kernel.Corrections`)
     over the words of ``dictionary`` at least ``min_freq`` frequent, 2 to 31 letters long."""
-    items = dictionary.items(min_freq) if hasattr(dictionary, "nth_value") else dictionary.items()  # (a compiled table)
-    freq = {w: f for w, f in items if f >= min_freq and 2 <= len(w) <= 31}
+    freq = {w: f for w, f in frequent_items(dictionary, min_freq) if 2 <= len(w) <= 31}
     return _K.Corrections(list(freq), list(freq.values()))
 
 

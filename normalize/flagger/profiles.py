@@ -54,7 +54,7 @@ class SparseProfiles(dict):
     :meth:`compact` (with the compiled kernel) drops the dict's own entries once the compiled
     index holds them all: the map then reads through the index, with the same answers."""
 
-    __slots__ = ("_arrays", "_compact", "_index", "ngrams", "size")
+    __slots__ = ("_arrays", "_compact", "_index", "size")
 
     def __init__(self, size: int) -> None:
         super().__init__()
@@ -62,15 +62,14 @@ class SparseProfiles(dict):
         self._arrays: dict[str, np.ndarray] = {}
         self._index: Any = None
         self._compact = False
-        self.ngrams: list[str] = []
 
     def ngram_index(self) -> Any:
         """The compiled kernel's index of these n-grams (built on first use)."""
         if self._index is None:
-            self.ngrams = list(self)
+            ngrams = list(self)
             get = dict.__getitem__
-            rows = [list(_ENTRY.iter_unpack(get(self, g))) for g in self.ngrams]
-            self._index = _COMPILED.NgramIndex(self.ngrams, NGram.normalize, rows, self.size)
+            rows = [list(_ENTRY.iter_unpack(get(self, g))) for g in ngrams]
+            self._index = _COMPILED.NgramIndex(ngrams, NGram.normalize, rows, self.size)
         return self._index
 
     def compact(self) -> bool:
@@ -80,7 +79,6 @@ class SparseProfiles(dict):
             return False
         if not self._compact:
             self.ngram_index()
-            self.ngrams = []
             self._arrays.clear()
             dict.clear(self)
             self._compact = True
