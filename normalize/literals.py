@@ -313,5 +313,5 @@ def prefixes(pattern: str, flags: int = 0, k: int = 4) -> tuple[tuple[str, ...],
             return None
         got = {s.lower() for s in got}
     # a string that another of the set begins with is enough ("AP" covers "AP P")
-    got = {s for s in got if not any(t != s and s.startswith(t) for t in got)}
+    got = {s for s in got if not any(s[:j] in got for j in range(1, len(s)))}
     return tuple(sorted(got)), ignore, after_blanks
