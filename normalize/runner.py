@@ -3,17 +3,19 @@
 A run has three steps:
 
 1. **Plan** (main process): walk IN in a fixed order; for every input file compute its content
-   hash and decide whether its previous result can be reused: it can when a *part* for it
-   exists in OUT/_normalize/parts/ with the same input hash and the same *run key* (tool
-   version, rules version and configuration) and its output is still there. A plain .jsonl
+   hash and decide whether its previous result can be reused: it can when a *record* of it
+   in the part logs of OUT/_normalize/parts/ (:mod:`normalize.partlog`) has the same input
+   hash and the same *run key* (tool version, rules version and configuration) and its output
+   is still there. A plain .jsonl
    file larger than ``chunk_bytes`` is split into chunks at line boundaries, so one big file
    is not one task. The plan is spooled to a file, so memory stays flat however big IN is.
 2. **Work** (an engine: ``local`` worker processes, or ``dask`` on a cluster): each unit of
-   work cleans its documents, writes its cleaned output atomically, then its part (the
-   documents' records, edits, flags and errors) atomically. A unit whose part exists is done;
-   a run killed at any moment leaves only whole files behind, and the next run redoes exactly
-   the units without a part.
-3. **Assemble** (main process): concatenate the parts in plan order into edits.jsonl,
+   work cleans its documents, writes its cleaned output atomically, then appends its record
+   (the documents' rows, edits, flags and errors) to its process's log. A unit with a whole
+   record is done; a run killed at any moment leaves only whole files behind (and at most a
+   torn last record, which is never read), and the next run redoes exactly the units without
+   a record.
+3. **Assemble** (main process): concatenate the records in plan order into edits.jsonl,
    flags.jsonl, flags.csv, documents.jsonl, errors.jsonl and manifest.jsonl, join the chunks
    of split files, write summary.json and report.html. Every byte of these depends only on
    the inputs, the rules, the configuration and the version: a resumed run, a re-run and a run
@@ -53,6 +55,7 @@ from .io import (
     temp_prefix,
     umask,
 )
+from .partlog import Appender, PartLogs, encode
 from .rules import RulesError, RuleSet, RuleTimeout
 
 if TYPE_CHECKING:  # imported when a worker starts cleaning (a re-run may need neither)
@@ -306,27 +309,6 @@ def file_state(path: Path | str) -> tuple[str, int, int]:
     return h.hexdigest(), st.st_size, st.st_mtime_ns
 
 
-#: a part's header line is read this much at a time
-_HEADER_READ = 8192
-
-
-def _read_header(path: Path | str) -> dict[str, Any] | None:
-    """The header of a part (its first line), or None when there is none to read."""
-    try:
-        fd = os.open(path, _READ)
-        try:
-            head = b""
-            while (block := os.read(fd, _HEADER_READ)) and (nl := block.find(b"\n")) < 0:
-                head += block
-            head += block[: nl + 1] if block else b""
-        finally:
-            os.close(fd)
-        kind, header = json.loads(head)
-    except (OSError, ValueError, TypeError):
-        return None
-    return header if kind == "h" and isinstance(header, dict) else None
-
-
 def _chunk_bounds(path: Path | str, chunk_bytes: int) -> list[tuple[int, int, int]]:
     """(start, end, first line) of chunks of whole lines, each about ``chunk_bytes`` long."""
     bounds = []
@@ -356,8 +338,9 @@ def _chunk_bounds(path: Path | str, chunk_bytes: int) -> list[tuple[int, int, in
     return bounds
 
 
-def plan(in_dir: Path, parts: Path, out_dir: Path, options: RunOptions, key: str) -> Iterator[Unit]:
-    """Every unit of the run, in a fixed order, each marked ``reuse`` when its part is current."""
+def plan(in_dir: Path, logs: PartLogs, out_dir: Path, options: RunOptions, key: str) -> Iterator[Unit]:
+    """Every unit of the run, in a fixed order, each marked ``reuse`` when its record in
+    ``logs`` is current."""
     for rel, problem, warning in discover(in_dir):
         if problem:
             yield Unit(rel, problem=problem, warning=warning)
@@ -378,16 +361,15 @@ def plan(in_dir: Path, parts: Path, out_dir: Path, options: RunOptions, key: str
         units = [Unit(rel, sha, i, len(bounds), s, None if e < 0 else e, fl, size=size, mtime_ns=mtime_ns)
                  for i, (s, e, fl) in enumerate(bounds)]
         if not options.force and os.path.isfile(os.path.join(out_dir, rel)):
-            current = all(_current(os.path.join(parts, u.part_name), u, key) for u in units)
+            current = all(_current(logs, u, key) for u in units)
             if current:
                 units = [replace(u, reuse=True) for u in units]
         yield from units
 
 
-def _current(part: Path | str, unit: Unit, key: str) -> bool:
-    h = _read_header(part)
-    return bool(h) and h.get("sha256") == unit.sha256 and h.get("key") == key and \
-        h.get("chunks") == unit.chunks and h.get("start") == unit.start
+def _current(logs: PartLogs, unit: Unit, key: str) -> bool:
+    rec = logs.get(unit.rel, unit.chunk)
+    return rec is not None and rec.current(unit.sha256, key, unit.chunks, unit.start)
 
 
 # -- the work -------------------------------------------------------------------------------
@@ -409,6 +391,8 @@ class WorkSpec:
     flagger: bool
     key: str
     max_document_bytes: int = MAX_DOCUMENT_BYTES
+    #: the sequence number of this run's part logs (not part of what the pipeline is built from)
+    run: int = field(default=1, compare=False)
 
 
 def normalizer_for(spec: WorkSpec, rules: RuleSet | None = None) -> Normalizer:
@@ -454,7 +438,6 @@ def work(spec: WorkSpec, unit: Unit) -> dict[str, Any]:
     errors.jsonl line of kind ``changed`` reports it), and a later run redoes the file unless
     it still holds exactly those bytes."""
     in_dir, out_dir = Path(spec.in_dir), Path(spec.out_dir)
-    part_path = out_dir / META_DIR / PARTS_DIR / unit.part_name
     t0 = time.perf_counter()
     part = _Part(unit, spec.key)
     if unit.problem and unit.warning:  # nothing is lost: not a document, not a failure
@@ -474,7 +457,7 @@ def work(spec: WorkSpec, unit: Unit) -> dict[str, Any]:
             part.fail(_error(unit.rel, part.line, exc, gz=unit.rel.endswith(".gz")))
         part.check_read()
     part.timings["unit_seconds"] = time.perf_counter() - t0
-    part.write(part_path)
+    _appender(spec).append(part.record())
     return {"rel": unit.rel, "chunk": unit.chunk, "seen": part.seen, "written": part.written}
 
 
@@ -536,13 +519,20 @@ class _Part:
                                    f"bytes that were read (sha256 {self.read_sha[:16]}…), which the manifest "
                                    "records, and a later run redoes the file unless it still holds them"})
 
-    def write(self, path: Path) -> None:
+    def record(self) -> bytes:
         u = self.unit
         header = {"file": u.rel, "sha256": self.sha256, "key": self.key, "chunk": u.chunk, "chunks": u.chunks,
                   "start": u.start, "seen": self.seen, "written": self.written,
                   "timings": {k: round(v, 6) for k, v in sorted(self.timings.items())}}
-        body = "\n".join([_dumps(["h", header]), *self.lines]) + "\n"
-        atomic_write(path, body.encode("utf-8", "backslashreplace"))
+        return encode(header, self.lines)
+
+
+def _appender(spec: WorkSpec) -> Appender:
+    """This process's part log for the run (made on its first record)."""
+    where = (spec.out_dir, spec.run)
+    if _STATE.get("log") != where:
+        _STATE.update(log=where, appender=Appender(os.path.join(spec.out_dir, META_DIR, PARTS_DIR), spec.run))
+    return _STATE["appender"]
 
 
 def _dumps(obj: Any) -> str:
@@ -963,8 +953,9 @@ def run(in_dir: Path | str, out_dir: Path | str, options: RunOptions) -> RunResu
     spool = _Spool(meta)
     todo = reused = 0
     digest = hashlib.sha256(f"{key}\n".encode())
+    logs = PartLogs(str(parts))
     try:
-        for unit in plan(in_dir, parts, out_dir, options, key):
+        for unit in plan(in_dir, logs, out_dir, options, key):
             spool.add(unit)
             digest.update(_plan_line(unit))
             if unit.reuse:
@@ -975,14 +966,14 @@ def run(in_dir: Path | str, out_dir: Path | str, options: RunOptions) -> RunResu
         assembled = meta / ASSEMBLED
         if not todo and _read_text(assembled) == digest.hexdigest() and (meta / "summary.json").is_file():
             # every result is current and was assembled from exactly these parts: the outputs stand
-            return _reassembled(meta, parts, spool, options, reused, jobs, t0, t_plan)
+            return _reassembled(meta, logs, spool, options, reused, jobs, t0, t_plan)
         with contextlib.suppress(OSError):
             assembled.unlink()  # the outputs are about to change
 
         # 2. work
         spec = WorkSpec(str(in_dir.resolve()), str(out_dir.resolve()), str(options.rules.root),
                         options.rules.version, list(options.only), list(options.skip), options.text_field,
-                        options.threshold, options.flagger, key, options.max_document_bytes)
+                        options.threshold, options.flagger, key, options.max_document_bytes, logs.next_run)
         progress = _progress(options.quiet, todo)
         if todo:
             rules = options.loaded_rules()
@@ -999,7 +990,7 @@ def run(in_dir: Path | str, out_dir: Path | str, options: RunOptions) -> RunResu
         t_work = time.perf_counter() - t0 - t_plan
 
         # 3. assemble
-        summary = _assemble(spool, in_dir, out_dir, options, threshold, key)
+        summary = _assemble(spool, in_dir, out_dir, options, threshold, key, logs.next_run)
     finally:
         spool.close()
     summary["units"] = {"total": todo + reused, "done": todo, "reused": reused}
@@ -1042,12 +1033,12 @@ def _read_text(path: Path) -> str | None:
         return None
 
 
-def _reassembled(meta: Path, parts: Path, spool: _Spool, options: RunOptions, reused: int, jobs: int,
+def _reassembled(meta: Path, logs: PartLogs, spool: _Spool, options: RunOptions, reused: int, jobs: int,
                  t0: float, t_plan: float) -> RunResult:
     """A run with nothing to do: the previous summary, with this run's units, timings and stale
     outputs (which a run that found nothing new can still have to report, or ``--prune``)."""
     summary = json.loads((meta / "summary.json").read_text(encoding="utf-8"))
-    summary["stale"] = _stale(meta.parent, parts, {u.part_name for u in spool}, prune=options.prune)
+    summary["stale"] = _stale(meta.parent, logs, {(u.rel, u.chunk) for u in spool}, prune=options.prune)
     summary["units"] = {"total": reused, "done": 0, "reused": reused}
     summary["timings"] = {"wall_seconds": round(time.perf_counter() - t0, 3), "plan_seconds": round(t_plan, 3),
                           "work_seconds": 0.0, "jobs": jobs, "engine": options.engine,
@@ -1066,9 +1057,12 @@ def effective_threshold(options: RunOptions) -> float | None:
 
 
 def _assemble(spool: _Spool, in_dir: Path, out_dir: Path, options: RunOptions, threshold: float | None,
-              key: str) -> dict[str, Any]:
+              key: str, run: int) -> dict[str, Any]:
+    """The run's outputs in OUT/_normalize from the records of the plan's units (``run``: the
+    sequence number of this run's logs, which hold the records of the units it did)."""
     meta = out_dir / META_DIR
-    parts = meta / PARTS_DIR
+    logs = PartLogs(str(meta / PARTS_DIR))
+    handles: dict[str, Any] = {}
     sinks = {name: _Sink(meta / name) for name in
              ("edits.jsonl", "flags.jsonl", "flags.csv", "errors.jsonl", "documents.jsonl", "manifest.jsonl")}
     csv_writer = csv.writer(sinks["flags.csv"].fh)
@@ -1077,7 +1071,7 @@ def _assemble(spool: _Spool, in_dir: Path, out_dir: Path, options: RunOptions, t
     by: dict[str, Counter[str]] = {k: Counter() for k in ("pass", "rule", "action", "reason", "error")}
     pass_seconds: Counter[str] = Counter()
     files_failed = 0
-    live: set[str] = set()
+    live: set[tuple[str, int]] = set()
     file_acc: dict[str, Any] | None = None
 
     def close_file(acc: dict[str, Any] | None) -> None:
@@ -1094,19 +1088,19 @@ def _assemble(spool: _Spool, in_dir: Path, out_dir: Path, options: RunOptions, t
             _join_pieces(out_dir, acc["units"])
 
     for unit in spool:
-        live.add(unit.part_name)
+        live.add((unit.rel, unit.chunk))
         if file_acc is None or file_acc["file"] != unit.rel:
             close_file(file_acc)
             file_acc = {"file": unit.rel, "sha256": unit.sha256, "chunks": unit.chunks, "seen": 0,
                         "written": 0, "failed": 0, "errors": 0, "units": []}
         file_acc["units"].append(unit)
-        part = parts / unit.part_name
-        try:
-            fh = open(part, encoding="utf-8")  # noqa: SIM115
-        except OSError as exc:  # a worker died before writing it: the unit's documents failed
+        rec = logs.get(unit.rel, unit.chunk)
+        if rec is None or (rec.run != run if not unit.reuse else not rec.current(unit.sha256, key, unit.chunks,
+                                                                                   unit.start)):
+            # a worker died before writing it: the unit's documents failed
             row = {"file": unit.rel, "error": "internal", "failed": 1,
                    "message": "no result for this file: its worker process died (killed by the system, out of "
-                              f"memory?) or the run was interrupted ({exc.strerror}); the next run tries it again"}
+                              "memory?) or the run was interrupted; the next run tries it again"}
             sinks["errors.jsonl"].fh.write(json.dumps(row, ensure_ascii=False) + "\n")
             by["error"]["internal"] += 1
             file_acc["seen"] += 1
@@ -1114,44 +1108,46 @@ def _assemble(spool: _Spool, in_dir: Path, out_dir: Path, options: RunOptions, t
             file_acc["errors"] += 1
             counts["documents_seen"] += 1  # (failed: seen, not written)
             continue
-        with fh:
-            _, header = json.loads(fh.readline())
-            seen, written = header["seen"], header["written"]
-            if header.get("sha256") != unit.sha256:  # the file changed while it was read
-                file_acc["sha256"] = header.get("sha256")
-            file_acc["seen"] += seen
-            file_acc["written"] += written
-            file_acc["failed"] += seen - written
-            pass_seconds.update({k: v for k, v in header["timings"].items() if k != "unit_seconds"})
-            for line in fh:
-                kind, obj = json.loads(line)
-                if kind == "d":
-                    counts["chars_in"] += obj["chars_in"]
-                    counts["chars_out"] += obj["chars_out"]
-                    sinks["documents.jsonl"].fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
-                elif kind == "e":
-                    sinks["edits.jsonl"].fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
-                    by["pass"][obj["pass"]] += 1
-                    by["rule"][f"{obj['pass']}/{obj['rule']}"] += 1
-                    by["action"][obj["action"]] += 1
-                elif kind == "f":
-                    counts["flags"] += 1
-                    sinks["flags.jsonl"].fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
-                    csv_writer.writerow(flag_csv_row(obj))
-                    for r in obj["reasons"]:
-                        by["reason"][r["code"]] += 1
-                elif kind == "x":
-                    if obj.get("error") == "changed" and header.get("sha256") == unit.sha256:
-                        continue  # a reused result whose input now holds exactly the bytes read
-                    sinks["errors.jsonl"].fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
-                    by["error"][obj["error"]] += 1
-                    file_acc["errors"] += 1
+        header, body = logs.read(rec, handles)
+        seen, written = header["seen"], header["written"]
+        if header.get("sha256") != unit.sha256:  # the file changed while it was read
+            file_acc["sha256"] = header.get("sha256")
+        file_acc["seen"] += seen
+        file_acc["written"] += written
+        file_acc["failed"] += seen - written
+        pass_seconds.update({k: v for k, v in header["timings"].items() if k != "unit_seconds"})
+        for line in body:
+            kind, obj = json.loads(line)
+            raw = line[6:-1]  # the object's JSON as written: ["d", {...}]
+            if kind == "d":
+                counts["chars_in"] += obj["chars_in"]
+                counts["chars_out"] += obj["chars_out"]
+                sinks["documents.jsonl"].fh.write(raw + "\n")
+            elif kind == "e":
+                sinks["edits.jsonl"].fh.write(raw + "\n")
+                by["pass"][obj["pass"]] += 1
+                by["rule"][f"{obj['pass']}/{obj['rule']}"] += 1
+                by["action"][obj["action"]] += 1
+            elif kind == "f":
+                counts["flags"] += 1
+                sinks["flags.jsonl"].fh.write(raw + "\n")
+                csv_writer.writerow(flag_csv_row(obj))
+                for r in obj["reasons"]:
+                    by["reason"][r["code"]] += 1
+            elif kind == "x":
+                if obj.get("error") == "changed" and header.get("sha256") == unit.sha256:
+                    continue  # a reused result whose input now holds exactly the bytes read
+                sinks["errors.jsonl"].fh.write(raw + "\n")
+                by["error"][obj["error"]] += 1
+                file_acc["errors"] += 1
         counts["documents_seen"] += seen
         counts["documents_written"] += written
     close_file(file_acc)
+    for fh in handles.values():
+        fh.close()
     for sink in sinks.values():
         sink.commit()
-    stale = _stale(out_dir, parts, live, prune=options.prune)
+    stale = _stale(out_dir, logs, live, prune=options.prune)
 
     return {
         "tool": {"name": "normalize", "version": __version__},
@@ -1192,28 +1188,17 @@ def _join_pieces(out_dir: Path, units: list[Unit]) -> None:
         raise
 
 
-def _stale(out_dir: Path, parts: Path, live: set[str], *, prune: bool) -> dict[str, Any]:
-    """Outputs of inputs that are gone: reported, and removed with ``prune``."""
-    gone: list[str] = []
-    if parts.is_dir():
-        for sub in sorted(parts.iterdir()):
-            if not sub.is_dir():
-                continue
-            for part in sorted(sub.glob("*.part")):
-                name = f"{sub.name}/{part.name}"
-                if name in live:
-                    continue
-                header = _read_header(part)
-                rel = header.get("file") if header else None
-                if rel and header.get("chunk", 0) == 0:
-                    gone.append(rel)
-                if prune:
-                    with contextlib.suppress(OSError):
-                        part.unlink()
-                    with contextlib.suppress(OSError):
-                        part.with_suffix(".out").unlink()
+def _stale(out_dir: Path, logs: PartLogs, live: set[tuple[str, int]], *, prune: bool) -> dict[str, Any]:
+    """Outputs of inputs that are gone: reported, and removed with ``prune``. The logs are then
+    compacted (:meth:`PartLogs.compact`): the records of pruned units go, those of gone ones
+    not pruned stay (so the next run reports them too)."""
+    gone = sorted({rel for rel, chunk in logs.records if chunk == 0 and (rel, chunk) not in live})
     removed = []
     if prune:
+        for rel, chunk in logs.records:
+            if (rel, chunk) not in live:
+                with contextlib.suppress(OSError):
+                    _piece_path(out_dir, Unit(rel, chunk=chunk)).unlink()
         root = out_dir.resolve()
         for rel in gone:
             target = (out_dir / rel).resolve()
@@ -1221,7 +1206,8 @@ def _stale(out_dir: Path, parts: Path, live: set[str], *, prune: bool) -> dict[s
                 with contextlib.suppress(OSError):
                     target.unlink()
                     removed.append(rel)
-    return {"outputs": sorted(gone), "removed": sorted(removed)}
+    logs.compact(live if prune else None)
+    return {"outputs": gone, "removed": sorted(removed)}
 
 
 def _progress(quiet: bool, total: int) -> Any:

@@ -1,0 +1,110 @@
+"""The runner's part logs: one append-only log per writing process and run, in which the newest
+complete record of a unit wins, a torn tail is never read, and compaction keeps what is live."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from normalize.partlog import MAX_LOGS, Appender, PartLogs, encode
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def record(rel: str, chunk: int = 0, sha: str = "s", lines: tuple[str, ...] = ()) -> bytes:
+    header = {"file": rel, "sha256": sha, "key": "k", "chunk": chunk, "chunks": 1, "start": 0,
+              "seen": 1, "written": 1, "timings": {}}
+    return encode(header, lines)
+
+
+def body(logs: PartLogs, rel: str, chunk: int = 0) -> list[str]:
+    handles: dict = {}
+    try:
+        return list(logs.read(logs.get(rel, chunk), handles)[1])
+    finally:
+        for fh in handles.values():
+            fh.close()
+
+
+units = st.tuples(st.sampled_from(["a.txt", "b/c.txt", "é ü.jsonl"]), st.integers(0, 2))
+#: what a body line can hold (str.splitlines would cut a line at the others)
+line_chars = st.characters(blacklist_categories=("Cs",),
+                           blacklist_characters="\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+texts = st.lists(st.text(line_chars, max_size=20), max_size=3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(units, texts), min_size=1, max_size=8), st.data())
+def test_a_log_cut_anywhere_gives_the_newest_whole_record_of_each_unit(tmp_path_factory, recs, data):
+    d = tmp_path_factory.mktemp("parts")
+    blobs = [record(rel, chunk, lines=tuple(f'["d", {lines!r}]' for lines in ln)) for (rel, chunk), ln in recs]
+    whole = b"".join(blobs)
+    cut = data.draw(st.integers(0, len(whole)), label="cut")
+    (d / "000001.abc.log").write_bytes(whole[:cut])
+    logs = PartLogs(str(d))
+    expected: dict[tuple[str, int], list[str]] = {}
+    at = 0
+    for ((rel, chunk), ln), blob in zip(recs, blobs):
+        at += len(blob)
+        if at <= cut:  # only records whose every byte was written
+            expected[(rel, chunk)] = [f'["d", {x!r}]' for x in ln]
+    assert set(logs.records) == set(expected)
+    for (rel, chunk), lines in expected.items():
+        assert body(logs, rel, chunk) == lines
+
+
+def test_a_later_run_wins_and_compaction_keeps_only_what_is_live(tmp_path):
+    d = str(tmp_path)
+    big, small = tuple(f'["f", {{"n": {k}}}]' for k in range(50)), ('["d", {"n": 2}]',)
+    first = Appender(d, 1)
+    for i in range(10):
+        first.append(record(f"{i}.txt", sha="old", lines=big))
+    second = Appender(d, 2)
+    for i in range(5):  # five of the ten inputs changed, and lost their flags
+        second.append(record(f"{i}.txt", sha="new", lines=small))
+    logs = PartLogs(d)
+    assert logs.next_run == 3
+    assert [logs.get(f"{i}.txt", 0).sha256 for i in range(10)] == ["new"] * 5 + ["old"] * 5
+    logs.compact()  # dead bytes (5 big records) do not outweigh live ones (5 big, 5 small)
+    assert len(os.listdir(d)) == 2
+    third = Appender(d, 3)
+    third.append(record("5.txt", sha="new", lines=small))  # now 6 dead big records, 4 live ones
+    logs = PartLogs(d)
+    logs.compact()  # the live records are copied into one log, the others removed
+    assert len(os.listdir(d)) == 1
+    again = PartLogs(d)
+    assert {u: (r.sha256, body(again, *u)) for u, r in again.records.items()} == \
+        {(f"{i}.txt", 0): ("new", list(small)) if i < 6 else ("old", list(big)) for i in range(10)}
+    again.compact(keep={("0.txt", 0)})  # the others were pruned
+    assert set(PartLogs(d).records) == {("0.txt", 0)}
+
+
+def test_logs_holding_no_live_record_are_removed_and_many_are_folded(tmp_path):
+    d = str(tmp_path)
+    Appender(d, 1).append(record("a.txt", sha="old"))
+    Appender(d, 2).append(record("a.txt", sha="new"))
+    PartLogs(d).compact()
+    assert [n.split(".")[0] for n in os.listdir(d)] == ["000002"]  # the first log held nothing live
+    for run in range(3, 3 + MAX_LOGS + 1):
+        Appender(d, run).append(record(f"{run}.txt"))
+    PartLogs(d).compact()
+    assert len(os.listdir(d)) == 1 and len(PartLogs(d).records) == MAX_LOGS + 2
+
+
+def test_a_run_writes_one_log_per_worker_not_a_file_per_input(tmp_path):
+    inp = tmp_path / "in"
+    inp.mkdir()
+    for i in range(30):
+        (inp / f"{i:02d}.txt").write_text(f"Report {i}: NATO ,  the Alliance met.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "normalize", "run", str(inp), str(out), "-q", "--jobs", "2"],
+                       cwd=ROOT, capture_output=True, timeout=600)
+    assert r.returncode == 0, r.stderr.decode()[-2000:]
+    logs = sorted((out / "_normalize" / "parts").iterdir())
+    assert 1 <= len(logs) <= 2 and all(p.suffix == ".log" for p in logs)
+    assert len(PartLogs(str(out / "_normalize" / "parts")).records) == 30
