@@ -21,6 +21,8 @@ import json
 import os
 import re
 import secrets
+import sys
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +37,7 @@ _LOG_NAME = re.compile(r"^(\d{6,})\.([0-9a-z]+)\.log$")
 MAX_LOGS = 16
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Record:
     """Where a unit's newest complete record is, and what the plan compares it with."""
 
@@ -96,7 +98,8 @@ class PartLogs:
                 try:
                     kind, h = json.loads(line)
                     end = offset + len(line) + h["bytes"]
-                    rec = Record(name, run, offset, end - offset, h["sha256"], h["key"], h["chunks"], h["start"])
+                    rec = Record(name, run, offset, end - offset, h["sha256"], sys.intern(h["key"]), h["chunks"],
+                                 h["start"])
                     unit = (h["file"], h["chunk"])
                 except (ValueError, TypeError, KeyError):
                     return  # a torn tail (a writer killed mid-write): nothing after it
@@ -161,13 +164,15 @@ class Appender:
 
     def __init__(self, directory: str, run: int) -> None:
         self.path = os.path.join(directory, f"{run:06d}.{secrets.token_hex(6)}.log")
+        self.lock = threading.Lock()  # (a Dask worker may run tasks in threads)
         os.makedirs(directory, exist_ok=True)
 
     def append(self, record: bytes) -> None:
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666 & ~umask())
-        try:
-            view = memoryview(record)
-            while view:
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
+        with self.lock:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666 & ~umask())
+            try:
+                view = memoryview(record)
+                while view:
+                    view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)

@@ -438,6 +438,7 @@ def work(spec: WorkSpec, unit: Unit) -> dict[str, Any]:
     errors.jsonl line of kind ``changed`` reports it), and a later run redoes the file unless
     it still holds exactly those bytes."""
     in_dir, out_dir = Path(spec.in_dir), Path(spec.out_dir)
+    log = _appender(spec)
     t0 = time.perf_counter()
     part = _Part(unit, spec.key)
     if unit.problem and unit.warning:  # nothing is lost: not a document, not a failure
@@ -457,7 +458,7 @@ def work(spec: WorkSpec, unit: Unit) -> dict[str, Any]:
             part.fail(_error(unit.rel, part.line, exc, gz=unit.rel.endswith(".gz")))
         part.check_read()
     part.timings["unit_seconds"] = time.perf_counter() - t0
-    _appender(spec).append(part.record())
+    log.append(part.record())
     return {"rel": unit.rel, "chunk": unit.chunk, "seen": part.seen, "written": part.written}
 
 
@@ -528,10 +529,12 @@ class _Part:
 
 
 def _appender(spec: WorkSpec) -> Appender:
-    """This process's part log for the run (made on its first record)."""
+    """This process's part log for the run (made on its first record). A new run also forgets
+    which folders of OUT were checked (a long-lived Dask worker sees many runs)."""
     where = (spec.out_dir, spec.run)
     if _STATE.get("log") != where:
         _STATE.update(log=where, appender=Appender(os.path.join(spec.out_dir, META_DIR, PARTS_DIR), spec.run))
+        _CHECKED_DIRS.clear()
     return _STATE["appender"]
 
 
@@ -603,8 +606,15 @@ def _open_unit(in_dir: Path, unit: Unit) -> Any:
     return open_input(path)
 
 
+#: (OUT, folder) pairs this process has checked (no symbolic link on the way) and made
+_CHECKED_DIRS: set[tuple[str, str]] = set()
+
+
 def _output_path(out_dir: Path, rel: str) -> Path:
     """OUT/rel with its folders made, never through a symbolic link inside OUT."""
+    folder, name = os.path.split(rel)
+    if (str(out_dir), folder) in _CHECKED_DIRS and name not in ("", ".", ".."):
+        return out_dir / rel
     parts = Path(rel).parts
     if not parts or Path(rel).is_absolute() or any(p in ("..", ".") for p in parts):
         raise OutputError(f"output path {rel!r} is not a plain relative path; nothing written")
@@ -618,6 +628,8 @@ def _output_path(out_dir: Path, rel: str) -> Path:
             break
     target = out_dir / rel
     target.parent.mkdir(parents=True, exist_ok=True)
+    if len(_CHECKED_DIRS) < 100_000:
+        _CHECKED_DIRS.add((str(out_dir), folder))
     return target
 
 
@@ -969,11 +981,13 @@ def run(in_dir: Path | str, out_dir: Path | str, options: RunOptions) -> RunResu
             return _reassembled(meta, logs, spool, options, reused, jobs, t0, t_plan)
         with contextlib.suppress(OSError):
             assembled.unlink()  # the outputs are about to change
+        run_seq = logs.next_run
+        del logs  # (assembly reads the logs again: the workers need not inherit the index)
 
         # 2. work
         spec = WorkSpec(str(in_dir.resolve()), str(out_dir.resolve()), str(options.rules.root),
                         options.rules.version, list(options.only), list(options.skip), options.text_field,
-                        options.threshold, options.flagger, key, options.max_document_bytes, logs.next_run)
+                        options.threshold, options.flagger, key, options.max_document_bytes, run_seq)
         progress = _progress(options.quiet, todo)
         if todo:
             rules = options.loaded_rules()
@@ -990,7 +1004,7 @@ def run(in_dir: Path | str, out_dir: Path | str, options: RunOptions) -> RunResu
         t_work = time.perf_counter() - t0 - t_plan
 
         # 3. assemble
-        summary = _assemble(spool, in_dir, out_dir, options, threshold, key, logs.next_run)
+        summary = _assemble(spool, in_dir, out_dir, options, threshold, key, run_seq)
     finally:
         spool.close()
     summary["units"] = {"total": todo + reused, "done": todo, "reused": reused}
