@@ -9,6 +9,7 @@ import io
 import json
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -217,8 +218,13 @@ def umask() -> int:
     return _UMASK
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write a file so that readers see either nothing or the whole file, never a part."""
+def atomic_write(path: Path, data: bytes, *, keep_same: bool = False) -> bool:
+    """Write a file so that readers see either nothing or the whole file, never a part. With
+    ``keep_same``, a regular file (not a link, not hard-linked) that already holds exactly
+    ``data`` with the usual permissions is left as it is, modification time included (reading
+    it is cheaper than replacing it). Returns whether the file was written."""
+    if keep_same and holds(path, data):
+        return False
     try:
         fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
     except FileNotFoundError:  # the folder is made only when it is missing (one system call less)
@@ -233,6 +239,32 @@ def atomic_write(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    return True
+
+
+_HOLDS_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def holds(path: Path | str, data: bytes) -> bool:
+    """Whether ``path`` is a regular file of its own (no symbolic link, one hard link) with the
+    permissions :func:`atomic_write` gives, holding exactly ``data``."""
+    try:
+        fd = os.open(path, _HOLDS_FLAGS)
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 or st.st_size != len(data) \
+                or stat.S_IMODE(st.st_mode) != 0o666 & ~_UMASK:
+            return False
+        got = b""
+        while len(got) <= len(data) and (block := os.read(fd, len(data) + 1 - len(got))):
+            got += block
+        return got == data
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def temp_prefix(name: str) -> str:

@@ -646,7 +646,8 @@ def _work_txt(normalizer: Normalizer, spec: WorkSpec, in_dir: Path, out_dir: Pat
     part.read_sha, part.read_stat = hashlib.sha256(data).hexdigest(), (st.st_size, st.st_mtime_ns)
     decoded = decode_bytes(data)
     text = _clean(normalizer, unit.rel, None, decoded.text, decoded.encoding, part)
-    atomic_write(_output_path(out_dir, unit.rel), text.encode("utf-8"))
+    # an output left as it was (a forced run, new rules that change nothing here) is not rewritten
+    atomic_write(_output_path(out_dir, unit.rel), text.encode("utf-8"), keep_same=True)
 
 
 class _HashingReader:

@@ -129,6 +129,31 @@ def test_changed_rules_config_or_force_redo_everything(corpus, tmp_path):
     assert summary(out)["units"]["reused"] == 7
 
 
+def test_a_redone_output_with_the_same_bytes_is_left_as_it_was(corpus, tmp_path):
+    """A forced run (or new rules that change nothing in a file) does not replace an output
+    that already holds exactly its bytes: its modification time stays, as make-style tools
+    downstream expect; a changed one, or one that is a link, is replaced."""
+    out = tmp_path / "out"
+    cli("run", str(corpus), str(out), "-q")
+    a, seed = out / "sub" / "a.txt", out / "000_ec6e41eaaa5eef1a.txt"
+    before = {p: p.stat().st_mtime_ns for p in (a, seed)}
+    a.write_text("someone edited this output\n", encoding="utf-8")
+    os.utime(a, ns=(before[a], before[a]))
+    elsewhere = tmp_path / "elsewhere.txt"
+    shutil.copy(seed, elsewhere)
+    seed.unlink()
+    seed.symlink_to(elsewhere)  # an output that is now a link to a file with the same bytes
+    time.sleep(0.05)
+    assert cli("run", str(corpus), str(out), "-q", "--force").returncode == 1
+    assert summary(out)["units"]["reused"] == 0
+    assert a.read_text(encoding="utf-8") == "NATO, the Alliance said so.\n" and a.stat().st_mtime_ns > before[a]
+    assert not seed.is_symlink() and seed.read_bytes() == elsewhere.read_bytes()
+    untouched = [p for p in out.rglob("*.txt") if p not in (a, seed) and "_normalize" not in p.parts]
+    stamps = {p: p.stat().st_mtime_ns for p in untouched}
+    assert cli("run", str(corpus), str(out), "-q", "--force").returncode == 1
+    assert {p: p.stat().st_mtime_ns for p in untouched} == stamps and stamps
+
+
 def test_outputs_of_vanished_inputs_are_reported_then_pruned(corpus, tmp_path):
     out = tmp_path / "out"
     cli("run", str(corpus), str(out), "-q")
