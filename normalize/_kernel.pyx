@@ -24,11 +24,17 @@ from cpython.version cimport PY_VERSION_HEX
 from libc.math cimport exp, isnan, log1p
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, qsort, realloc
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 cimport cython
 
+import struct
+import sys
+
 import numpy as np
+
+#: a packed entry of a langdetect profile row: language index, probability
+_ENTRY_HD = struct.Struct("<Hd")
 
 cdef extern from "Python.h":
     bint Py_UNICODE_ISLINEBREAK(Py_UCS4 ch)
@@ -1327,8 +1333,12 @@ cdef class NgramIndex:
     def __init__(self, ngrams, normalize, rows=None, Py_ssize_t nlang=0):
         """``ngrams``: the n-grams, numbered in this order; ``normalize``: NGram.normalize;
         ``rows``: per n-gram its nonzero (language index, probability) pairs (for :meth:`detect`)
-        among ``nlang`` languages."""
-        cdef Py_ssize_t i, total = 0, at = 0
+        among ``nlang`` languages, as a sequence of pairs or as ``bytes`` of little-endian
+        ``struct`` "<Hd" entries (read here without making a tuple of each)."""
+        cdef Py_ssize_t i, k, n, total = 0, at = 0
+        cdef const unsigned char* raw
+        cdef uint16_t lang16
+        cdef double prob64
         self.index = StrMap()
         for i, g in enumerate(ngrams):
             if g not in self.index:
@@ -1337,12 +1347,30 @@ cdef class NgramIndex:
         self.nlang = nlang
         if rows is not None:
             rows = list(rows)
-            total = sum(len(r) for r in rows)
+            packed = sys.byteorder == "little"  # (the entries are little-endian, as is this machine)
+            if not packed:
+                rows = [list(_ENTRY_HD.iter_unpack(r)) if isinstance(r, bytes) else r for r in rows]
+            for r in rows:
+                if isinstance(r, bytes) and len(r) % 10:
+                    raise ValueError("a packed row is not a whole number of 10-byte entries")
+                total += len(r) // 10 if isinstance(r, bytes) else len(r)
             self.row_prob = <double*>malloc(max(total, 1) * sizeof(double))
             if self.row_prob == NULL:
                 raise MemoryError()
             for r in rows:
                 ibuf_push(&self.row_at, <int32_t>at)
+                if isinstance(r, bytes):
+                    raw = <const unsigned char*>(<bytes>r)
+                    n = len(<bytes>r) // 10
+                    for k in range(n):
+                        memcpy(&lang16, raw + 10 * k, 2)
+                        memcpy(&prob64, raw + 10 * k + 2, 8)
+                        if lang16 >= nlang:
+                            raise ValueError("a language index out of range")
+                        ibuf_push(&self.row_lang, <int32_t>lang16)
+                        self.row_prob[at] = prob64
+                        at += 1
+                    continue
                 for lang, prob in r:
                     if not 0 <= lang < nlang:
                         raise ValueError("a language index out of range")

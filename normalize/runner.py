@@ -957,6 +957,36 @@ def run(in_dir: Path | str, out_dir: Path | str, options: RunOptions) -> RunResu
     if not parts.is_dir():  # nothing to reuse: the rules will be needed, so check them first
         options.loaded_rules()
     meta.mkdir(parents=True, exist_ok=True)
+    with _only_run(meta):
+        return _run(in_dir, out_dir, options, t0, meta, parts)
+
+
+#: the file a run holds an exclusive lock on, so that two runs never write one OUT at once
+LOCK_FILE = ".lock"
+
+
+@contextlib.contextmanager
+def _only_run(meta: Path) -> Iterator[None]:
+    """Hold OUT/_normalize/.lock for the run (where the system has ``flock``; released when
+    the process ends, however it ends). A second run on the same OUT is a usage error."""
+    try:
+        import fcntl
+    except ImportError:  # (Windows: no lock)
+        yield
+        return
+    fd = os.open(meta / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666 & ~umask())
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise UsageError(f"another normalize run is writing to {meta.parent} (it holds {meta / LOCK_FILE}); "
+                             "wait for it to end") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _run(in_dir: Path, out_dir: Path, options: RunOptions, t0: float, meta: Path, parts: Path) -> RunResult:
     _sweep_temporaries(out_dir)
     threshold = effective_threshold(options)
     key = run_key(options, threshold)

@@ -154,6 +154,17 @@ def test_a_redone_output_with_the_same_bytes_is_left_as_it_was(corpus, tmp_path)
     assert {p: p.stat().st_mtime_ns for p in untouched} == stamps and stamps
 
 
+def test_two_runs_never_write_one_out_at_once(corpus, tmp_path):
+    fcntl = pytest.importorskip("fcntl")
+    out = tmp_path / "out"
+    assert cli("run", str(corpus), str(out), "-q").returncode == 1
+    with open(out / "_normalize" / ".lock", "w") as held:  # as a run in progress holds it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        r = cli("run", str(corpus), str(out), "-q", "--force")
+        assert r.returncode == 2 and b"another normalize run is writing to" in r.stderr
+    assert cli("run", str(corpus), str(out), "-q", "--force").returncode == 1  # released: runs again
+
+
 def test_outputs_of_vanished_inputs_are_reported_then_pruned(corpus, tmp_path):
     out = tmp_path / "out"
     cli("run", str(corpus), str(out), "-q")

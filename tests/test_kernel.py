@@ -296,6 +296,27 @@ def test_strmap_reads_as_the_dict_it_was_built_from(d, probes, n):
     assert 42 not in m and None not in m
 
 
+@needs_compiled
+@CHEAP
+@given(st.lists(st.lists(st.tuples(st.integers(0, 5), st.floats(0, 1)), max_size=4), min_size=1, max_size=20))
+def test_ngram_index_reads_packed_rows_as_it_reads_pairs(rows):
+    """langdetect's profile rows reach the n-gram index as packed "<Hd" bytes (no tuple per
+    entry): the index holds the same rows as one built from (language, probability) pairs, and
+    an entry that is cut short or names a language out of range is refused."""
+    import struct
+
+    entry = struct.Struct("<Hd")
+    ngrams = [f"g{i}" for i in range(len(rows))]
+    from_pairs = C.NgramIndex(ngrams, str, rows, 6)
+    from_bytes = C.NgramIndex(ngrams, str, [b"".join(entry.pack(*e) for e in r) for r in rows], 6)
+    for i in range(len(rows)):
+        assert list(from_bytes.row(i)) == list(from_pairs.row(i)) == [tuple(e) for e in rows[i]]
+    with pytest.raises(ValueError):
+        C.NgramIndex(["g"], str, [entry.pack(1, 0.5)[:-1]], 6)
+    with pytest.raises(ValueError):
+        C.NgramIndex(["g"], str, [entry.pack(6, 0.5)], 6)
+
+
 def test_english_words_are_pyspellcheckers_list():
     """The English list read from the file pyspellchecker ships, with one parse, is the list
     ``SpellChecker`` itself holds, word for word and count for count; held in the compiled

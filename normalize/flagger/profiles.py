@@ -68,7 +68,7 @@ class SparseProfiles(dict):
         if self._index is None:
             ngrams = list(self)
             get = dict.__getitem__
-            rows = [list(_ENTRY.iter_unpack(get(self, g))) for g in ngrams]
+            rows = [get(self, g) for g in ngrams]  # packed "<Hd" entries, read by the kernel
             self._index = _COMPILED.NgramIndex(ngrams, NGram.normalize, rows, self.size)
         return self._index
 
