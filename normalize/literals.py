@@ -23,6 +23,7 @@ too. ``tests/test_gates.py`` checks on generated texts that every match holds a 
 
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import Any
 
@@ -269,6 +270,7 @@ def _blanks(op: Any, av: Any) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=1024)  # (a pure function of the pattern: the rules are checked, then used)
 def prefixes(pattern: str, flags: int = 0, k: int = 4) -> tuple[tuple[str, ...], bool, bool] | None:
     """(strings, case-insensitive, after blanks) with which every match of ``pattern`` begins
     (a string shorter than ``k`` may be a whole match, or be followed by anything), or None
