@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import mmap
 import os
 import re
 import secrets
@@ -91,22 +92,28 @@ class PartLogs:
             return
         with fh:
             size = self.sizes[name] = os.fstat(fh.fileno()).st_size
-            offset = 0
-            while offset < size:
-                fh.seek(offset)
-                line = fh.readline()
-                try:
-                    kind, h = json.loads(line)
-                    end = offset + len(line) + h["bytes"]
-                    rec = Record(name, run, offset, end - offset, h["sha256"], sys.intern(h["key"]), h["chunks"],
-                                 h["start"])
-                    unit = (h["file"], h["chunk"])
-                except (ValueError, TypeError, KeyError):
-                    return  # a torn tail (a writer killed mid-write): nothing after it
-                if kind != "h" or not line.endswith(b"\n") or end > size:
-                    return
-                self.records[unit] = rec
-                offset = end
+            if not size:
+                return
+            # mapped: each header is found and read in place, the bodies are never read
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                offset = 0
+                while offset < size:
+                    nl = mm.find(b"\n", offset)
+                    if nl < 0:
+                        return  # a torn tail (a writer killed mid-write): nothing after it
+                    try:
+                        kind, h = json.loads(mm[offset : nl + 1])
+                        n = h["bytes"]
+                        end = nl + 1 + n
+                        rec = Record(name, run, offset, end - offset, h["sha256"], sys.intern(h["key"]),
+                                     h["chunks"], h["start"])
+                        unit = (h["file"], h["chunk"])
+                    except (ValueError, TypeError, KeyError):
+                        return
+                    if kind != "h" or not isinstance(n, int) or n < 0 or end > size:
+                        return
+                    self.records[unit] = rec
+                    offset = end
 
     @property
     def next_run(self) -> int:

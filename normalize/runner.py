@@ -41,7 +41,7 @@ import traceback
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -358,18 +358,13 @@ def plan(in_dir: Path, logs: PartLogs, out_dir: Path, options: RunOptions, key: 
         except OSError as exc:
             yield Unit(rel, problem=f"cannot read: {exc.strerror or exc}")
             continue
-        units = [Unit(rel, sha, i, len(bounds), s, None if e < 0 else e, fl, size=size, mtime_ns=mtime_ns)
-                 for i, (s, e, fl) in enumerate(bounds)]
-        if not options.force and os.path.isfile(os.path.join(out_dir, rel)):
-            current = all(_current(logs, u, key) for u in units)
-            if current:
-                units = [replace(u, reuse=True) for u in units]
-        yield from units
-
-
-def _current(logs: PartLogs, unit: Unit, key: str) -> bool:
-    rec = logs.get(unit.rel, unit.chunk)
-    return rec is not None and rec.current(unit.sha256, key, unit.chunks, unit.start)
+        n = len(bounds)
+        # reused when every chunk's record is current and the output is there
+        reuse = not options.force and all(
+            (rec := logs.get(rel, i)) is not None and rec.current(sha, key, n, s)
+            for i, (s, _e, _fl) in enumerate(bounds)) and os.path.isfile(os.path.join(out_dir, rel))
+        for i, (s, e, fl) in enumerate(bounds):
+            yield Unit(rel, sha, i, n, s, None if e < 0 else e, fl, reuse=reuse, size=size, mtime_ns=mtime_ns)
 
 
 # -- the work -------------------------------------------------------------------------------
