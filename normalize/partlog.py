@@ -55,6 +55,17 @@ class Record:
         return (self.sha256, self.key, self.chunks, self.start) == (sha256, key, chunks, start)
 
 
+def body_line(kind: str, obj: Any) -> str:
+    """A line of a record's body: ``[kind, obj]`` (``kind`` one letter) as JSON."""
+    return json.dumps([kind, obj], ensure_ascii=False)
+
+
+def parse_line(line: str) -> tuple[str, Any, str]:
+    """(kind, object, the object's JSON as written) of a :func:`body_line`."""
+    kind, obj = json.loads(line)
+    return kind, obj, line[6:-1]  # ["d", {...}]
+
+
 def encode(header: dict[str, Any], lines: Iterable[str]) -> bytes:
     """A record: ``header`` (to which the body's byte length is added) and the body ``lines``."""
     body = "".join(f"{ln}\n" for ln in lines).encode("utf-8", "backslashreplace")
@@ -62,9 +73,16 @@ def encode(header: dict[str, Any], lines: Iterable[str]) -> bytes:
     return head.encode("utf-8", "backslashreplace") + b"\n" + body
 
 
+def _log_name(run: int) -> str:
+    """The name of a new log of run ``run``."""
+    return f"{run:06d}.{secrets.token_hex(6)}.log"
+
+
 def _log_order(name: str) -> tuple[int, str]:
+    """(run, writer) of a log's name: the order in which records supersede one another."""
     m = _LOG_NAME.match(name)
-    return (int(m[1]), m[2]) if m else (-1, name)
+    assert m is not None, name
+    return int(m[1]), m[2]
 
 
 class PartLogs:
@@ -76,6 +94,7 @@ class PartLogs:
         self.records: dict[tuple[str, int], Record] = {}
         self.sizes: dict[str, int] = {}  # every log's size in bytes
         self.last_run = 0
+        self._open: dict[str, BinaryIO] = {}  # the logs read from so far
         try:
             names = sorted((n for n in os.listdir(directory) if _LOG_NAME.match(n)), key=_log_order)
         except OSError:
@@ -123,15 +142,24 @@ class PartLogs:
     def get(self, rel: str, chunk: int) -> Record | None:
         return self.records.get((rel, chunk))
 
-    def read(self, rec: Record, handles: dict[str, BinaryIO]) -> tuple[dict[str, Any], Iterator[str]]:
-        """A record's header and its body lines (``handles``: the logs already open)."""
-        fh = handles.get(rec.log)
+    def raw(self, rec: Record) -> bytes:
+        """A record's bytes, header line included."""
+        fh = self._open.get(rec.log)
         if fh is None:
-            fh = handles[rec.log] = open(os.path.join(self.dir, rec.log), "rb")  # noqa: SIM115
+            fh = self._open[rec.log] = open(os.path.join(self.dir, rec.log), "rb")  # noqa: SIM115
         fh.seek(rec.offset)
-        head = fh.readline()
-        body = fh.read(rec.size - len(head)).decode("utf-8")
-        return json.loads(head)[1], iter(body.splitlines())
+        return fh.read(rec.size)
+
+    def read(self, rec: Record) -> tuple[dict[str, Any], Iterator[str]]:
+        """A record's header and its body lines."""
+        head, _, body = self.raw(rec).partition(b"\n")
+        return json.loads(head)[1], iter(body.decode("utf-8").splitlines())
+
+    def close(self) -> None:
+        """Close the logs :meth:`read` opened."""
+        for fh in self._open.values():
+            fh.close()
+        self._open.clear()
 
     def compact(self, keep: set[tuple[str, int]] | None = None) -> None:
         """Drop what no unit needs: logs without a live record are removed, and the live
@@ -145,19 +173,11 @@ class PartLogs:
         dead = sum(self.sizes[n] - live_bytes[n] for n in used)
         dropped = any(r.log in used for u, r in self.records.items() if u not in live)
         if dropped or dead > sum(live_bytes.values()) or len(used) > MAX_LOGS:
-            new = f"{self.next_run:06d}.{secrets.token_hex(6)}.log"
-            handles: dict[str, BinaryIO] = {}
             try:
-                chunks = []
-                for r in sorted(live.values(), key=lambda r: (_log_order(r.log), r.offset)):
-                    fh = handles.get(r.log) or handles.setdefault(
-                        r.log, open(os.path.join(self.dir, r.log), "rb"))  # noqa: SIM115
-                    fh.seek(r.offset)
-                    chunks.append(fh.read(r.size))
+                data = b"".join(self.raw(r) for r in sorted(live.values(), key=lambda r: (_log_order(r.log), r.offset)))
             finally:
-                for fh in handles.values():
-                    fh.close()
-            atomic_write(Path(self.dir, new), b"".join(chunks))
+                self.close()
+            atomic_write(Path(self.dir, _log_name(self.next_run)), data)
             used = []
         for name in self.sizes:
             if name not in used:
@@ -170,7 +190,7 @@ class Appender:
     it (so that another machine sharing the directory sees the record once the task is done)."""
 
     def __init__(self, directory: str, run: int) -> None:
-        self.path = os.path.join(directory, f"{run:06d}.{secrets.token_hex(6)}.log")
+        self.path = os.path.join(directory, _log_name(run))
         self.lock = threading.Lock()  # (a Dask worker may run tasks in threads)
         os.makedirs(directory, exist_ok=True)
 

@@ -55,7 +55,7 @@ from .io import (
     temp_prefix,
     umask,
 )
-from .partlog import Appender, PartLogs, encode
+from .partlog import Appender, PartLogs, Record, body_line, encode, parse_line
 from .rules import RulesError, RuleSet, RuleTimeout
 
 if TYPE_CHECKING:  # imported when a worker starts cleaning (a re-run may need neither)
@@ -479,7 +479,7 @@ class _Part:
         self.read_stat: tuple[int, int] | None = None  # (size, mtime_ns) after reading
 
     def add(self, kind: str, obj: Any) -> None:
-        self.lines.append(_dumps([kind, obj]))
+        self.lines.append(body_line(kind, obj))
 
     def error(self, row: dict[str, Any]) -> None:
         row.setdefault("failed", 1)
@@ -531,10 +531,6 @@ def _appender(spec: WorkSpec) -> Appender:
         _STATE.update(log=where, appender=Appender(os.path.join(spec.out_dir, META_DIR, PARTS_DIR), spec.run))
         _CHECKED_DIRS.clear()
     return _STATE["appender"]
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False)
 
 
 def _error(rel: str, line: int | None, exc: BaseException, *, gz: bool = False) -> dict[str, Any]:
@@ -1102,7 +1098,6 @@ def _assemble(spool: _Spool, in_dir: Path, out_dir: Path, options: RunOptions, t
     sequence number of this run's logs, which hold the records of the units it did)."""
     meta = out_dir / META_DIR
     logs = PartLogs(str(meta / PARTS_DIR))
-    handles: dict[str, Any] = {}
     sinks = {name: _Sink(meta / name) for name in
              ("edits.jsonl", "flags.jsonl", "flags.csv", "errors.jsonl", "documents.jsonl", "manifest.jsonl")}
     csv_writer = csv.writer(sinks["flags.csv"].fh)
@@ -1134,10 +1129,8 @@ def _assemble(spool: _Spool, in_dir: Path, out_dir: Path, options: RunOptions, t
             file_acc = {"file": unit.rel, "sha256": unit.sha256, "chunks": unit.chunks, "seen": 0,
                         "written": 0, "failed": 0, "errors": 0, "units": []}
         file_acc["units"].append(unit)
-        rec = logs.get(unit.rel, unit.chunk)
-        if rec is None or (rec.run != run if not unit.reuse else not rec.current(unit.sha256, key, unit.chunks,
-                                                                                   unit.start)):
-            # a worker died before writing it: the unit's documents failed
+        rec = _result(logs, unit, key, run)
+        if rec is None:  # a worker died before writing it: the unit's documents failed
             row = {"file": unit.rel, "error": "internal", "failed": 1,
                    "message": "no result for this file: its worker process died (killed by the system, out of "
                               "memory?) or the run was interrupted; the next run tries it again"}
@@ -1148,7 +1141,7 @@ def _assemble(spool: _Spool, in_dir: Path, out_dir: Path, options: RunOptions, t
             file_acc["errors"] += 1
             counts["documents_seen"] += 1  # (failed: seen, not written)
             continue
-        header, body = logs.read(rec, handles)
+        header, body = logs.read(rec)
         seen, written = header["seen"], header["written"]
         if header.get("sha256") != unit.sha256:  # the file changed while it was read
             file_acc["sha256"] = header.get("sha256")
@@ -1157,8 +1150,7 @@ def _assemble(spool: _Spool, in_dir: Path, out_dir: Path, options: RunOptions, t
         file_acc["failed"] += seen - written
         pass_seconds.update({k: v for k, v in header["timings"].items() if k != "unit_seconds"})
         for line in body:
-            kind, obj = json.loads(line)
-            raw = line[6:-1]  # the object's JSON as written: ["d", {...}]
+            kind, obj, raw = parse_line(line)
             if kind == "d":
                 counts["chars_in"] += obj["chars_in"]
                 counts["chars_out"] += obj["chars_out"]
@@ -1183,8 +1175,7 @@ def _assemble(spool: _Spool, in_dir: Path, out_dir: Path, options: RunOptions, t
         counts["documents_seen"] += seen
         counts["documents_written"] += written
     close_file(file_acc)
-    for fh in handles.values():
-        fh.close()
+    logs.close()
     for sink in sinks.values():
         sink.commit()
     stale = _stale(out_dir, logs, live, prune=options.prune)
@@ -1207,6 +1198,16 @@ def _assemble(spool: _Spool, in_dir: Path, out_dir: Path, options: RunOptions, t
         "stale": stale,
         "_pass_seconds": {k: round(v, 4) for k, v in sorted(pass_seconds.items())},
     }
+
+
+def _result(logs: PartLogs, unit: Unit, key: str, run: int) -> Record | None:
+    """The record a unit's results are assembled from: for a unit this run did, the one it
+    wrote (run ``run``); for a reused one, its current record. None: there is none."""
+    rec = logs.get(unit.rel, unit.chunk)
+    if rec is None:
+        return None
+    ok = rec.current(unit.sha256, key, unit.chunks, unit.start) if unit.reuse else rec.run == run
+    return rec if ok else None
 
 
 def _join_pieces(out_dir: Path, units: list[Unit]) -> None:

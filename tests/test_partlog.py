@@ -23,12 +23,10 @@ def record(rel: str, chunk: int = 0, sha: str = "s", lines: tuple[str, ...] = ()
 
 
 def body(logs: PartLogs, rel: str, chunk: int = 0) -> list[str]:
-    handles: dict = {}
     try:
-        return list(logs.read(logs.get(rel, chunk), handles)[1])
+        return list(logs.read(logs.get(rel, chunk))[1])
     finally:
-        for fh in handles.values():
-            fh.close()
+        logs.close()
 
 
 units = st.tuples(st.sampled_from(["a.txt", "b/c.txt", "é ü.jsonl"]), st.integers(0, 2))
