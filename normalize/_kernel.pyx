@@ -1053,18 +1053,44 @@ cdef Py_ssize_t chars_in(const uint8_t* bits, const chr_t* d, Py_ssize_t i, Py_s
 cdef class Words:
     """A set of strings looked up for every run of letters and digits (see kernel.py). A run is
     hashed only when its first two characters (one, for a one-character run) pass a bitmap of
-    the strings' beginnings."""
+    the strings' beginnings. With ``keys`` (string -> [(key, offset, payload), ...]), :meth:`found`
+    gives the bounded occurrences of the keys anchored at the runs found."""
 
     cdef readonly frozenset strings
     cdef StrMap table
     cdef uint8_t starts[8192]  # bit per (hashed) pair of first characters
+    cdef SList ckeys  # the keys, one after the other (code points)
+    cdef IBuf coff  # each key's offset: where the run it is anchored at begins in it
+    cdef IBuf cfirst  # the keys of string i: cfirst[i] to cfirst[i + 1]
+    cdef list payloads
 
-    def __init__(self, strings):
-        self.strings = frozenset(strings)
+    def __dealloc__(self):
+        slist_free(&self.ckeys)
+        ibuf_free(&self.coff)
+        ibuf_free(&self.cfirst)
+
+    def __init__(self, strings=(), keys=None):
         self.table = StrMap()
         memset(self.starts, 0, sizeof(self.starts))
-        for s in self.strings:
-            self.table.set(s, 1)
+        self.payloads = []
+        if keys is not None:
+            strings = list(keys)
+            ibuf_push(&self.cfirst, 0)
+        self.strings = frozenset(strings)
+        cdef int32_t r = 0
+        for s in (strings if keys is not None else self.strings):
+            if keys is not None:
+                if s in self.table:
+                    raise ValueError(f"a string twice: {s!r}")
+                for key, offset, payload in keys[s]:
+                    if not 0 <= offset <= len(key) - len(s) or key[offset : offset + len(s)] != s:
+                        raise ValueError(f"{key!r} does not hold {s!r} at {offset}")
+                    slist_add(&self.ckeys, key)
+                    ibuf_push(&self.coff, offset)
+                    self.payloads.append(payload)
+                ibuf_push(&self.cfirst, <int32_t>len(self.payloads))
+            self.table.set(s, r)
+            r += 1
             if s:
                 h = pair_bit(ord(s[0]), ord(s[1]) if len(s) > 1 else 0)
                 self.starts[h >> 3] |= 1 << (h & 7)
@@ -1078,12 +1104,48 @@ cdef class Words:
         if not self.table.count:
             return out
         if kind == 1:
-            runs_in(self, <uint8_t*>PyUnicode_DATA(text), n, lowered, out)
+            runs_in(self, <uint8_t*>PyUnicode_DATA(text), n, lowered, out, NULL)
         elif kind == 2:
-            runs_in(self, <uint16_t*>PyUnicode_DATA(text), n, lowered, out)
+            runs_in(self, <uint16_t*>PyUnicode_DATA(text), n, lowered, out, NULL)
         else:
-            runs_in(self, <uint32_t*>PyUnicode_DATA(text), n, lowered, out)
+            runs_in(self, <uint32_t*>PyUnicode_DATA(text), n, lowered, out, NULL)
         return out
+
+    def found(self, str text, str lowered):
+        """(start, end, payload) of each bounded occurrence in ``lowered`` of a key anchored at a
+        run found, sorted by start, longest first (then in the order of the keys)."""
+        cdef int kind = PyUnicode_KIND(text)
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i
+        cdef IBuf got
+        if PyUnicode_GET_LENGTH(lowered) != n:
+            raise ValueError("lowered must be as long as text")
+        if not self.table.count or not self.payloads:
+            return []
+        got.p = NULL
+        got.n = got.cap = 0
+        try:
+            if kind == 1:
+                runs_in(self, <uint8_t*>PyUnicode_DATA(text), n, lowered, None, &got)
+            elif kind == 2:
+                runs_in(self, <uint16_t*>PyUnicode_DATA(text), n, lowered, None, &got)
+            else:
+                runs_in(self, <uint32_t*>PyUnicode_DATA(text), n, lowered, None, &got)
+            if got.n > 3:
+                qsort(got.p, got.n // 3, 3 * sizeof(int32_t), cmp_found)
+            return [(got.p[i], got.p[i + 1], self.payloads[got.p[i + 2]]) for i in range(0, got.n, 3)]
+        finally:
+            ibuf_free(&got)
+
+
+cdef int cmp_found(const void* a, const void* b) noexcept nogil:
+    """(start, end, key) triples: by start, the longest first, then by key."""
+    cdef const int32_t* x = <const int32_t*>a
+    cdef const int32_t* y = <const int32_t*>b
+    if x[0] != y[0]:
+        return -1 if x[0] < y[0] else 1
+    if x[1] != y[1]:
+        return -1 if x[1] > y[1] else 1
+    return (x[2] > y[2]) - (x[2] < y[2])
 
 
 cdef inline int32_t sm_get_any(StrMap m, int kind, void* data, Py_ssize_t s, Py_ssize_t e) noexcept:
@@ -1094,12 +1156,14 @@ cdef inline int32_t sm_get_any(StrMap m, int kind, void* data, Py_ssize_t s, Py_
     return sm_get(m, <uint32_t*>data, s, e)
 
 
-cdef int runs_in(Words w, const chr_t* d, Py_ssize_t n, str lowered, list out) except -1:
-    """The runs of letters and digits of d whose lowered form is in the table."""
+cdef int runs_in(Words w, const chr_t* d, Py_ssize_t n, str lowered, list out, IBuf* got) except -1:
+    """The runs of letters and digits of d whose lowered form is in the table: into ``out``
+    (start, end), or, with ``got``, the bounded occurrences of their keys (start, end, key)."""
     cdef int lkind = PyUnicode_KIND(lowered)
     cdef void* ldata = PyUnicode_DATA(lowered)
     cdef Py_ssize_t i = 0, j
     cdef uint32_t h
+    cdef int32_t r
     while i < n:
         if not is_alnum(d[i]):
             i += 1
@@ -1108,10 +1172,43 @@ cdef int runs_in(Words w, const chr_t* d, Py_ssize_t n, str lowered, list out) e
         while j < n and is_alnum(d[j]):
             j += 1
         h = pair_bit(rd(lkind, ldata, i), rd(lkind, ldata, i + 1) if j > i + 1 else 0)
-        if w.starts[h >> 3] >> (h & 7) & 1 and sm_get_any(w.table, lkind, ldata, i, j) >= 0:
-            out.append(i)
-            out.append(j)
+        if w.starts[h >> 3] >> (h & 7) & 1:
+            r = sm_get_any(w.table, lkind, ldata, i, j)
+            if r >= 0:
+                if got == NULL:
+                    out.append(i)
+                    out.append(j)
+                else:
+                    keys_at(w, d, n, lkind, ldata, i, r, got)
         i = j
+    return 0
+
+
+cdef int keys_at(Words w, const chr_t* d, Py_ssize_t n, int lkind, void* ldata, Py_ssize_t at, int32_t r,
+                 IBuf* got) except -1:
+    """The keys of string r that occur bounded in the lowered text with that string at ``at``."""
+    cdef Py_ssize_t c, s, e, a, m, k
+    cdef bint same
+    for c in range(w.cfirst.p[r], w.cfirst.p[r + 1]):
+        s = at - w.coff.p[c]
+        a = w.ckeys.off.p[c]
+        m = w.ckeys.off.p[c + 1] - a
+        e = s + m
+        if s < 0 or e > n:
+            continue
+        if (s > 0 and is_alnum(d[s - 1])) or (e < n and is_alnum(d[e])):
+            continue
+        same = True
+        for k in range(m):
+            if rd(lkind, ldata, s + k) != <uint32_t>w.ckeys.chars.p[a + k]:
+                same = False
+                break
+        if same:
+            ibuf_reserve(got, 3)
+            got.p[got.n] = <int32_t>s
+            got.p[got.n + 1] = <int32_t>e
+            got.p[got.n + 2] = <int32_t>c
+            got.n += 3
     return 0
 
 
@@ -2319,16 +2416,28 @@ DEF PREFETCH_AHEAD = 6  # positions the n-gram lookups are asked for ahead of th
 DEF MISSING = -2147483648  # a model that does not list the n-gram (filled in when building)
 
 
+DEF BLOOM_BITS = 16  # bits of the filter per n-gram
+
+
 @cython.final
 cdef class NTable:
-    """n-gram code -> (english value, bad-MT value), open addressing."""
+    """n-gram code -> (english value, bad-MT value), open addressing, behind a Bloom filter.
+
+    The table is megabytes, so a lookup is a cache miss, and most lookups are of n-grams the
+    models do not list (a trigram backs off). The filter (BLOOM_BITS bits per n-gram, two bits
+    in one 64-bit word) is a few hundred kB, and answers most of those without touching the
+    table: it never turns away a listed n-gram, so results are the same with or without it."""
 
     cdef NSlot* slots
     cdef Py_ssize_t cap
     cdef Py_ssize_t count
+    cdef uint64_t* bloom  # NULL until seal()
+    cdef uint64_t bmask
 
     def __cinit__(self, Py_ssize_t n=0):
         cdef Py_ssize_t cap = 16, i
+        self.bloom = NULL
+        self.bmask = 0
         while cap < 2 * n + 2:
             cap *= 2
         self.slots = <NSlot*>normalize_big_alloc(cap * sizeof(NSlot))
@@ -2341,10 +2450,48 @@ cdef class NTable:
 
     def __dealloc__(self):
         free(self.slots)
+        free(self.bloom)
+
+    cdef int seal(self) except -1:
+        """Build the filter from the keys (after the last put: a key put later would be missed)."""
+        cdef Py_ssize_t words = 1, i
+        cdef uint64_t h
+        while words * 64 < self.count * BLOOM_BITS:
+            words *= 2
+        free(self.bloom)
+        self.bloom = <uint64_t*>malloc(words * sizeof(uint64_t))
+        if self.bloom == NULL:
+            raise MemoryError()
+        memset(self.bloom, 0, words * sizeof(uint64_t))
+        self.bmask = words - 1
+        for i in range(self.cap):
+            if self.slots[i].key >= 0:
+                h = mix(<uint64_t>self.slots[i].key)
+                # the word from the high bits, the two bits from the middle ones; the slot is
+                # the low bits (in a table of up to 2**20 slots, none of the filter's)
+                self.bloom[(h >> 32) & self.bmask] |= (1ULL << ((h >> 20) & 63)) | (1ULL << ((h >> 26) & 63))
+        return 0
+
+    cdef inline bint maybe(self, uint64_t h) noexcept:
+        """Whether the key hashed to h may be in the table (always True before seal())."""
+        cdef uint64_t w
+        if self.bloom == NULL:
+            return True
+        w = self.bloom[(h >> 32) & self.bmask]
+        return (w >> ((h >> 20) & 63)) & (w >> ((h >> 26) & 63)) & 1
+
+    cdef inline void prefetch(self, int64_t key) noexcept:
+        """Ask for the slot of key, if the filter lets it be there."""
+        cdef uint64_t h = mix(<uint64_t>key)
+        if self.maybe(h):
+            normalize_prefetch(&self.slots[<Py_ssize_t>(h & <uint64_t>(self.cap - 1))])
 
     cdef inline NSlot* find(self, int64_t key) noexcept:
         cdef Py_ssize_t mask = self.cap - 1
-        cdef Py_ssize_t i = <Py_ssize_t>(mix(<uint64_t>key) & mask)
+        cdef uint64_t h = mix(<uint64_t>key)
+        if not self.maybe(h):
+            return NULL
+        cdef Py_ssize_t i = <Py_ssize_t>(h & mask)
         while True:
             if self.slots[i].key == key:
                 return &self.slots[i]
@@ -2456,6 +2603,9 @@ cdef class Scorer:
                     s.a = self.backoff(0, ctx, v, w)
                 if s.b == MISSING:
                     s.b = self.backoff(1, ctx, v, w)
+        self.tri.seal()
+        self.bi.seal()
+        self.bow2.seal()
         terms = list(terms)
         self.nterms = len(terms)
         self.weights = <double*>malloc(max(self.nterms, 1) * sizeof(double))
@@ -2512,9 +2662,9 @@ cdef class Scorer:
         cdef int64_t u = ids[pos - 2] if pos >= 2 else self.bos
         cdef int64_t v = ids[pos - 1] if pos >= 1 else self.bos
         cdef int64_t ctx = u * self.V + v, w = ids[pos]
-        normalize_prefetch(&self.tri.slots[<Py_ssize_t>(mix(<uint64_t>(ctx * self.V + w)) & (self.tri.cap - 1))])
-        normalize_prefetch(&self.bi.slots[<Py_ssize_t>(mix(<uint64_t>(v * self.V + w)) & (self.bi.cap - 1))])
-        normalize_prefetch(&self.bow2.slots[<Py_ssize_t>(mix(<uint64_t>ctx) & (self.bow2.cap - 1))])
+        self.tri.prefetch(ctx * self.V + w)
+        self.bi.prefetch(v * self.V + w)
+        self.bow2.prefetch(ctx)
 
     cdef inline void logprob2(self, int64_t u, int64_t v, int64_t w, int32_t* en, int32_t* mt) noexcept:
         cdef int64_t ctx = u * self.V + v
@@ -2581,9 +2731,10 @@ cdef class Wording:
     cdef readonly list fragment
     cdef readonly str doubled, phrase, unbalanced_quote, unbalanced_bracket, lowercase, midcap, fluency, mt_style
     cdef readonly str quotes
+    cdef readonly dict punct  # a mark -> its raw token (fluency._PUNCT; others "<p>"), or None
 
-    def __init__(self, reason, pieces, dict templates, str fluency, str mt_style, str quotes):
-        self.reason, self.pieces = reason, pieces
+    def __init__(self, reason, pieces, dict templates, str fluency, str mt_style, str quotes, dict punct=None):
+        self.reason, self.pieces, self.punct = reason, pieces, punct
         self.fragment = [None, templates["fragment-1"], templates["fragment-2"], templates["fragment-3"]]
         self.doubled, self.phrase = templates["doubled"], templates["phrase"]
         self.unbalanced_quote, self.unbalanced_bracket = templates["unbalanced-quote"], templates["unbalanced-bracket"]
@@ -2728,20 +2879,29 @@ cdef class Doc:
                 PyUnicode_Substring(text, T[4 * k + 4], T[4 * k + 5])), word.lower()))
         if detail and info[19]:
             if info[19] & 1:
-                out.append(R("fluency", w.fluency.format(self.quote(text, info, 15, w.pieces))))
+                out.append(R("fluency", w.fluency.format(self.quote(text, info, 15, w))))
             if info[19] & 2:
-                out.append(R("mt-style", w.mt_style.format(self.quote(text, info, 17, w.pieces))))
+                out.append(R("mt-style", w.mt_style.format(self.quote(text, info, 17, w))))
         return out
 
-    cdef str quote(self, str text, int32_t* info, int at, object pieces):
+    cdef str quote(self, str text, int32_t* info, int at, Wording w):
         """The quoted window info[at:at + 2] (positions of the sentence's raw tokens), its class
         names ("<num>") left out unless there is nothing else."""
         cdef Py_ssize_t a = info[at], b = info[at + 1], lo = info[0], k
         cdef int32_t* T = self.toks.p
+        cdef int32_t bits
+        pieces, punct = w.pieces, w.punct
         got = []
-        if not info[14]:
+        if not info[14]:  # no possessive: a token is one raw token
             for k in range(lo + a, lo + b):
-                got.append(pieces(PyUnicode_Substring(text, T[4 * k], T[4 * k + 1]))[0])
+                tok = PyUnicode_Substring(text, T[4 * k], T[4 * k + 1])
+                bits = T[4 * k + 2]
+                if punct is not None and bits & WORD:  # a word: as written, with ' for ’
+                    got.append(tok.replace("\u2019", "'") if "\u2019" in tok else tok)
+                elif punct is not None and not bits & NUMBER:  # a mark
+                    got.append(punct.get(tok, "<p>"))
+                else:
+                    got.append(pieces(tok)[0])
         else:
             for k in range(lo, info[1]):
                 got.extend(pieces(PyUnicode_Substring(text, T[4 * k], T[4 * k + 1])))

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -195,9 +195,26 @@ class CharSet:
 class Words:
     """A set of strings, looked up for every run of letters and digits (``str.isalnum``) of a
     text: :meth:`hits` gives where a run's lowercase form (read from ``lowered``, the text
-    lowercased character by character) is one of them."""
+    lowercased character by character) is one of them.
 
-    def __init__(self, strings: Iterable[str]) -> None:
+    With ``keys`` (string -> [(key, offset, payload), ...]: longer keys, each holding its string
+    at ``offset``), the strings are the keys' anchors, and :meth:`found` gives the keys that
+    occur in ``lowered`` where their anchor is a run found, with no letter or digit of ``text``
+    on either side."""
+
+    def __init__(self, strings: Iterable[str] = (), keys: Mapping[str, Sequence[tuple[str, int, Any]]] | None = None) -> None:
+        #: string -> [(key, offset, payload, the key's number in the order given), ...]
+        self.keys: dict[str, list[tuple[str, int, Any, int]]] = {}
+        if keys is not None:
+            strings = list(keys)
+            order = 0
+            for run in strings:
+                mine = self.keys[run] = []
+                for key, offset, payload in keys[run]:
+                    if not 0 <= offset <= len(key) - len(run) or key[offset : offset + len(run)] != run:
+                        raise ValueError(f"{key!r} does not hold {run!r} at {offset}")
+                    mine.append((key, offset, payload, order))
+                    order += 1
         self.strings = frozenset(strings)
 
     def hits(self, text: str, lowered: str) -> list[int]:
@@ -214,6 +231,23 @@ class Words:
             if lowered[s:e] in strings:
                 out += (s, e)
         return out
+
+    def found(self, text: str, lowered: str) -> list[tuple[int, int, Any]]:
+        """(start, end, payload) of each bounded occurrence of a key, sorted by start, longest
+        first, then in the order the keys were given."""
+        hits = self.hits(text, lowered)
+        got: list[tuple[int, int, int, Any]] = []
+        n = len(text)
+        for i in range(0, len(hits), 2):
+            at = hits[i]
+            for key, offset, payload, order in self.keys.get(lowered[at : hits[i + 1]], ()):
+                s = at - offset
+                e = s + len(key)
+                if s >= 0 and e <= n and lowered.startswith(key, s) \
+                        and (s == 0 or not text[s - 1].isalnum()) and (e >= n or not text[e].isalnum()):
+                    got.append((s, -e, order, payload))
+        got.sort(key=lambda g: g[:3])
+        return [(s, -ne, payload) for s, ne, _, payload in got]
 
 
 _RUNS = re.compile(r"[^\W_]+")  # maximal runs of str.isalnum characters

@@ -361,6 +361,47 @@ def test_compiled_words(strings, text):
 
 
 @needs_compiled
+@CHEAP
+@given(st.lists(st.tuples(st.text(alphabet="abé1σ", min_size=1, max_size=2),
+                          st.text(alphabet="abé1σ -", max_size=3), st.text(alphabet="abé1σ -", max_size=3)),
+                max_size=8),
+       st.text(alphabet=_WORD_CHARS, max_size=40))
+@example([("ab", "", " c"), ("ab", "x ", ""), ("ab", "", " c")], "x ab c ab")
+def test_compiled_words_find_the_keys_anchored_at_their_runs(keys, text):
+    """With keys (run -> [(key, where the run is in it, payload)]), ``found`` gives the
+    occurrences of the keys in ``lowered`` that stand alone in ``text``, sorted by start,
+    longest first, then in the order the keys were given: what the gazetteer's index is."""
+    from normalize.passes.gazetteer import _lower
+
+    by_run: dict[str, list] = {}
+    for n, (run, before, after) in enumerate(keys):
+        by_run.setdefault(run, []).append((before + run + after, len(before), n))
+    lowered = _lower(text)
+    got = C.Words(keys=by_run).found(text, lowered)
+    assert got == kernel.Words(keys=by_run).found(text, lowered)
+    # the definition: every bounded occurrence of every key, found by plain search
+    want = []
+    for run, items in by_run.items():
+        for key, _at, n in items:
+            for s in range(len(text) - len(key) + 1):
+                e = s + len(key)
+                if lowered.startswith(key, s) and (s == 0 or not text[s - 1].isalnum()) \
+                        and (e == len(text) or not text[e].isalnum()) \
+                        and (s + _at == 0 or not text[s + _at - 1].isalnum()) \
+                        and not (s + _at + len(run) < len(text) and text[s + _at + len(run)].isalnum()):
+                    want.append((s, e, n))
+    assert sorted(got, key=lambda g: (g[0], -g[1], g[2])) == got
+    assert sorted(got) == sorted(want)
+
+
+def test_words_refuse_a_key_that_does_not_hold_its_run_where_it_says():
+    """A key must hold its run at its offset: it is compared only where the run was found."""
+    for k in (kernel, *([C] if C is not None else [])):
+        with pytest.raises(ValueError):
+            k.Words(keys={"ab": [("xaby", 2, None)]})
+
+
+@needs_compiled
 def test_words_reject_a_lowered_text_of_another_length():
     """``lowered`` is read at ``text``'s offsets: a lowercasing that changes the length
     ("İ" -> "i̇") would put every hit in the wrong place, so both kernels refuse it."""

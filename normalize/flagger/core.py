@@ -24,7 +24,7 @@ from ..rules import most_frequent
 from . import structure
 from .combiner import Combiner
 from .files import WEIGHTS_FILE, fluency_file, model_dir
-from .fluency import _FLUENCY, _SUFFIX_CLASS, FluencyModel, _raw_pieces
+from .fluency import _FLUENCY, _PUNCT, _SUFFIX_CLASS, FluencyModel, _raw_pieces
 from .fluency import _MT_STYLE as _MT_STYLE_WORDING
 from .foreign import GATE_KNOWN, GATE_NON_LATIN, MIN_WORDS, ForeignSignal, non_latin_count
 from .foreign import has_foreign_letter as _has_foreign_letter
@@ -156,7 +156,7 @@ class Signals:
         self._lexicons: dict[frozenset[str], Any] = {}
         self._vocabulary: Any = None
         self._wording: Any = None if K is kernel else K.Wording(
-            Reason, _pieces, structure.TEMPLATES, _FLUENCY, _MT_STYLE_WORDING, structure.QUOTES)
+            Reason, _pieces, structure.TEMPLATES, _FLUENCY, _MT_STYLE_WORDING, structure.QUOTES, _PUNCT)
 
     def skip_words(self, names: frozenset[str]) -> frozenset[str]:
         """Lowercase words of gazetteer names: never out of vocabulary, never foreign."""

@@ -50,6 +50,16 @@ def _lower(text: str) -> str:
     return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
 
 
+def _line_breaks(text: str) -> list[int]:
+    """Where the "\n" characters of ``text`` are, in order."""
+    out = []
+    i = text.find("\n")
+    while i >= 0:
+        out.append(i)
+        i = text.find("\n", i + 1)
+    return out
+
+
 def _bounded(text: str, s: int, e: int) -> bool:
     return (s == 0 or not text[s - 1].isalnum()) and (e >= len(text) or not text[e].isalnum())
 
@@ -121,7 +131,7 @@ class GazetteerPass(Pass):
     # -- helpers ----------------------------------------------------------------------------
     def _paragraph(self, text: str, s: int, e: int) -> tuple[int, int]:
         if self._breaks_of is not text:  # the line breaks of the text, found once per run
-            self._breaks = [m.start() for m in regex.finditer("\n", text)]
+            self._breaks = _line_breaks(text)
             self._breaks_of = text
         breaks = self._breaks
         i = bisect_left(breaks, s)  # the line breaks of the text, found once per run
@@ -466,7 +476,7 @@ class _Index:
                 self.by_run.setdefault(run, []).append((key, at, payload))
             else:
                 odd.append((key, payload))
-        self.words = _K.Words(self.by_run)
+        self.words = _K.Words(keys=self.by_run)
         self.odd: Any = None
         if odd:
             self.odd = ahocorasick.Automaton()
@@ -476,23 +486,15 @@ class _Index:
 
     def find(self, text: str, lowered: str) -> list[Any]:
         """(start, end, payload) of every bounded occurrence, sorted by (start, longest first)."""
-        found: list[Any] = []
-        hits = self.words.hits(text, lowered)
-        by_run = self.by_run
-        for i in range(0, len(hits), 2):
-            at = hits[i]
-            for key, offset, payload in by_run[lowered[at : hits[i + 1]]]:
-                s = at - offset
-                end = s + len(key)
-                if s >= 0 and lowered.startswith(key, s) and _bounded(text, s, end):
-                    found.append((s, end, payload))
+        found: list[Any] = self.words.found(text, lowered)
         if self.odd is not None:
+            odd = len(found)
             for end, (key, payload) in self.odd.iter(lowered):
                 s = end - len(key) + 1
                 if _bounded(text, s, end + 1):
                     found.append((s, end + 1, payload))
-        if len(found) > 1:
-            found.sort(key=lambda m: (m[0], -(m[1] - m[0])))
+            if len(found) > odd:
+                found.sort(key=lambda m: (m[0], -(m[1] - m[0])))
         return found
 
 
