@@ -1073,15 +1073,12 @@ cdef class Words:
         self.table = StrMap()
         memset(self.starts, 0, sizeof(self.starts))
         self.payloads = []
+        self.strings = frozenset(strings if keys is None else keys)
         if keys is not None:
-            strings = list(keys)
             ibuf_push(&self.cfirst, 0)
-        self.strings = frozenset(strings)
         cdef int32_t r = 0
-        for s in (strings if keys is not None else self.strings):
+        for s in (self.strings if keys is None else keys):  # (a dict: in its order, for the keys' numbers)
             if keys is not None:
-                if s in self.table:
-                    raise ValueError(f"a string twice: {s!r}")
                 for key, offset, payload in keys[s]:
                     if not 0 <= offset <= len(key) - len(s) or key[offset : offset + len(s)] != s:
                         raise ValueError(f"{key!r} does not hold {s!r} at {offset}")
@@ -2731,9 +2728,9 @@ cdef class Wording:
     cdef readonly list fragment
     cdef readonly str doubled, phrase, unbalanced_quote, unbalanced_bracket, lowercase, midcap, fluency, mt_style
     cdef readonly str quotes
-    cdef readonly dict punct  # a mark -> its raw token (fluency._PUNCT; others "<p>"), or None
+    cdef readonly dict punct  # a mark -> its raw token (fluency._PUNCT; others "<p>")
 
-    def __init__(self, reason, pieces, dict templates, str fluency, str mt_style, str quotes, dict punct=None):
+    def __init__(self, reason, pieces, dict templates, str fluency, str mt_style, str quotes, dict punct):
         self.reason, self.pieces, self.punct = reason, pieces, punct
         self.fragment = [None, templates["fragment-1"], templates["fragment-2"], templates["fragment-3"]]
         self.doubled, self.phrase = templates["doubled"], templates["phrase"]
@@ -2896,12 +2893,12 @@ cdef class Doc:
             for k in range(lo + a, lo + b):
                 tok = PyUnicode_Substring(text, T[4 * k], T[4 * k + 1])
                 bits = T[4 * k + 2]
-                if punct is not None and bits & WORD:  # a word: as written, with ' for ’
+                if bits & WORD:  # a word: as written, with ' for ’
                     got.append(tok.replace("\u2019", "'") if "\u2019" in tok else tok)
-                elif punct is not None and not bits & NUMBER:  # a mark
-                    got.append(punct.get(tok, "<p>"))
-                else:
+                elif bits & NUMBER:  # "<num>" or "<year>"
                     got.append(pieces(tok)[0])
+                else:  # a mark
+                    got.append(punct.get(tok, "<p>"))
         else:
             for k in range(lo, info[1]):
                 got.extend(pieces(PyUnicode_Substring(text, T[4 * k], T[4 * k + 1])))

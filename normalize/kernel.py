@@ -206,9 +206,9 @@ class Words:
         #: string -> [(key, offset, payload, the key's number in the order given), ...]
         self.keys: dict[str, list[tuple[str, int, Any, int]]] = {}
         if keys is not None:
-            strings = list(keys)
+            strings = keys
             order = 0
-            for run in strings:
+            for run in keys:
                 mine = self.keys[run] = []
                 for key, offset, payload in keys[run]:
                     if not 0 <= offset <= len(key) - len(run) or key[offset : offset + len(run)] != run:
@@ -243,7 +243,7 @@ class Words:
             for key, offset, payload, order in self.keys.get(lowered[at : hits[i + 1]], ()):
                 s = at - offset
                 e = s + len(key)
-                if s >= 0 and e <= n and lowered.startswith(key, s) \
+                if s >= 0 and lowered.startswith(key, s) \
                         and (s == 0 or not text[s - 1].isalnum()) and (e >= n or not text[e].isalnum()):
                     got.append((s, -e, order, payload))
         got.sort(key=lambda g: g[:3])

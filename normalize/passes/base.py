@@ -99,6 +99,16 @@ class SpanIndex:
         return i > 0 and self._max_end[i - 1] > start
 
 
+def line_breaks(text: str) -> list[int]:
+    """Where the "\n" characters of ``text`` are, in order."""
+    out = []
+    i = text.find("\n")
+    while i >= 0:
+        out.append(i)
+        i = text.find("\n", i + 1)
+    return out
+
+
 def iter_lines(text: str) -> Iterator[tuple[int, int, str]]:
     """Yield (start, end, line) for every line; ``end`` excludes the line break."""
     pos = 0

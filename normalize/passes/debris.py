@@ -16,7 +16,7 @@ from .. import kernel
 from ..literals import anchored, fold, prefixes
 from ..model import Edit, PassResult
 from ..rules import PATTERN_TIMEOUT, RuleIssue, RuleSet, TimedPattern, compile_pattern, line_of, risky_pattern
-from .base import DocContext, Pass, PatternGate, iter_lines, non_overlapping
+from .base import DocContext, Pass, PatternGate, iter_lines, line_breaks, non_overlapping
 
 FILE = "debris.yaml"
 _PLACEHOLDER = regex.compile(r"<<(\w+)>>")
@@ -420,7 +420,7 @@ class DebrisPass(Pass):
         if not idx:
             return []
         if starts is None:
-            starts = [0, *(m.end() for m in regex.finditer("\n", text))]
+            starts = [0, *(b + 1 for b in line_breaks(text))]
         found: list[tuple[_LineRule, regex.Match[str]]] = []
         folded: str | None = None
         for i in idx:

@@ -22,7 +22,7 @@ from .. import kernel
 from ..gazetteer import Entry, Form, Gazetteer, Guard, translit_key
 from ..model import Edit, Note, PassResult
 from ..rules import RuleIssue, RuleSet
-from .base import DocContext, Pass, SpanIndex
+from .base import DocContext, Pass, SpanIndex, line_breaks
 
 _K: Any = kernel.compiled or kernel
 
@@ -48,16 +48,6 @@ def _lower(text: str) -> str:
     if len(low) == len(text):
         return low
     return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
-
-
-def _line_breaks(text: str) -> list[int]:
-    """Where the "\n" characters of ``text`` are, in order."""
-    out = []
-    i = text.find("\n")
-    while i >= 0:
-        out.append(i)
-        i = text.find("\n", i + 1)
-    return out
 
 
 def _bounded(text: str, s: int, e: int) -> bool:
@@ -131,7 +121,7 @@ class GazetteerPass(Pass):
     # -- helpers ----------------------------------------------------------------------------
     def _paragraph(self, text: str, s: int, e: int) -> tuple[int, int]:
         if self._breaks_of is not text:  # the line breaks of the text, found once per run
-            self._breaks = _line_breaks(text)
+            self._breaks = line_breaks(text)
             self._breaks_of = text
         breaks = self._breaks
         i = bisect_left(breaks, s)  # the line breaks of the text, found once per run
