@@ -10,7 +10,9 @@ Several passes skip work with a cheap test in front of an expensive one:
 - the encoding pass calls ftfy only on the lines :func:`normalize.passes.encoding.untouched`
   cannot rule out, and its :func:`~normalize.passes.encoding.is_bad` searches ftfy's mojibake
   pattern only around the characters every match of it holds (``_MOJIBAKE``), in windows of
-  ``_WIDTH`` characters.
+  ``_WIDTH`` characters;
+- the gazetteer pass looks for "Phrase (ACR)" only behind the stdlib scan's hints, each phrase
+  bounded by the last character before its hint that no phrase holds.
 
 A gate that is too strict does not crash or warn: it silently skips a match, and the output
 quietly keeps a credit line or a piece of mojibake. So each claim the gates rest on is tested
@@ -546,3 +548,29 @@ def test_the_encoding_tables_are_what_the_tests_assume():
     assert _FIX.explain is False and _FIX._replace(explain=True) == encoding._CONFIG
     assert "\x85" in _CATEGORY_CHARS and "É" in _CATEGORY_CHARS and "╒" in _CATEGORY_CHARS
     assert re.compile(badness.BADNESS_RE.pattern, badness.BADNESS_RE.flags).pattern == badness.BADNESS_RE.pattern
+
+
+# -- the gazetteer's acronym scan -----------------------------------------------------------------
+_ACRONYM_ALPHABET = st.sampled_from(
+    ["North", "Atlantic", "Treaty", "Organization", "of", "the", "and", "Émile", "O’Neil", "Jean-Luc",
+     "nato", "x", " ", "  ", "\t", "\n", ".", ",", "(", ")", "(NATO)", "(EU)", "(u)", "(ABCDEFGHI)",
+     " (OSCE)", "’", "'", "-", "É", "3", "McD"])
+
+
+@settings(max_examples=600, **SETTINGS)
+@given(st.lists(_ACRONYM_ALPHABET, max_size=30).map("".join))
+def test_the_acronym_scan_finds_what_the_pattern_finds(text):
+    from normalize.passes import gazetteer
+
+    got = [m.span() + m.span("phrase") + (m["acr"],) for m in gazetteer._acronym_matches(text)]
+    want = [m.span() + m.span("phrase") + (m["acr"],) for m in gazetteer._ACRONYM.finditer(text)]
+    assert got == want
+
+
+def test_the_acronym_scan_reads_a_phrase_back_to_its_start():
+    from normalize.passes import gazetteer
+
+    text = "He said: North Atlantic Treaty Organization (NATO), and the EU (EU)."
+    assert [(m["phrase"], m["acr"]) for m in gazetteer._acronym_matches(text)] == [
+        ("North Atlantic Treaty Organization", "NATO"), ("EU", "EU")]
+

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -32,6 +33,21 @@ _ACRONYM = regex.compile(
 _FUNCTION = {"of", "the", "and", "for", "on", "de", "du", "des"}
 # what every _ACRONYM match ends with (stdlib re: a fast scan for the "(")
 _ACRONYM_HINT = re.compile(r"[ \t]\([A-Za-z]{2,8}\)")
+# what an _ACRONYM phrase cannot hold: searched backwards from a hint, it bounds the phrase
+_NOT_PHRASE = regex.compile(r"[^\p{L}’'\- \t]", regex.REVERSE)
+
+
+def _acronym_matches(text: str) -> Iterator[regex.Match[str]]:
+    """What ``_ACRONYM.finditer(text)`` gives, found from the hints: a match ends with its hint
+    and starts after the last character before it that no phrase holds, so each hint's match is
+    the leftmost one in that stretch (the whole text is not scanned for capitalised words)."""
+    last = 0
+    for h in _ACRONYM_HINT.finditer(text):
+        stop = _NOT_PHRASE.search(text, last, h.start())
+        m = _ACRONYM.search(text, stop.end() if stop else last, h.end())
+        if m is not None:
+            yield m
+        last = h.end()
 #: frequency (pyspellchecker) above which a capitalised word counts as a common English word
 _COMMON = 1000
 #: a near-miss candidate: a word this long at least, rarer than this
@@ -376,7 +392,7 @@ class GazetteerPass(Pass):
     def _acronyms(self, text: str, edits: list[Edit], notes: list[Note], protected: SpanIndex) -> None:
         g = self.g
         fixed = SpanIndex((e.start, e.end) for e in edits if e.action != "suggest")
-        for m in _ACRONYM.finditer(text):
+        for m in _acronym_matches(text):
             acr = m["acr"]
             words = m["phrase"].split()
             ps, pe = m.span("phrase")
