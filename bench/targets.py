@@ -71,7 +71,8 @@ def throughput(docs: list[str], reps: int) -> None:
     # the floor the flagger sets: scoring every sentence of the cleaned texts (the kernel's
     # tokens, lexicon, n-gram model, features, the language check of the gated sentences; no
     # reasons), against what 2x leaves for all of the pipeline
-    cleaned = [Normalizer(flagger=False).clean(d).text for d in docs]
+    plain = Normalizer(flagger=False)
+    cleaned = [plain.clean(d).text for d in docs]
     scoring: list[float] = []
     for _ in range(reps):
         n = Normalizer()  # cold, as in the runs above
