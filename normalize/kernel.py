@@ -206,7 +206,6 @@ class Words:
         #: string -> [(key, offset, payload, the key's number in the order given), ...]
         self.keys: dict[str, list[tuple[str, int, Any, int]]] = {}
         if keys is not None:
-            strings = keys
             order = 0
             for run in keys:
                 mine = self.keys[run] = []
@@ -215,7 +214,7 @@ class Words:
                         raise ValueError(f"{key!r} does not hold {run!r} at {offset}")
                     mine.append((key, offset, payload, order))
                     order += 1
-        self.strings = frozenset(strings)
+        self.strings = frozenset(strings if keys is None else keys)
 
     def hits(self, text: str, lowered: str) -> list[int]:
         """Flat [start, end, ...] of the runs ``text[s:e]`` (maximal: no letter or digit touches

@@ -35,6 +35,14 @@ _FUNCTION = {"of", "the", "and", "for", "on", "de", "du", "des"}
 _ACRONYM_HINT = re.compile(r"[ \t]\([A-Za-z]{2,8}\)")
 # what an _ACRONYM phrase cannot hold: searched backwards from a hint, it bounds the phrase
 _NOT_PHRASE = regex.compile(r"[^\p{L}’'\- \t]", regex.REVERSE)
+#: frequency (pyspellchecker) above which a capitalised word counts as a common English word
+_COMMON = 1000
+#: a near-miss candidate: a word this long at least, rarer than this
+_NEAR_MIN, _NEAR_FREQ = 5, 100
+#: a word whose spellings are compared across the document: this long at least
+_GROUP_MIN = 4
+#: how far a sentence window reaches on each side of a match, at most
+_SENTENCE_REACH = 1000
 
 
 def _acronym_matches(text: str) -> Iterator[regex.Match[str]]:
@@ -48,15 +56,6 @@ def _acronym_matches(text: str) -> Iterator[regex.Match[str]]:
         if m is not None:
             yield m
         last = h.end()
-#: frequency (pyspellchecker) above which a capitalised word counts as a common English word
-_COMMON = 1000
-#: a near-miss candidate: a word this long at least, rarer than this
-_NEAR_MIN, _NEAR_FREQ = 5, 100
-#: a word whose spellings are compared across the document: this long at least
-_GROUP_MIN = 4
-#: how far a sentence window reaches on each side of a match, at most
-_SENTENCE_REACH = 1000
-
 
 
 def _lower(text: str) -> str:
@@ -140,7 +139,7 @@ class GazetteerPass(Pass):
             self._breaks = line_breaks(text)
             self._breaks_of = text
         breaks = self._breaks
-        i = bisect_left(breaks, s)  # the line breaks of the text, found once per run
+        i = bisect_left(breaks, s)  # the paragraph: from the break before s to the one at or after e
         ps = breaks[i - 1] + 1 if i > 0 else 0
         j = bisect_left(breaks, e)
         return ps, breaks[j] if j < len(breaks) else len(text)
