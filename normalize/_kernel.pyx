@@ -1022,6 +1022,36 @@ cdef class CharSet:
             return runs_of(self.bits, <uint16_t*>PyUnicode_DATA(text), start, stop)
         return runs_of(self.bits, <uint32_t*>PyUnicode_DATA(text), start, stop)
 
+    def least_runs(self, str text, Py_ssize_t start=0, end=None):
+        """A lower bound of the runs of any larger set with no other ASCII character (see kernel.py)."""
+        cdef int kind = PyUnicode_KIND(text)
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
+        cdef Py_ssize_t stop = n if end is None else min(<Py_ssize_t>end, n)
+        if start < 0:
+            start = 0
+        if kind == 1:
+            return least_runs_of(self.bits, <uint8_t*>PyUnicode_DATA(text), start, stop)
+        if kind == 2:
+            return least_runs_of(self.bits, <uint16_t*>PyUnicode_DATA(text), start, stop)
+        return least_runs_of(self.bits, <uint32_t*>PyUnicode_DATA(text), start, stop)
+
+
+cdef Py_ssize_t least_runs_of(const uint8_t* bits, const chr_t* d, Py_ssize_t i, Py_ssize_t stop) noexcept:
+    """The maximal runs of characters of the set or above ASCII that hold one of the set."""
+    cdef Py_ssize_t n = 0
+    cdef bint counted = False  # the run so far holds one of the set
+    cdef uint32_t c
+    while i < stop:
+        c = d[i]
+        if bits[c >> 3] >> (c & 7) & 1:
+            if not counted:
+                n += 1
+                counted = True
+        elif c < 128:
+            counted = False
+        i += 1
+    return n
+
 
 cdef Py_ssize_t runs_of(const uint8_t* bits, const chr_t* d, Py_ssize_t i, Py_ssize_t stop) noexcept:
     cdef Py_ssize_t n = 0

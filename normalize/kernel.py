@@ -191,6 +191,21 @@ class CharSet:
                 inside = False
         return n
 
+    def least_runs(self, text: str, start: int = 0, end: int | None = None) -> int:
+        """A lower bound of the maximal runs that any set holding this one's characters, and no
+        other ASCII character, finds in ``text[start:end]`` (bounds as in :meth:`runs`): the
+        maximal runs of characters of this set or above ASCII that hold one of this set's. The
+        same as :meth:`runs` on ASCII text. (The words of a pattern such as ``[\\w'-]+`` in any
+        text, from the set of its ASCII characters.)"""
+        n, counted = 0, False
+        for c in text[max(start, 0) : len(text) if end is None else max(min(end, len(text)), 0)]:
+            if c in self.chars:
+                n += not counted
+                counted = True
+            elif c < "\x80":
+                counted = False
+        return n
+
 
 class Words:
     """A set of strings, looked up for every run of letters and digits (``str.isalnum``) of a

@@ -12,7 +12,10 @@ Several passes skip work with a cheap test in front of an expensive one:
   pattern only around the characters every match of it holds (``_MOJIBAKE``), in windows of
   ``_WIDTH`` characters;
 - the gazetteer pass looks for "Phrase (ACR)" only behind the stdlib scan's hints, each phrase
-  bounded by the last character before its hint that no phrase holds.
+  bounded by the last character before its hint that no phrase holds;
+- the debris pass reads a line fragment by fragment as an author bio only when its first
+  fragment may be short enough: ``CharSet.least_runs`` of the ASCII word characters there is at
+  most the words its regex finds (and exactly them in ASCII text).
 
 A gate that is too strict does not crash or warn: it silently skips a match, and the output
 quietly keeps a credit line or a piece of mojibake. So each claim the gates rest on is tested
@@ -574,3 +577,38 @@ def test_the_acronym_scan_reads_a_phrase_back_to_its_start():
     assert [(m["phrase"], m["acr"]) for m in gazetteer._acronym_matches(text)] == [
         ("North Atlantic Treaty Organization", "NATO"), ("EU", "EU")]
 
+
+
+# -- the debris pass's author-bio scan ------------------------------------------------------------
+# A line is read fragment by fragment only when its first fragment may be short enough: the
+# ASCII word characters' least_runs in it are at most the words the pass's regex finds there.
+_FRAGMENT_ALPHABET = st.sampled_from(
+    ["Amateur", "alcohol", "specialist", "x", "3", "_", "-", "'", "’", "é", "Jūratė", "Жур", "a-b", "don't",
+     " ", "  ", "\u00a0", "\u2009", "\t", ",", ";", "“", "”", "—", "(", ")", "😀", "ǅ", "\u0301"])
+
+
+@settings(max_examples=600, **SETTINGS)
+@given(st.lists(_FRAGMENT_ALPHABET, max_size=20).map("".join))
+def test_a_fragments_least_runs_never_exceed_its_words(text):
+    from normalize import kernel
+    from normalize.passes import debris
+
+    words = len(debris._WORD.findall(text))
+    for k in {kernel.CharSet, type(debris._ASCII_WORD)}:
+        got = k(debris._ASCII_WORD.chars).least_runs(text)
+        assert got <= words, (k, text)
+        if text.isascii():
+            assert got == words, (k, text)
+
+
+def test_a_bio_with_non_ascii_words_is_still_found_and_a_long_first_fragment_is_not():
+    from normalize.model import Edit
+
+    p = DebrisPass(RuleSet.load())
+    bio = "Jūratė’s “amateur” fan. Reader. Coffee specialist. Music junkie."
+    text = f"The talks ended.\n{bio}\n"
+    got = p.run(text, None).edits
+    assert got and all(isinstance(e, Edit) for e in got)
+    assert [text[e.start : e.end].strip() for e in got] == [bio]
+    long = "Jūratė’s friends and neighbours met in Vilnius on Friday. Reader. Coffee specialist. Music junkie."
+    assert p.run(f"The talks ended.\n{long}\n", None).edits == []

@@ -422,18 +422,21 @@ _SINGLE = [c for c in MIXED if len(c) == 1]
 @given(st.lists(st.sampled_from(_SINGLE), max_size=8), mixed_text, st.data())
 @example([" ", "\u00a0"], "a  b\u00a0 c", None)
 @example(["😀", "\U00010400"], "a😀😀b\U00010400", None)
+@example(["a", "-"], "é a\u00a0é-é ééa. a", None)
 def test_compiled_charset(chars, text, data):
     """Where the first character of a set is, and how many runs of them a stretch holds (the
     passes' gates): the same, for the whole text and for any stretch of it."""
     ref, comp = kernel.CharSet(chars), C.CharSet(chars)
     assert comp.find(text) == ref.find(text)
     assert comp.runs(text) == ref.runs(text)
+    assert comp.least_runs(text) == ref.least_runs(text)
     if data is not None:
         n = len(text)
         start = data.draw(st.integers(0, n + 2), label="start")
         end = data.draw(st.one_of(st.none(), st.integers(0, n + 2)), label="end")
         assert comp.find(text, start, end) == ref.find(text, start, end)
         assert comp.runs(text, start, end) == ref.runs(text, start, end)
+        assert comp.least_runs(text, start, end) == ref.least_runs(text, start, end)
 
 
 @needs_compiled
@@ -444,6 +447,7 @@ def test_compiled_charset_negative_bounds():
             ref, comp = kernel.CharSet("a"), C.CharSet("a")
             assert comp.runs(text, start, end) == ref.runs(text, start, end), (text, start, end)
             assert comp.find(text, start, end) == ref.find(text, start, end), (text, start, end)
+            assert comp.least_runs(text, start, end) == ref.least_runs(text, start, end), (text, start, end)
 
 
 _CORRECTION_CHARS = "abcdé😀"

@@ -38,10 +38,11 @@ def bio_body(line: str) -> str:
 _FRAGMENT = regex.compile(r"[^.!?]+[.!?]")
 _CLOSERS = "”’\"')]»"
 _CAPS = frozenset("BCDEFGHJKLMNOPQRSTUVWXYZ")  # a drop cap: a capital but A and I
-# the characters of _WORD in an ASCII text (regex's \w there is [A-Za-z0-9_]): counting their
-# runs counts a fragment's words without the regex
+# the ASCII characters of _WORD (regex's \w there is [A-Za-z0-9_]): their least_runs in a
+# fragment are at most its words (exactly its words in ASCII text), counted without the regex
 _ASCII_WORD: Any = (kernel.compiled or kernel).CharSet(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_'-")
+_FRAGMENT_END: Any = (kernel.compiled or kernel).CharSet(".!?")
 
 
 @dataclass
@@ -503,10 +504,10 @@ class DebrisPass(Pass):
                 if "." not in line or line.count(".") + line.count("!") + line.count("?") < min_frag:
                     continue
                 body = bio_body(line)
-                if body.isascii():  # the first fragment's words, counted in one pass: too many?
-                    first = min((i for i in (body.find("."), body.find("!"), body.find("?")) if i >= 0), default=-1)
-                    if first >= 0 and _ASCII_WORD.runs(body, 0, first) > max_words:
-                        continue
+                # the first fragment's words, at least as many as counted in one pass: too many?
+                first = _FRAGMENT_END.find(body)
+                if first >= 0 and _ASCII_WORD.least_runs(body, 0, first) > max_words:
+                    continue
                 # every fragment must be short and capitalised: looked at one by one, so that a
                 # line of ordinary sentences is set aside at its first
                 frags: list[str] = []
