@@ -854,6 +854,7 @@ cdef class Needles:
     cdef uint8_t pairs[8192]  # bit per (hashed) pair of first two characters of a string
     cdef uint8_t single[8192]  # bit per character below 65536 that is a whole string
     cdef bint any_single  # some string is one character
+    cdef bint lower_ascii  # every string is lowercase ASCII (present_folded)
 
     def __cinit__(self, *args, **kwargs):
         self.chars = NULL
@@ -905,6 +906,7 @@ cdef class Needles:
             else:
                 self.single[0] |= 1  # (a character above 65536 alone: pairs cannot tell)
         self.any_single = any(len(x) == 1 for x in self.strings)
+        self.lower_ascii = all(x.isascii() and x == x.lower() for x in self.strings)
         for i in range(self.count):
             x = self.strings[i]
             self.off[i] = <int32_t>at
@@ -914,6 +916,15 @@ cdef class Needles:
             at += len(x)
 
     def present(self, str text):
+        return self._present(text, False)
+
+    def present_folded(self, str text):
+        """present(fold(text)) (normalize.literals.fold), for lowercase ASCII strings (see kernel.py)."""
+        if not self.lower_ascii:
+            raise ValueError("present_folded looks for lowercase ASCII strings only")
+        return self._present(text, True)
+
+    def _present(self, str text, bint folded):
         cdef int kind = PyUnicode_KIND(text)
         cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
         cdef uint8_t* found = <uint8_t*>malloc(max(self.count, 1))
@@ -922,11 +933,11 @@ cdef class Needles:
         try:
             memset(found, 0, max(self.count, 1))
             if kind == 1:
-                needles_in(self, <uint8_t*>PyUnicode_DATA(text), n, found)
+                needles_in(self, <uint8_t*>PyUnicode_DATA(text), n, found, folded)
             elif kind == 2:
-                needles_in(self, <uint16_t*>PyUnicode_DATA(text), n, found)
+                needles_in(self, <uint16_t*>PyUnicode_DATA(text), n, found, folded)
             else:
-                needles_in(self, <uint32_t*>PyUnicode_DATA(text), n, found)
+                needles_in(self, <uint32_t*>PyUnicode_DATA(text), n, found, folded)
             mask = 0
             for i in range(self.count):
                 if found[i]:
@@ -936,7 +947,22 @@ cdef class Needles:
             free(found)
 
 
-cdef int needles_in(Needles nd, const chr_t* d, Py_ssize_t n, uint8_t* found) except -1:
+cdef inline uint32_t fold_char(uint32_t c) noexcept:
+    """The character of literals.fold as far as lowercase ASCII strings can tell: an ASCII letter
+    lowercased, the four characters above ASCII that fold to an ASCII letter (İ ı ſ K) mapped,
+    any other character kept (it folds to a character above ASCII)."""
+    if c < 128:
+        return c + 32 if 65 <= c <= 90 else c
+    if c == 0x130 or c == 0x131:
+        return 105  # i
+    if c == 0x17F:
+        return 115  # s
+    if c == 0x212A:
+        return 107  # k
+    return c
+
+
+cdef int needles_in(Needles nd, const chr_t* d, Py_ssize_t n, uint8_t* found, bint folded) except -1:
     cdef Py_ssize_t p, q, m, left = nd.count, o
     cdef int32_t h
     cdef uint32_t c
@@ -944,12 +970,12 @@ cdef int needles_in(Needles nd, const chr_t* d, Py_ssize_t n, uint8_t* found) ex
     cdef uint32_t pb
     cdef bint any_single = nd.any_single
     for p in range(n):
-        c = d[p]
+        c = fold_char(d[p]) if folded else d[p]
         if c < 65536:
             # a string starts here only if the first two characters are some string's, or
             # the character is a string by itself
             if p + 1 < n:
-                pb = pair_bit(c, d[p + 1])
+                pb = pair_bit(c, fold_char(d[p + 1]) if folded else d[p + 1])
                 if not nd.pairs[pb >> 3] >> (pb & 7) & 1 and not (any_single and nd.single[c >> 3] >> (c & 7) & 1):
                     continue
             h = nd.head[c]
@@ -963,7 +989,7 @@ cdef int needles_in(Needles nd, const chr_t* d, Py_ssize_t n, uint8_t* found) ex
                 if p + m <= n:
                     o = nd.off[h]
                     for q in range(1, m):
-                        if nd.chars[o + q] != d[p + q]:
+                        if nd.chars[o + q] != (fold_char(d[p + q]) if folded else d[p + q]):
                             break
                     else:
                         found[h] = 1

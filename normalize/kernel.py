@@ -162,6 +162,16 @@ class Needles:
                 mask |= 1 << i
         return mask
 
+    def present_folded(self, text: str) -> int:
+        """``present(fold(text))`` (:func:`normalize.literals.fold`), for strings that are all
+        lowercase ASCII (ValueError otherwise): the compiled kernel folds as it reads, without
+        making the folded copy."""
+        if not all(s.isascii() and s == s.lower() for s in self.strings):
+            raise ValueError("present_folded looks for lowercase ASCII strings only")
+        from .literals import fold
+
+        return self.present(fold(text))
+
 
 class CharSet:
     """A set of characters: :meth:`find` gives where the first of them is in a text."""

@@ -53,6 +53,7 @@ from hypothesis import strategies as st
 
 from normalize import kernel
 from normalize.gazetteer import translit_key
+from normalize.literals import fold
 
 C: Any = kernel.compiled
 ROOT = Path(__file__).resolve().parent.parent
@@ -254,6 +255,32 @@ needle = st.lists(st.sampled_from(_NEEDLE_CHARS), min_size=1, max_size=5).map(""
 def test_compiled_needles(strings, text):
     """Which strings occur in a text (the gate in front of patterns): the same bit mask."""
     assert C.Needles(strings).present(text) == kernel.Needles(strings).present(text)
+
+
+_FOLD_CHARS = "aAbBiIsSkK\u0130\u0131\u017f\u212a\u00e9\u00c9\u03a3\u00df😀 "
+_FOLDED_NEEDLE = st.text(alphabet="abiskK ", min_size=1, max_size=4).map(str.lower)
+
+
+@needs_compiled
+@CHEAP
+@given(st.lists(_FOLDED_NEEDLE, max_size=8), st.text(alphabet=_FOLD_CHARS, max_size=16))
+@example(["is", "k", "si"], "\u0130\u017f \u212a \u017f\u0131")  # İſ K ſı: each folds to an ASCII letter
+@example(["ss", "i"], "\u00df I")  # ß folds to itself, not to "ss"
+def test_compiled_needles_present_folded(strings, text):
+    """The case-insensitive gate: the compiled kernel folds as it reads, and finds exactly what
+    the reference finds in fold(text)."""
+    want = kernel.Needles(strings).present(fold(text))
+    assert kernel.Needles(strings).present_folded(text) == want
+    assert C.Needles(strings).present_folded(text) == want
+
+
+@needs_compiled
+def test_present_folded_wants_lowercase_ascii_strings():
+    for k in (kernel, C):
+        with pytest.raises(ValueError):
+            k.Needles(["a", "B"]).present_folded("ab")
+        with pytest.raises(ValueError):
+            k.Needles(["é"]).present_folded("é")
 
 
 @needs_compiled

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import regex
 
 from .. import kernel
-from ..literals import fold, required
+from ..literals import required
 from ..model import Edit, PassResult
 from ..rules import RuleIssue, RuleSet, TimedPattern, compile_pattern, line_of, risky_pattern
 
@@ -194,7 +194,8 @@ def _union(found: int, values: list[Any]) -> Any:
 class PatternGate:
     """Which of some patterns may match a text, each read for the strings every match of it
     holds (:func:`normalize.literals.required`), all looked for in one pass of the kernel over
-    the text and one over its :func:`~normalize.literals.fold` (for case-insensitive patterns).
+    the text and one over it as :func:`~normalize.literals.fold` gives it, folded as it is read
+    (for case-insensitive patterns: ``Needles.present_folded``).
     A pattern that requires nothing readable always passes.
 
     >>> gate = PatternGate([("credit", "(?:©|Copyright)[ \\t]+\\w+", 0), ("any", ".+", 0)])
@@ -230,7 +231,7 @@ class PatternGate:
         if self.cs is not None:
             keys.update(*_members(self.cs.present(text), self._cs))
         if self.ci is not None:
-            keys.update(*_members(self.ci.present(fold(text)), self._ci))
+            keys.update(*_members(self.ci.present_folded(text), self._ci))
         return keys
 
 
