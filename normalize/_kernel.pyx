@@ -1932,13 +1932,15 @@ cdef class NameScanner:
         if f < 0:
             f = 0
         out[1] = -1
+        m = -1  # the translit key's length, once it is made
         if n >= T.near_min and f < T.near_freq and sm_get(T.names, <const uint32_t*>w, 0, n) < 0:
             m = translit_into(w, n, key)
             if T.near(key, m):
                 bits |= N_NEAR
         if n >= T.group_min and f < T.group_freq:
             bits |= N_GROUP
-            m = translit_into(w, n, key)
+            if m < 0:
+                m = translit_into(w, n, key)
             out[1] = sm_intern(self.keys, <const uint32_t*>key, 0, m)
         if caps and sm_get(T.acronyms, <const uint32_t*>w, 0, n - 1) >= 0:
             bits |= N_PLURAL
