@@ -91,7 +91,7 @@ def main() -> None:
 
 
 @main.command("run")
-@click.argument("in_dir", metavar="IN", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("in_dir", metavar="IN")
 @click.argument("out_dir", metavar="OUT", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--rules", "rules_dir", type=click.Path(file_okay=False), help="Rules directory (default: the bundled rules/).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
@@ -116,12 +116,15 @@ def main() -> None:
 @click.option("--flagger/--no-flagger", default=None,
               help="Score every sentence (default) or flag only the passes' suggestions.")
 @click.option("--quiet", "-q", is_flag=True, default=None, help="No progress bar or summary line.")
-def run_cmd(in_dir: Path, out_dir: Path, rules_dir: str | None, config_file: Path | None,
+def run_cmd(in_dir: str, out_dir: Path, rules_dir: str | None, config_file: Path | None,
             jobs: int | None, engine: str | None, scheduler: str | None, force: bool, prune: bool,
             chunk_mb: float | None, max_document_mb: float | None, only: str | None, skip: str | None,
             text_field: str | None, threshold: float | None, flagger: bool | None,
             quiet: bool | None) -> None:
     """Clean every .txt, .jsonl and .jsonl.gz file under IN into OUT (same relative paths).
+
+    IN is a directory, or a URL that fsspec can read (s3://bucket/news, with s3fs installed);
+    OUT is a directory.
 
     OUT/_normalize/ receives edits.jsonl, flags.jsonl, flags.csv, report.html, documents.jsonl,
     errors.jsonl and summary.json.

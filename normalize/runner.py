@@ -57,6 +57,7 @@ from .io import (
 )
 from .partlog import Appender, PartLogs, Record, body_line, encode, parse_line
 from .rules import RulesError, RuleSet, RuleTimeout
+from .sources import SourceError, UrlInputs, is_url
 
 if TYPE_CHECKING:  # imported when a worker starts cleaning (a re-run may need neither)
     from .pipeline import Normalizer
@@ -153,13 +154,34 @@ class Unit:
         return f"{digest[:2]}/{digest}.{self.chunk}.part"
 
 
-def check_paths(in_dir: Path, out_dir: Path) -> None:
-    if not in_dir.is_dir():
+#: where a run's inputs are: a directory, or a URL read through fsspec (normalize.sources)
+Inputs = Path | UrlInputs
+
+
+def inputs_of(where: str | Path) -> Inputs:
+    """IN as the runner reads it: a URL (``protocol://...``) through fsspec, else a directory."""
+    if isinstance(where, str) and is_url(where):
+        try:
+            return UrlInputs(where)
+        except SourceError as exc:
+            raise UsageError(str(exc)) from exc
+    return Path(where)
+
+
+def check_paths(in_dir: Inputs, out_dir: Path) -> None:
+    if isinstance(in_dir, UrlInputs):
+        if not in_dir.is_dir():
+            raise UsageError(f"input {in_dir.url!r} is not a folder that can be listed")
+        local = in_dir.local_root
+    elif not in_dir.is_dir():
         raise UsageError(f"input directory {str(in_dir)!r} does not exist")
-    rin, rout = in_dir.resolve(), out_dir.resolve()
-    if rout == rin or rin in rout.parents:
+    else:
+        local = str(in_dir)
+    rout = out_dir.resolve()
+    rin = Path(local).resolve() if local is not None else None
+    if rin is not None and (rout == rin or rin in rout.parents):
         raise UsageError("OUT may not be IN or inside it: the input is never modified")
-    if rout in rin.parents:
+    if rin is not None and rout in rin.parents:
         raise UsageError("IN may not be inside OUT: outputs could overwrite inputs")
     if (out_dir / META_DIR).is_symlink():
         raise UsageError(f"{out_dir / META_DIR} is a symbolic link: the run writes only inside OUT")
@@ -311,45 +333,55 @@ def file_state(path: Path | str) -> tuple[str, int, int]:
 
 def _chunk_bounds(path: Path | str, chunk_bytes: int) -> list[tuple[int, int, int]]:
     """(start, end, first line) of chunks of whole lines, each about ``chunk_bytes`` long."""
+    with open(path, "rb") as fh:
+        return chunk_bounds_of(fh, chunk_bytes)
+
+
+def chunk_bounds_of(fh: Any, chunk_bytes: int) -> list[tuple[int, int, int]]:
+    """:func:`_chunk_bounds` of a file open for reading in binary, read from where it is."""
     bounds = []
     start, line, pos = 0, 1, 0
     lines_in_chunk = 0
-    with open(path, "rb") as fh:
-        while block := fh.read(_HASH_BLOCK):
-            at = 0
-            while True:
-                cut = start + chunk_bytes
-                if cut >= pos + len(block):
-                    lines_in_chunk += block.count(b"\n", at)
-                    break
-                nl = block.find(b"\n", max(at, cut - pos))
-                if nl < 0:
-                    lines_in_chunk += block.count(b"\n", at)
-                    break
-                lines_in_chunk += block.count(b"\n", at, nl + 1)
-                end = pos + nl + 1
-                bounds.append((start, end, line))
-                line += lines_in_chunk
-                lines_in_chunk = 0
-                start, at = end, nl + 1
-            pos += len(block)
+    while block := fh.read(_HASH_BLOCK):
+        at = 0
+        while True:
+            cut = start + chunk_bytes
+            if cut >= pos + len(block):
+                lines_in_chunk += block.count(b"\n", at)
+                break
+            nl = block.find(b"\n", max(at, cut - pos))
+            if nl < 0:
+                lines_in_chunk += block.count(b"\n", at)
+                break
+            lines_in_chunk += block.count(b"\n", at, nl + 1)
+            end = pos + nl + 1
+            bounds.append((start, end, line))
+            line += lines_in_chunk
+            lines_in_chunk = 0
+            start, at = end, nl + 1
+        pos += len(block)
     if pos > start or not bounds:
         bounds.append((start, pos, line))
     return bounds
 
 
-def plan(in_dir: Path, logs: PartLogs, out_dir: Path, options: RunOptions, key: str) -> Iterator[Unit]:
+def plan(in_dir: Inputs, logs: PartLogs, out_dir: Path, options: RunOptions, key: str) -> Iterator[Unit]:
     """Every unit of the run, in a fixed order, each marked ``reuse`` when its record in
     ``logs`` is current."""
-    for rel, problem, warning in discover(in_dir):
+    url = in_dir if isinstance(in_dir, UrlInputs) else None
+    for rel, problem, warning in (url.walk(META_DIR) if url is not None else discover(in_dir)):  # type: ignore[arg-type]
         if problem:
             yield Unit(rel, problem=problem, warning=warning)
             continue
-        path = os.path.join(in_dir, rel)
+        path = os.path.join(in_dir, rel) if url is None else ""
         try:
-            sha, size, mtime_ns = file_state(path)
+            sha, size, mtime_ns = file_state(path) if url is None else url.state(rel)
             if rel.endswith(".jsonl") and size > options.chunk_bytes:
-                bounds = _chunk_bounds(path, options.chunk_bytes)
+                if url is None:
+                    bounds = _chunk_bounds(path, options.chunk_bytes)
+                else:
+                    with url.open(rel) as fh:
+                        bounds = chunk_bounds_of(fh, options.chunk_bytes)
             else:
                 bounds = [(0, -1, 1)]
         except InputError as exc:
@@ -369,6 +401,8 @@ def plan(in_dir: Path, logs: PartLogs, out_dir: Path, options: RunOptions, key: 
 
 # -- the work -------------------------------------------------------------------------------
 _STATE: dict[str, Any] = {}
+#: the URL inputs this process has opened (a run's IN: one, in practice)
+_URL_INPUTS: dict[str, UrlInputs] = {}
 
 
 @dataclass
@@ -432,7 +466,7 @@ def work(spec: WorkSpec, unit: Unit) -> dict[str, Any]:
     after the plan hashed it, the output is made from what was read, the part says so (and an
     errors.jsonl line of kind ``changed`` reports it), and a later run redoes the file unless
     it still holds exactly those bytes."""
-    in_dir, out_dir = Path(spec.in_dir), Path(spec.out_dir)
+    in_dir, out_dir = _worker_inputs(spec.in_dir), Path(spec.out_dir)
     log = _appender(spec)
     t0 = time.perf_counter()
     part = _Part(unit, spec.key)
@@ -587,8 +621,28 @@ def _clean(normalizer: Normalizer, rel: str, line: int | None, text: str, encodi
     return res.text
 
 
-def _open_unit(in_dir: Path, unit: Unit) -> Any:
+def _worker_inputs(where: str) -> Inputs:
+    """The run's IN in a worker (a URL's filesystem is made once per process)."""
+    if not is_url(where):
+        return Path(where)
+    got = _URL_INPUTS.get(where)
+    if got is None:
+        got = _URL_INPUTS[where] = UrlInputs(where)
+    return got
+
+
+def _read_stat(in_dir: Inputs, unit: Unit, fh: Any) -> tuple[int, int]:
+    """(size, mtime_ns) of the unit's input after reading it (from ``fh``, a local file)."""
+    if isinstance(in_dir, UrlInputs):
+        return in_dir.stat(unit.rel)
+    st = os.fstat(fh.fileno())
+    return st.st_size, st.st_mtime_ns
+
+
+def _open_unit(in_dir: Inputs, unit: Unit) -> Any:
     """The unit's input, opened; a link is checked again (it may have changed since the plan)."""
+    if isinstance(in_dir, UrlInputs):
+        return in_dir.open(unit.rel)
     path = in_dir / unit.rel
     if path.is_symlink():
         problem = _link_problem(path, in_dir.resolve(), directory=False)
@@ -624,17 +678,17 @@ def _output_path(out_dir: Path, rel: str) -> Path:
     return target
 
 
-def _work_txt(normalizer: Normalizer, spec: WorkSpec, in_dir: Path, out_dir: Path, unit: Unit,
+def _work_txt(normalizer: Normalizer, spec: WorkSpec, in_dir: Inputs, out_dir: Path, unit: Unit,
               part: _Part) -> None:
     part.seen = 1
     limit = spec.max_document_bytes
     with _open_unit(in_dir, unit) as fh:
         data = fh.read(limit + 1)
-        st = os.fstat(fh.fileno())
+        size, mtime = _read_stat(in_dir, unit, fh)
     if len(data) > limit:
-        part.error(_too_large(unit.rel, None, max(st.st_size, len(data)), limit))
+        part.error(_too_large(unit.rel, None, max(size, len(data)), limit))
         return
-    part.read_sha, part.read_stat = hashlib.sha256(data).hexdigest(), (st.st_size, st.st_mtime_ns)
+    part.read_sha, part.read_stat = hashlib.sha256(data).hexdigest(), (size, mtime)
     decoded = decode_bytes(data)
     text = _clean(normalizer, unit.rel, None, decoded.text, decoded.encoding, part)
     # an output left as it was (a forced run, new rules that change nothing here) is not rewritten
@@ -655,7 +709,7 @@ class _HashingReader:
         return data
 
 
-def _jsonl_lines(in_dir: Path, unit: Unit, limit: int, part: _Part) -> Iterator[tuple[int, bytes | None, int]]:
+def _jsonl_lines(in_dir: Inputs, unit: Unit, limit: int, part: _Part) -> Iterator[tuple[int, bytes | None, int]]:
     """(line number, bytes, size) of every line of the unit; bytes is None for a line longer
     than ``limit``, which is skipped without being held in memory."""
     h = hashlib.sha256()
@@ -693,11 +747,11 @@ def _jsonl_lines(in_dir: Path, unit: Unit, limit: int, part: _Part) -> Iterator[
             n += 1
         if unit.rel.endswith(".gz"):
             fh.close()
-        st = os.fstat(raw_fh.fileno())
-    part.read_sha, part.read_stat = h.hexdigest(), (st.st_size, st.st_mtime_ns)
+        read_stat = _read_stat(in_dir, unit, raw_fh)
+    part.read_sha, part.read_stat = h.hexdigest(), read_stat
 
 
-def _work_jsonl(normalizer: Normalizer, spec: WorkSpec, in_dir: Path, out_dir: Path, unit: Unit,
+def _work_jsonl(normalizer: Normalizer, spec: WorkSpec, in_dir: Inputs, out_dir: Path, unit: Unit,
                 part: _Part) -> None:
     # the cleaned lines go to a temporary file, not to memory: a big file stays cheap
     target = _output_path(out_dir, unit.rel) if unit.chunks == 1 else _piece_path(out_dir, unit)
@@ -938,8 +992,9 @@ def _sweep_temporaries(out_dir: Path) -> int:
 
 
 def run(in_dir: Path | str, out_dir: Path | str, options: RunOptions) -> RunResult:
-    in_dir, out_dir = Path(in_dir), Path(out_dir)
-    check_paths(in_dir, out_dir)
+    """Clean every input under ``in_dir`` (a directory, or a URL fsspec can read) into ``out_dir``."""
+    inputs, out_dir = inputs_of(in_dir), Path(out_dir)
+    check_paths(inputs, out_dir)
     if options.engine not in ("local", "dask"):
         raise UsageError(f"unknown engine {options.engine!r} (engines: local, dask)")
     t0 = time.perf_counter()
@@ -949,7 +1004,7 @@ def run(in_dir: Path | str, out_dir: Path | str, options: RunOptions) -> RunResu
         options.loaded_rules()
     meta.mkdir(parents=True, exist_ok=True)
     with _only_run(meta):
-        return _run(in_dir, out_dir, options, t0, meta, parts)
+        return _run(inputs, out_dir, options, t0, meta, parts)
 
 
 #: the file a run holds an exclusive lock on, so that two runs never write one OUT at once
@@ -977,7 +1032,7 @@ def _only_run(meta: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _run(in_dir: Path, out_dir: Path, options: RunOptions, t0: float, meta: Path, parts: Path) -> RunResult:
+def _run(in_dir: Inputs, out_dir: Path, options: RunOptions, t0: float, meta: Path, parts: Path) -> RunResult:
     _sweep_temporaries(out_dir)
     threshold = effective_threshold(options)
     key = run_key(options, threshold)
@@ -1007,7 +1062,8 @@ def _run(in_dir: Path, out_dir: Path, options: RunOptions, t0: float, meta: Path
         del logs  # (assembly reads the logs again: the workers need not inherit the index)
 
         # 2. work
-        spec = WorkSpec(str(in_dir.resolve()), str(out_dir.resolve()), str(options.rules.root),
+        where = in_dir.url if isinstance(in_dir, UrlInputs) else str(in_dir.resolve())
+        spec = WorkSpec(where, str(out_dir.resolve()), str(options.rules.root),
                         options.rules.version, list(options.only), list(options.skip), options.text_field,
                         options.threshold, options.flagger, key, options.max_document_bytes, run_seq)
         progress = _progress(options.quiet, todo)
@@ -1092,7 +1148,7 @@ def effective_threshold(options: RunOptions) -> float | None:
     return float(json.loads((model_dir(options.rules) / WEIGHTS_FILE).read_text(encoding="utf-8"))["threshold"])
 
 
-def _assemble(spool: _Spool, in_dir: Path, out_dir: Path, options: RunOptions, threshold: float | None,
+def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions, threshold: float | None,
               key: str, run: int) -> dict[str, Any]:
     """The run's outputs in OUT/_normalize from the records of the plan's units (``run``: the
     sequence number of this run's logs, which hold the records of the units it did)."""
