@@ -365,25 +365,39 @@ def chunk_bounds_of(fh: Any, chunk_bytes: int) -> list[tuple[int, int, int]]:
     return bounds
 
 
+def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int) -> tuple[str, int, int, list[tuple[int, int, int]]]:
+    """(sha256, size, mtime_ns, chunk bounds) of an input file; a plain ``.jsonl`` larger than
+    ``chunk_bytes`` is cut into chunks of whole lines, any other file is one unit. A file behind
+    a URL is read once, hashed as its chunks are found (it may be a download)."""
+    whole = [(0, -1, 1)]
+    if isinstance(in_dir, UrlInputs):
+        h, bounds = hashlib.sha256(), whole
+        with in_dir.open(rel) as fh:
+            reader = _HashingReader(fh, h)
+            if rel.endswith(".jsonl"):
+                bounds = chunk_bounds_of(reader, chunk_bytes)
+            else:
+                while reader.read(_HASH_BLOCK):
+                    pass
+        size, mtime_ns = in_dir.stat(rel)
+        return h.hexdigest(), size, mtime_ns, bounds if size > chunk_bytes else whole
+    path = os.path.join(in_dir, rel)
+    sha, size, mtime_ns = file_state(path)
+    if rel.endswith(".jsonl") and size > chunk_bytes:
+        return sha, size, mtime_ns, _chunk_bounds(path, chunk_bytes)
+    return sha, size, mtime_ns, whole
+
+
 def plan(in_dir: Inputs, logs: PartLogs, out_dir: Path, options: RunOptions, key: str) -> Iterator[Unit]:
     """Every unit of the run, in a fixed order, each marked ``reuse`` when its record in
     ``logs`` is current."""
-    url = in_dir if isinstance(in_dir, UrlInputs) else None
-    for rel, problem, warning in (url.walk(META_DIR) if url is not None else discover(in_dir)):  # type: ignore[arg-type]
+    listing = in_dir.walk(META_DIR) if isinstance(in_dir, UrlInputs) else discover(in_dir)
+    for rel, problem, warning in listing:
         if problem:
             yield Unit(rel, problem=problem, warning=warning)
             continue
-        path = os.path.join(in_dir, rel) if url is None else ""
         try:
-            sha, size, mtime_ns = file_state(path) if url is None else url.state(rel)
-            if rel.endswith(".jsonl") and size > options.chunk_bytes:
-                if url is None:
-                    bounds = _chunk_bounds(path, options.chunk_bytes)
-                else:
-                    with url.open(rel) as fh:
-                        bounds = chunk_bounds_of(fh, options.chunk_bytes)
-            else:
-                bounds = [(0, -1, 1)]
+            sha, size, mtime_ns, bounds = _input_state(in_dir, rel, options.chunk_bytes)
         except InputError as exc:
             yield Unit(rel, problem=str(exc))
             continue

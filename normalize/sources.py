@@ -15,7 +15,6 @@ not exist behind a URL; a listing error of a folder is reported as it is for a d
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import io
 import re
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from .io import input_kind
 
 #: a URL: a protocol, then "://"
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
-#: bytes read at a time when hashing and when cutting chunks
+#: the read buffer of an input file opened by URL
 BLOCK = 1 << 20
 #: the info keys filesystems give a modification time under (local, S3, GCS, Azure, memory)
 _MTIME_KEYS = ("mtime", "LastModified", "last_modified", "updated", "modified", "created")
@@ -128,17 +127,6 @@ class UrlInputs:
             yield rel, None, False
         for name, full in sorted(set(dirs)):
             yield from self._walk(full, prefix + name + "/", skip_dir)
-
-    def state(self, rel: str) -> tuple[str, int, int]:
-        """(sha256, size, mtime_ns) of an input file: every byte is read (a size and a time are
-        not taken as proof that it is unchanged)."""
-        h = hashlib.sha256()
-        path = self.path(rel)
-        with self.fs.open(path, "rb") as fh:
-            while block := fh.read(BLOCK):
-                h.update(block)
-        size, mtime = self.stat(rel)
-        return h.hexdigest(), size, mtime
 
     def stat(self, rel: str) -> tuple[int, int]:
         """(size, mtime_ns) of an input file, as its filesystem reports them now."""
