@@ -11,7 +11,7 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -218,12 +218,13 @@ def umask() -> int:
     return _UMASK
 
 
-def atomic_write(path: Path, data: bytes, *, keep_same: bool = False) -> bool:
-    """Write a file so that readers see either nothing or the whole file, never a part. With
-    ``keep_same``, a regular file (not a link, not hard-linked) that already holds exactly
+def atomic_write(path: Path, data: bytes | Iterable[bytes], *, keep_same: bool = False) -> bool:
+    """Write a file so that readers see either nothing or the whole file, never a part. ``data``:
+    the bytes, or pieces of them written one after the other (never all held at once). With
+    ``keep_same`` (``data`` as bytes), a regular file (not a link, not hard-linked) that already holds exactly
     ``data`` with the usual permissions is left as it is, modification time included (reading
     it is cheaper than replacing it). Returns whether the file was written."""
-    if keep_same and holds(path, data):
+    if keep_same and isinstance(data, bytes) and holds(path, data):
         return False
     try:
         fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
@@ -232,7 +233,11 @@ def atomic_write(path: Path, data: bytes, *, keep_same: bool = False) -> bool:
         fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            if isinstance(data, bytes):
+                fh.write(data)
+            else:
+                for piece in data:
+                    fh.write(piece)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
         os.replace(tmp, path)
     except BaseException:

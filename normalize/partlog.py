@@ -38,9 +38,10 @@ _LOG_NAME = re.compile(r"^(\d{6,})\.([0-9a-z]+)\.log$")
 MAX_LOGS = 16
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Record:
-    """Where a unit's newest complete record is, and what the plan compares it with."""
+    """Where a unit's newest complete record is, and what the plan compares it with.
+    ``live``: the run's plan holds its unit (set by :meth:`PartLogs.keep`)."""
 
     log: str
     run: int
@@ -50,6 +51,7 @@ class Record:
     key: str
     chunks: int
     start: int
+    live: bool = False
 
     def current(self, sha256: str, key: str, chunks: int, start: int) -> bool:
         return (self.sha256, self.key, self.chunks, self.start) == (sha256, key, chunks, start)
@@ -87,7 +89,8 @@ def _log_order(name: str) -> tuple[int, str]:
 
 class PartLogs:
     """The records in a parts directory, indexed by unit: ``(file, chunk)`` -> its newest
-    complete :class:`Record` (about 200 bytes of memory a unit)."""
+    complete :class:`Record` (about 450 bytes of memory a unit, most of it the file's name,
+    hash and the index's own slots)."""
 
     def __init__(self, directory: str) -> None:
         self.dir = directory
@@ -142,6 +145,17 @@ class PartLogs:
     def get(self, rel: str, chunk: int) -> Record | None:
         return self.records.get((rel, chunk))
 
+    def keep(self, rel: str, chunk: int) -> None:
+        """Mark the record of a unit of this run's plan (if there is one) live: the records
+        left unmarked are those of inputs that are gone (see :meth:`compact`)."""
+        rec = self.records.get((rel, chunk))
+        if rec is not None:
+            rec.live = True
+
+    def gone(self) -> Iterator[tuple[str, int]]:
+        """The units whose records :meth:`keep` did not mark."""
+        return (u for u, r in self.records.items() if not r.live)
+
     def raw(self, rec: Record) -> bytes:
         """A record's bytes, header line included."""
         fh = self._open.get(rec.log)
@@ -161,23 +175,25 @@ class PartLogs:
             fh.close()
         self._open.clear()
 
-    def compact(self, keep: set[tuple[str, int]] | None = None) -> None:
+    def compact(self, *, prune: bool = False) -> None:
         """Drop what no unit needs: logs without a live record are removed, and the live
         records are copied into one new log when dead bytes outweigh them or the logs are too
-        many. ``keep``: the units whose records stay (default: all of them)."""
-        live = {u: r for u, r in self.records.items() if keep is None or u in keep}
+        many. ``prune``: only the records :meth:`keep` marked stay (default: all of them)."""
         live_bytes: dict[str, int] = dict.fromkeys(self.sizes, 0)
-        for r in live.values():
-            live_bytes[r.log] += r.size
+        for r in self.records.values():
+            if r.live or not prune:
+                live_bytes[r.log] += r.size
         used = [n for n in self.sizes if live_bytes[n]]
         dead = sum(self.sizes[n] - live_bytes[n] for n in used)
-        dropped = any(r.log in used for u, r in self.records.items() if u not in live)
+        dropped = prune and any(not r.live and r.log in used for r in self.records.values())
         if dropped or dead > sum(live_bytes.values()) or len(used) > MAX_LOGS:
-            try:
-                data = b"".join(self.raw(r) for r in sorted(live.values(), key=lambda r: (_log_order(r.log), r.offset)))
+            order = {n: _log_order(n) for n in self.sizes}
+            live = sorted((r for r in self.records.values() if r.live or not prune),
+                          key=lambda r: (order[r.log], r.offset))
+            try:  # (copied a record at a time: the logs can hold gigabytes)
+                atomic_write(Path(self.dir, _log_name(self.next_run)), (self.raw(r) for r in live))
             finally:
                 self.close()
-            atomic_write(Path(self.dir, _log_name(self.next_run)), data)
             used = []
         for name in self.sizes:
             if name not in used:

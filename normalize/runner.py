@@ -30,6 +30,8 @@ import csv
 import gzip
 import hashlib
 import json
+import marshal
+import operator
 import os
 import re
 import shutil
@@ -41,7 +43,7 @@ import traceback
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -152,6 +154,13 @@ class Unit:
     def part_name(self) -> str:
         digest = hashlib.sha1(self.rel.encode("utf-8", "surrogateescape")).hexdigest()
         return f"{digest[:2]}/{digest}.{self.chunk}.part"
+
+
+#: a unit's fields, in order (how the plan's spool holds it)
+_unit_fields = operator.attrgetter(*(f.name for f in fields(Unit)))
+#: what of a unit its outputs depend on (the plan digest's line of it)
+_plan_fields = operator.attrgetter("rel", "sha256", "chunk", "chunks", "start", "end", "first_line", "problem",
+                                   "warning")
 
 
 #: where a run's inputs are: a directory, or a URL read through fsspec (normalize.sources)
@@ -390,9 +399,11 @@ def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int) -> tuple[str, int, 
 
 def plan(in_dir: Inputs, logs: PartLogs, out_dir: Path, options: RunOptions, key: str) -> Iterator[Unit]:
     """Every unit of the run, in a fixed order, each marked ``reuse`` when its record in
-    ``logs`` is current."""
+    ``logs`` is current; the records of the units are marked live in ``logs``
+    (:meth:`PartLogs.keep`)."""
     listing = in_dir.walk(META_DIR) if isinstance(in_dir, UrlInputs) else discover(in_dir)
     for rel, problem, warning in listing:
+        logs.keep(rel, 0)
         if problem:
             yield Unit(rel, problem=problem, warning=warning)
             continue
@@ -405,6 +416,8 @@ def plan(in_dir: Inputs, logs: PartLogs, out_dir: Path, options: RunOptions, key
             yield Unit(rel, problem=f"cannot read: {exc.strerror or exc}")
             continue
         n = len(bounds)
+        for i in range(1, n):
+            logs.keep(rel, i)
         # reused when every chunk's record is current and the output is there
         reuse = not options.force and all(
             (rec := logs.get(rel, i)) is not None and rec.current(sha, key, n, s)
@@ -966,22 +979,25 @@ class _Sink:
 
 
 class _Spool:
-    """The plan, one unit a line in a temporary file: replayed for work and for assembly."""
+    """The plan in a temporary file, a unit's fields at a time (marshalled: this process alone
+    reads it back, and JSON cost a re-run more than hashing its inputs): replayed for work and
+    for assembly."""
 
     def __init__(self, meta: Path) -> None:
         self.path = meta / ".plan.tmp"
-        self.fh = open(self.path, "w+", encoding="utf-8")  # noqa: SIM115
+        self.fh = open(self.path, "w+b")  # noqa: SIM115
         self.count = 0
 
     def add(self, unit: Unit) -> None:
-        self.fh.write(json.dumps(vars(unit), ensure_ascii=False) + "\n")  # (asdict is slower)
+        data = marshal.dumps(_unit_fields(unit))
+        self.fh.write(len(data).to_bytes(4, "little") + data)
         self.count += 1
 
     def __iter__(self) -> Iterator[Unit]:
         self.fh.flush()
-        with open(self.path, encoding="utf-8") as fh:
-            for line in fh:
-                yield Unit(**json.loads(line))
+        with open(self.path, "rb") as fh:
+            while head := fh.read(4):
+                yield Unit(*marshal.loads(fh.read(int.from_bytes(head, "little"))))
 
     def close(self) -> None:
         self.fh.close()
@@ -1069,7 +1085,7 @@ def _run(in_dir: Inputs, out_dir: Path, options: RunOptions, t0: float, meta: Pa
         assembled = meta / ASSEMBLED
         if not todo and _read_text(assembled) == digest.hexdigest() and (meta / "summary.json").is_file():
             # every result is current and was assembled from exactly these parts: the outputs stand
-            return _reassembled(meta, logs, spool, options, reused, jobs, t0, t_plan)
+            return _reassembled(meta, logs, options, reused, jobs, t0, t_plan)
         with contextlib.suppress(OSError):
             assembled.unlink()  # the outputs are about to change
         run_seq = logs.next_run
@@ -1127,9 +1143,9 @@ def _write_summary(meta: Path, summary: dict[str, Any]) -> None:
 
 
 def _plan_line(unit: Unit) -> bytes:
-    """What of a unit its outputs depend on (not ``reuse`` or the file's mtime)."""
-    return json.dumps([unit.rel, unit.sha256, unit.chunk, unit.chunks, unit.start, unit.end, unit.first_line,
-                       unit.problem, unit.warning], ensure_ascii=False).encode("utf-8", "surrogateescape") + b"\n"
+    """What of a unit its outputs depend on (not ``reuse`` or the file's mtime), NUL-separated
+    (no path or message holds a NUL)."""
+    return "\0".join(map(str, _plan_fields(unit))).encode("utf-8", "surrogateescape") + b"\n"
 
 
 def _read_text(path: Path) -> str | None:
@@ -1139,12 +1155,12 @@ def _read_text(path: Path) -> str | None:
         return None
 
 
-def _reassembled(meta: Path, logs: PartLogs, spool: _Spool, options: RunOptions, reused: int, jobs: int,
+def _reassembled(meta: Path, logs: PartLogs, options: RunOptions, reused: int, jobs: int,
                  t0: float, t_plan: float) -> RunResult:
     """A run with nothing to do: the previous summary, with this run's units, timings and stale
     outputs (which a run that found nothing new can still have to report, or ``--prune``)."""
     summary = json.loads((meta / "summary.json").read_text(encoding="utf-8"))
-    summary["stale"] = _stale(meta.parent, logs, {(u.rel, u.chunk) for u in spool}, prune=options.prune)
+    summary["stale"] = _stale(meta.parent, logs, prune=options.prune)  # (the plan marked the live records)
     summary["units"] = {"total": reused, "done": 0, "reused": reused}
     summary["timings"] = {"wall_seconds": round(time.perf_counter() - t0, 3), "plan_seconds": round(t_plan, 3),
                           "work_seconds": 0.0, "jobs": jobs, "engine": options.engine,
@@ -1176,7 +1192,6 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
     by: dict[str, Counter[str]] = {k: Counter() for k in ("pass", "rule", "action", "reason", "error")}
     pass_seconds: Counter[str] = Counter()
     files_failed = 0
-    live: set[tuple[str, int]] = set()
     file_acc: dict[str, Any] | None = None
 
     def close_file(acc: dict[str, Any] | None) -> None:
@@ -1193,7 +1208,7 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
             _join_pieces(out_dir, acc["units"])
 
     for unit in spool:
-        live.add((unit.rel, unit.chunk))
+        logs.keep(unit.rel, unit.chunk)
         if file_acc is None or file_acc["file"] != unit.rel:
             close_file(file_acc)
             file_acc = {"file": unit.rel, "sha256": unit.sha256, "chunks": unit.chunks, "seen": 0,
@@ -1248,7 +1263,7 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
     logs.close()
     for sink in sinks.values():
         sink.commit()
-    stale = _stale(out_dir, logs, live, prune=options.prune)
+    stale = _stale(out_dir, logs, prune=options.prune)
 
     return {
         "tool": {"name": "normalize", "version": __version__},
@@ -1299,17 +1314,17 @@ def _join_pieces(out_dir: Path, units: list[Unit]) -> None:
         raise
 
 
-def _stale(out_dir: Path, logs: PartLogs, live: set[tuple[str, int]], *, prune: bool) -> dict[str, Any]:
-    """Outputs of inputs that are gone: reported, and removed with ``prune``. The logs are then
+def _stale(out_dir: Path, logs: PartLogs, *, prune: bool) -> dict[str, Any]:
+    """Outputs of inputs that are gone (their records in ``logs`` were not marked live by the
+    plan: :meth:`PartLogs.keep`): reported, and removed with ``prune``. The logs are then
     compacted (:meth:`PartLogs.compact`): the records of pruned units go, those of gone ones
     not pruned stay (so the next run reports them too)."""
-    gone = sorted({rel for rel, chunk in logs.records if chunk == 0 and (rel, chunk) not in live})
+    gone = sorted({rel for rel, chunk in logs.gone() if chunk == 0})
     removed = []
     if prune:
-        for rel, chunk in logs.records:
-            if (rel, chunk) not in live:
-                with contextlib.suppress(OSError):
-                    _piece_path(out_dir, Unit(rel, chunk=chunk)).unlink()
+        for rel, chunk in logs.gone():
+            with contextlib.suppress(OSError):
+                _piece_path(out_dir, Unit(rel, chunk=chunk)).unlink()
         root = out_dir.resolve()
         for rel in gone:
             target = (out_dir / rel).resolve()
@@ -1317,7 +1332,7 @@ def _stale(out_dir: Path, logs: PartLogs, live: set[tuple[str, int]], *, prune: 
                 with contextlib.suppress(OSError):
                     target.unlink()
                     removed.append(rel)
-    logs.compact(live if prune else None)
+    logs.compact(prune=prune)
     return {"outputs": gone, "removed": sorted(removed)}
 
 

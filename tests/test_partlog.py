@@ -78,7 +78,8 @@ def test_a_later_run_wins_and_compaction_keeps_only_what_is_live(tmp_path):
     again = PartLogs(d)
     assert {u: (r.sha256, body(again, *u)) for u, r in again.records.items()} == \
         {(f"{i}.txt", 0): ("new", list(small)) if i < 6 else ("old", list(big)) for i in range(10)}
-    again.compact(keep={("0.txt", 0)})  # the others were pruned
+    again.keep("0.txt", 0)  # the others' inputs are gone, and were pruned
+    again.compact(prune=True)
     assert set(PartLogs(d).records) == {("0.txt", 0)}
 
 
