@@ -167,7 +167,11 @@ class PartLogs:
     def read(self, rec: Record) -> tuple[dict[str, Any], Iterator[str]]:
         """A record's header and its body lines."""
         head, _, body = self.raw(rec).partition(b"\n")
-        return json.loads(head)[1], iter(body.decode("utf-8").splitlines())
+        # cut at "\n" only: JSON escapes it, but not U+2028, U+0085 and the others at which
+        # str.splitlines would also cut (a document holding one made its flag two lines)
+        lines = body.decode("utf-8").split("\n")
+        lines.pop()  # (after the last line's "\n")
+        return json.loads(head)[1], iter(lines)
 
     def close(self) -> None:
         """Close the logs :meth:`read` opened."""

@@ -546,6 +546,30 @@ def test_a_50_mb_line_fails_fast_as_too_large(tmp_path):
     assert summary["documents"] == {"seen": 5, "written": 3, "failed": 2}
 
 
+def test_unicode_line_separators_in_the_text_do_not_break_the_audit_trail(tmp_path):
+    """U+2028, U+2029 and U+0085 (NEL) turn up in scraped text; JSON writes them as they are.
+    An edit or flag holding one used to be cut in two when the part log was read back, and the
+    run died assembling it."""
+    inp = tmp_path / "in"
+    inp.mkdir()
+    text = ("Photo: Reuters\nThe the minister said\u2028 that that reform is is good very the.\n"
+            "Andrej Doubt spoke\x85 in in Warsaw\u2029 on Monday monday.\n")
+    (inp / "a.txt").write_text(text, encoding="utf-8")
+    (inp / "b.jsonl").write_text(json.dumps({"id": 1, "text": text}) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    r = cli("run", inp, out, "-q", "--jobs", "1")
+    assert r.returncode == 0, r.stderr.decode()[-2000:]
+    meta = out / "_normalize"
+    flags = [json.loads(ln) for ln in (meta / "flags.jsonl").read_text(encoding="utf-8").split("\n") if ln]
+    edits = [json.loads(ln) for ln in (meta / "edits.jsonl").read_text(encoding="utf-8").split("\n") if ln]
+    assert {f["file"] for f in flags} == {"a.txt", "b.jsonl"}
+    # (the NEL is windows-1252's "…" read as Latin-1: the edit that repairs it holds it)
+    assert {e["file"] for e in edits if e["before"] == "\x85"} == {"a.txt", "b.jsonl"}
+    summary = json.loads((meta / "summary.json").read_text(encoding="utf-8"))
+    assert (summary["flags"]["total"], summary["edits"]["total"]) == (len(flags), len(edits))
+    assert "Andrzej Duda" in (out / "a.txt").read_text(encoding="utf-8")
+
+
 def test_a_long_line_below_the_limit_is_cleaned_in_linear_time(tmp_path):
     """A 1 MB single line goes through every pass and the flagger. The gazetteer pass used to be
     quadratic in such a line (minutes); now it takes seconds."""
