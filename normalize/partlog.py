@@ -1,8 +1,10 @@
 """The runner's results, one *record* per unit of work, kept in append-only logs.
 
 A record is a unit's header (its file, input hash, run key, chunk, counts, timings, and the
-byte length of the rest) as one JSON line, then its body: the documents', edits', flags' and
-errors' lines. Each writing process appends its records to a log of its own,
+byte lengths of the rest) as one JSON line, then its body: *sections* of bytes, one after the
+other, which the writer gives and gets back as they are (the runner's: the unit's lines of
+documents.jsonl, edits.jsonl, flags.jsonl, flags.csv and errors.jsonl, so that assembling the
+run's outputs copies them without reading them). Each writing process appends its records to a log of its own,
 ``OUT/_normalize/parts/<run>.<writer>.log`` (``run``: a sequence number, one higher for every
 run). So a run creates one file per worker, not one per input file: on the filesystems batch
 runs write to, creating a file costs far more than appending to one (0.05-1 ms on this
@@ -24,7 +26,7 @@ import re
 import secrets
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -57,22 +59,12 @@ class Record:
         return (self.sha256, self.key, self.chunks, self.start) == (sha256, key, chunks, start)
 
 
-def body_line(kind: str, obj: Any) -> str:
-    """A line of a record's body: ``[kind, obj]`` (``kind`` one letter) as JSON."""
-    return json.dumps([kind, obj], ensure_ascii=False)
-
-
-def parse_line(line: str) -> tuple[str, Any, str]:
-    """(kind, object, the object's JSON as written) of a :func:`body_line`."""
-    kind, obj = json.loads(line)
-    return kind, obj, line[6:-1]  # ["d", {...}]
-
-
-def encode(header: dict[str, Any], lines: Iterable[str]) -> bytes:
-    """A record: ``header`` (to which the body's byte length is added) and the body ``lines``."""
-    body = "".join(f"{ln}\n" for ln in lines).encode("utf-8", "backslashreplace")
-    head = json.dumps(["h", {**header, "bytes": len(body)}], ensure_ascii=False)
-    return head.encode("utf-8", "backslashreplace") + b"\n" + body
+def encode(header: dict[str, Any], sections: Sequence[bytes]) -> bytes:
+    """A record: ``header`` (to which the sections' byte lengths and their sum are added), then
+    the ``sections``."""
+    sizes = [len(b) for b in sections]
+    head = json.dumps(["h", {**header, "sections": sizes, "bytes": sum(sizes)}], ensure_ascii=False)
+    return b"".join([head.encode("utf-8", "backslashreplace"), b"\n", *sections])
 
 
 def _log_name(run: int) -> str:
@@ -164,14 +156,15 @@ class PartLogs:
         fh.seek(rec.offset)
         return fh.read(rec.size)
 
-    def read(self, rec: Record) -> tuple[dict[str, Any], Iterator[str]]:
-        """A record's header and its body lines."""
+    def read(self, rec: Record) -> tuple[dict[str, Any], list[bytes]]:
+        """A record's header and its body's sections, as they were given to :func:`encode`."""
         head, _, body = self.raw(rec).partition(b"\n")
-        # cut at "\n" only: JSON escapes it, but not U+2028, U+0085 and the others at which
-        # str.splitlines would also cut (a document holding one made its flag two lines)
-        lines = body.decode("utf-8").split("\n")
-        lines.pop()  # (after the last line's "\n")
-        return json.loads(head)[1], iter(lines)
+        header = json.loads(head)[1]
+        sections, at = [], 0
+        for n in header["sections"]:
+            sections.append(body[at : at + n])
+            at += n
+        return header, sections
 
     def close(self) -> None:
         """Close the logs :meth:`read` opened."""

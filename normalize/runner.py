@@ -29,6 +29,7 @@ import contextlib
 import csv
 import gzip
 import hashlib
+import io
 import json
 import marshal
 import operator
@@ -57,7 +58,7 @@ from .io import (
     temp_prefix,
     umask,
 )
-from .partlog import Appender, PartLogs, Record, body_line, encode, parse_line
+from .partlog import Appender, PartLogs, Record, encode
 from .rules import RulesError, RuleSet, RuleTimeout
 from .sources import SourceError, UrlInputs, is_url
 
@@ -283,9 +284,14 @@ def _link_check(path: Path, root: Path, *, directory: bool) -> tuple[str | None,
     return None, True
 
 
+#: the layout of a unit's record (:class:`_Part`); records of another layout are redone
+RECORD_FORMAT = 2
+
+
 def run_key(options: RunOptions, threshold: float | None) -> str:
-    """What a part's result depends on besides its input: version, rules, configuration."""
-    data = {"tool": __version__, "rules": options.rules.version,
+    """What a part's result depends on besides its input: version, record layout, rules,
+    configuration."""
+    data = {"tool": __version__, "record": RECORD_FORMAT, "rules": options.rules.version,
             "config": {**options.config(), "threshold": threshold}}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:20]
 
@@ -518,9 +524,20 @@ def work(spec: WorkSpec, unit: Unit) -> dict[str, Any]:
     return {"rel": unit.rel, "chunk": unit.chunk, "seen": part.seen, "written": part.written}
 
 
+#: the sections of a unit's record: its lines of these outputs, in document order
+SECTIONS = ("documents.jsonl", "edits.jsonl", "flags.jsonl", "flags.csv", "errors.jsonl")
+
+
+def _json_line(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False) + "\n"
+
+
 class _Part:
-    """The records of one unit, written as one JSONL file: a header, then ["d", document],
-    ["e", edit], ["f", flag], ["x", error] lines in document order.
+    """The record of one unit: a header, then its lines of each of the run's :data:`SECTIONS`
+    (documents.jsonl, edits.jsonl, flags.jsonl, flags.csv, errors.jsonl) as they will be
+    written there. The header's ``tally`` counts what they hold (characters, edits by pass,
+    rule and action, flags by reason), so that assembling the run's outputs copies each
+    section as it is, without reading it (only errors are read).
 
     Every error row has ``failed``: how many of the unit's documents it accounts for (1 for a
     document, all those not yet accounted for when the whole file fails, 0 for a warning)."""
@@ -528,7 +545,7 @@ class _Part:
     def __init__(self, unit: Unit, key: str) -> None:
         self.unit = unit
         self.key = key
-        self.lines: list[str] = []
+        self.out: dict[str, list[str]] = {name: [] for name in SECTIONS}
         self.seen = 0
         self.written = 0
         self.failed_recorded = 0
@@ -538,19 +555,43 @@ class _Part:
         self.sha256 = unit.sha256
         self.read_sha: str | None = None  # of the bytes read, once the whole unit was read
         self.read_stat: tuple[int, int] | None = None  # (size, mtime_ns) after reading
+        self._reset_tally()
+        self._csv_buf = io.StringIO()
+        self._csv = csv.writer(self._csv_buf)
 
-    def add(self, kind: str, obj: Any) -> None:
-        self.lines.append(body_line(kind, obj))
+    def _reset_tally(self) -> None:
+        self.chars = [0, 0]
+        self.edits: Counter[tuple[str, str, str]] = Counter()
+        self.reasons: Counter[str] = Counter()
+        self.flags = 0
+
+    def document(self, info: dict[str, Any], edits: list[dict[str, Any]], flags: list[dict[str, Any]]) -> None:
+        """A cleaned document's lines: its row, edits and flags (and their CSV rows)."""
+        self.out["documents.jsonl"].append(_json_line(info))
+        self.chars[0] += info["chars_in"]
+        self.chars[1] += info["chars_out"]
+        out = self.out["edits.jsonl"]
+        for e in edits:
+            out.append(_json_line(e))
+            self.edits[(e["pass"], e["rule"], e["action"])] += 1
+        out = self.out["flags.jsonl"]
+        for f in flags:
+            out.append(_json_line(f))
+            self._csv.writerow(flag_csv_row(f))
+            self.reasons.update(r["code"] for r in f["reasons"])
+        self.flags += len(flags)
 
     def error(self, row: dict[str, Any]) -> None:
         row.setdefault("failed", 1)
         self.failed_recorded += row["failed"]
-        self.add("x", row)
+        self.out["errors.jsonl"].append(_json_line(row))
 
     def fail(self, row: dict[str, Any]) -> None:
-        kept = [ln for ln in self.lines if ln.startswith('["x"')]
         cleaned = self.written
-        self.lines = kept
+        self.out = {name: self.out["errors.jsonl"] if name == "errors.jsonl" else [] for name in SECTIONS}
+        self._csv_buf.seek(0)
+        self._csv_buf.truncate()
+        self._reset_tally()
         self.seen = max(self.seen, 1)
         self.written = 0
         row["failed"] = max(self.seen - self.failed_recorded, 0)
@@ -580,8 +621,12 @@ class _Part:
         u = self.unit
         header = {"file": u.rel, "sha256": self.sha256, "key": self.key, "chunk": u.chunk, "chunks": u.chunks,
                   "start": u.start, "seen": self.seen, "written": self.written,
+                  "tally": {"chars": self.chars, "flags": self.flags,
+                            "edits": [[*k, n] for k, n in sorted(self.edits.items())],
+                            "reasons": dict(sorted(self.reasons.items()))},
                   "timings": {k: round(v, 6) for k, v in sorted(self.timings.items())}}
-        return encode(header, self.lines)
+        self.out["flags.csv"] = [self._csv_buf.getvalue()]
+        return encode(header, ["".join(self.out[name]).encode("utf-8", "backslashreplace") for name in SECTIONS])
 
 
 def _appender(spec: WorkSpec) -> Appender:
@@ -639,11 +684,7 @@ def _clean(normalizer: Normalizer, rel: str, line: int | None, text: str, encodi
         info["encoding"] = encoding
     info.update(chars_in=len(text), chars_out=len(res.text), edits=len(res.edits),
                 flags=len(res.flags), metadata=res.metadata)
-    part.add("d", info)
-    for e in res.edits:
-        part.add("e", e.to_json(rel, line))
-    for f in res.flags:
-        part.add("f", f.to_json(rel, line))
+    part.document(info, [e.to_json(rel, line) for e in res.edits], [f.to_json(rel, line) for f in res.flags])
     part.written += 1
     return res.text
 
@@ -970,8 +1011,11 @@ class _Sink:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.tmp = path.with_name(f".{path.name}.tmp")
+        self.fh = open(self.tmp, "wb")  # noqa: SIM115
+
+    def write(self, text: str) -> None:
         # (a lone surrogate, which no input can produce, would be written as its JSON escape)
-        self.fh = open(self.tmp, "w", encoding="utf-8", errors="backslashreplace", newline="")  # noqa: SIM115
+        self.fh.write(text.encode("utf-8", "backslashreplace"))
 
     def commit(self) -> None:
         self.fh.close()
@@ -1184,10 +1228,11 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
     sequence number of this run's logs, which hold the records of the units it did)."""
     meta = out_dir / META_DIR
     logs = PartLogs(str(meta / PARTS_DIR))
-    sinks = {name: _Sink(meta / name) for name in
-             ("edits.jsonl", "flags.jsonl", "flags.csv", "errors.jsonl", "documents.jsonl", "manifest.jsonl")}
-    csv_writer = csv.writer(sinks["flags.csv"].fh)
-    csv_writer.writerow(FLAG_CSV_FIELDS)
+    sinks = {name: _Sink(meta / name) for name in (*SECTIONS, "manifest.jsonl")}
+    csv_head = io.StringIO()
+    csv.writer(csv_head).writerow(FLAG_CSV_FIELDS)
+    sinks["flags.csv"].write(csv_head.getvalue())
+    copied = [sinks[name].fh for name in SECTIONS[:-1]]
     counts: Counter[str] = Counter()
     by: dict[str, Counter[str]] = {k: Counter() for k in ("pass", "rule", "action", "reason", "error")}
     pass_seconds: Counter[str] = Counter()
@@ -1203,7 +1248,7 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
             files_failed += 1
         row = {"file": acc["file"], "sha256": acc["sha256"], "key": key,
                "seen": acc["seen"], "written": acc["written"], "failed": acc["failed"]}
-        sinks["manifest.jsonl"].fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        sinks["manifest.jsonl"].write(_json_line(row))
         if acc["chunks"] > 1:
             _join_pieces(out_dir, acc["units"])
 
@@ -1219,14 +1264,14 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
             row = {"file": unit.rel, "error": "internal", "failed": 1,
                    "message": "no result for this file: its worker process died (killed by the system, out of "
                               "memory?) or the run was interrupted; the next run tries it again"}
-            sinks["errors.jsonl"].fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            sinks["errors.jsonl"].write(_json_line(row))
             by["error"]["internal"] += 1
             file_acc["seen"] += 1
             file_acc["failed"] += 1
             file_acc["errors"] += 1
             counts["documents_seen"] += 1  # (failed: seen, not written)
             continue
-        header, body = logs.read(rec)
+        header, sections = logs.read(rec)
         seen, written = header["seen"], header["written"]
         if header.get("sha256") != unit.sha256:  # the file changed while it was read
             file_acc["sha256"] = header.get("sha256")
@@ -1234,29 +1279,24 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
         file_acc["written"] += written
         file_acc["failed"] += seen - written
         pass_seconds.update({k: v for k, v in header["timings"].items() if k != "unit_seconds"})
-        for line in body:
-            kind, obj, raw = parse_line(line)
-            if kind == "d":
-                counts["chars_in"] += obj["chars_in"]
-                counts["chars_out"] += obj["chars_out"]
-                sinks["documents.jsonl"].fh.write(raw + "\n")
-            elif kind == "e":
-                sinks["edits.jsonl"].fh.write(raw + "\n")
-                by["pass"][obj["pass"]] += 1
-                by["rule"][f"{obj['pass']}/{obj['rule']}"] += 1
-                by["action"][obj["action"]] += 1
-            elif kind == "f":
-                counts["flags"] += 1
-                sinks["flags.jsonl"].fh.write(raw + "\n")
-                csv_writer.writerow(flag_csv_row(obj))
-                for r in obj["reasons"]:
-                    by["reason"][r["code"]] += 1
-            elif kind == "x":
-                if obj.get("error") == "changed" and header.get("sha256") == unit.sha256:
-                    continue  # a reused result whose input now holds exactly the bytes read
-                sinks["errors.jsonl"].fh.write(raw + "\n")
-                by["error"][obj["error"]] += 1
-                file_acc["errors"] += 1
+        tally = header["tally"]
+        counts["chars_in"] += tally["chars"][0]
+        counts["chars_out"] += tally["chars"][1]
+        counts["flags"] += tally["flags"]
+        for pass_, rule, action, n in tally["edits"]:
+            by["pass"][pass_] += n
+            by["rule"][f"{pass_}/{rule}"] += n
+            by["action"][action] += n
+        by["reason"].update(tally["reasons"])
+        for fh, section in zip(copied, sections):  # as they are (the header counted what they hold)
+            fh.write(section)
+        for line in sections[-1].decode("utf-8").split("\n")[:-1]:  # errors
+            obj = json.loads(line)
+            if obj.get("error") == "changed" and header.get("sha256") == unit.sha256:
+                continue  # a reused result whose input now holds exactly the bytes read
+            sinks["errors.jsonl"].fh.write(line.encode("utf-8", "backslashreplace") + b"\n")
+            by["error"][obj["error"]] += 1
+            file_acc["errors"] += 1
         counts["documents_seen"] += seen
         counts["documents_written"] += written
     close_file(file_acc)
