@@ -40,7 +40,9 @@ Edits near a flag (exact, not guessed)
     they are listed with the document's edits.
 
 Large runs
-    Everything is streamed from the JSONL files; only the documents shown are read. The
+    Everything is streamed from the JSONL files, which are in the run's document order;
+    only the documents shown are held and read (those with flags within the caps, and the
+    first ones whose documents.jsonl row counts edits but no flag). The
     page renders at most ``MAX_FLAGS``
     flags in all and ``MAX_FLAGS_PER_DOC`` per document, at most ``MAX_EDITS_PER_DOC`` edits
     in a document's edit list and ``MAX_QUIET_DOCS`` documents that have edits but no flag;
@@ -161,6 +163,7 @@ class _Run:
     errors: list[dict[str, Any]] = field(default_factory=list)
     errors_total: int = 0
     quiet_docs_total: int = 0
+    docs_total: int = 0  # documents.jsonl's documents
     review_edits: int = 0  # review records in edits.jsonl (normalize apply)
 
 
@@ -173,70 +176,83 @@ def _load(out_dir: Path, max_flags: int, max_flags_per_doc: int) -> _Run:
     except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
         summary = {}
 
-    docs: dict[DocKey, _Doc] = {}
-    per_file: Counter[str] = Counter()
-    for info in iter_jsonl(meta / "documents.jsonl"):
-        key = _key(info)
-        if key in docs:
-            continue
-        docs[key] = _Doc(key, info, ordinal=per_file[key[0]])
-        per_file[key[0]] += 1
-
-    run = _Run(out_dir, summary, docs)
-
-    # flags: counted in full, kept up to the caps
+    # Only the documents the page shows are held (a run can have millions): the three files are
+    # read one after the other, each in the run's document order, in which a document's lines
+    # are together. 1. flags: counted in full, kept up to the caps
+    shown: dict[DocKey, list[dict[str, Any]]] = {}
+    flags_of: Counter[DocKey] = Counter()  # (of the documents in ``shown``)
+    run = _Run(out_dir, summary, {})
+    last: DocKey | None = None
     for f in iter_jsonl(meta / "flags.jsonl"):
         key = _key(f)
-        doc = docs.get(key)
-        if doc is None:
-            doc = docs[key] = _Doc(key, {"file": key[0], **({"line": key[1]} if key[1] else {})})
         reasons = f.get("reasons") if isinstance(f.get("reasons"), list) else []
         reasons = [r for r in reasons if isinstance(r, dict)]
         f["reasons"] = reasons
         run.flags_total += 1
-        if doc.flags_total == 0:
+        if key != last and key not in shown:
             run.flagged_docs += 1
-        doc.flags_total += 1
+        last = key
         for r in reasons:
             code = str(r.get("code", "?"))
             run.flags_by_reason[code] += 1
             if code not in run.reason_example and r.get("message"):
                 run.reason_example[code] = str(r["message"])
-        if run.flags_rendered < max_flags and len(doc.flags) < max_flags_per_doc:
-            doc.flags.append(f)
+        if key in shown:
+            flags_of[key] += 1
+            if len(shown[key]) < max_flags_per_doc and run.flags_rendered < max_flags:
+                shown[key].append(f)
+                run.flags_rendered += 1
+        elif run.flags_rendered < max_flags and max_flags_per_doc > 0:
+            shown[key] = [f]
+            flags_of[key] = 1
             run.flags_rendered += 1
 
-    # edits: counted in full; kept for documents shown with flags (all of them: the offsets
-    # need every applied edit) and for the first documents that have edits but no flag
-    quiet_kept: set[DocKey] = set()
+    # 2. documents: those with flags shown, and the first ones with edits but no flag
+    docs = run.docs
+    file, ordinal, last = None, 0, None  # (ordinal: a document's position among those of its file)
+    for info in iter_jsonl(meta / "documents.jsonl"):
+        key = _key(info)
+        if key[0] != file:
+            file, ordinal = key[0], 0
+        elif key == last:
+            continue
+        last = key
+        run.docs_total += 1
+        if key in shown:
+            docs[key] = _Doc(key, info, ordinal=ordinal)
+        elif _int(info.get("edits")) > 0 and not _int(info.get("flags")):
+            run.quiet_docs_total += 1
+            if run.quiet_docs_total <= MAX_QUIET_DOCS:
+                docs[key] = _Doc(key, info, ordinal=ordinal, edits=[])
+        ordinal += 1
+    for key, flags in shown.items():
+        doc = docs.get(key)
+        if doc is None:  # (flags of a document documents.jsonl does not list)
+            doc = docs[key] = _Doc(key, {"file": key[0], **({"line": key[1]} if key[1] else {})})
+        doc.flags = flags
+        doc.flags_total = flags_of[key]
+    del shown, flags_of
+
+    # 3. edits: counted in full; kept for documents shown with flags (all of them: the offsets
+    # need every applied edit) and, up to a cap, for those shown for their edits
     for e in iter_jsonl(meta / "edits.jsonl"):
         if e.get("action") == "review":  # a reviewer's change, written by apply after the run
             run.review_edits += 1
             continue
-        key = _key(e)
         run.edits_total += 1
         run.edits_by_pass[str(e.get("pass", "?"))] += 1
         run.edits_by_action[str(e.get("action", "?"))] += 1
         run.edits_by_rule[f"{e.get('pass', '?')}/{e.get('rule', '?')}"] += 1
-        doc = docs.get(key)
+        doc = docs.get(_key(e))
         if doc is None:
-            doc = docs[key] = _Doc(key, {"file": key[0], **({"line": key[1]} if key[1] else {})})
+            continue
         doc.edits_total += 1
-        if doc.flags or key in quiet_kept:
-            keep = True
-        elif doc.flags_total == 0 and len(quiet_kept) < MAX_QUIET_DOCS:
-            quiet_kept.add(key)
-            keep = True
+        if doc.edits is None:
+            doc.edits = []
+        if doc.flags or len(doc.edits) < MAX_EDITS_PER_DOC:
+            doc.edits.append(e)
         else:
-            keep = False
-        if keep:
-            if doc.edits is None:
-                doc.edits = []
-            if doc.flags or len(doc.edits) < MAX_EDITS_PER_DOC:
-                doc.edits.append(e)
-            else:
-                doc.edits_dropped = True
-    run.quiet_docs_total = sum(1 for d in docs.values() if d.flags_total == 0 and d.edits_total)
+            doc.edits_dropped = True
 
     for err in iter_jsonl(meta / "errors.jsonl"):
         run.errors_total += 1
@@ -713,8 +729,8 @@ def _render(run: _Run) -> str:
                 reason_index.setdefault(str(r.get("code", "?")), len(reason_index))
 
     flagged = [d for d in run.docs.values() if d.flags]
-    quiet = [d for d in run.docs.values() if d.flags_total == 0 and d.edits is not None][:MAX_QUIET_DOCS]
-    unshown_flagged = sum(1 for d in run.docs.values() if d.flags_total and not d.flags)
+    quiet = [d for d in run.docs.values() if not d.flags]
+    unshown_flagged = run.flagged_docs - len(flagged)
     doc_ids: dict[DocKey, int] = {}
     index_docs = []
     for d in flagged + quiet:
@@ -723,7 +739,7 @@ def _render(run: _Run) -> str:
                            "edits": d.edits_total})
 
     # -- summary
-    n_docs = _int(docs_s.get("written"), len(run.docs))
+    n_docs = _int(docs_s.get("written"), run.docs_total)
     n_seen = _int(docs_s.get("seen"), n_docs)
     n_failed = _int(docs_s.get("failed"), 0)
     cards = [

@@ -261,10 +261,21 @@ def test_missing_cleaned_document_and_paths_outside_out(tmp_path):
 
 
 # -- empty runs, real runs, big runs ---------------------------------------------------------
+def test_the_report_holds_only_the_documents_it_shows(tmp_path):
+    """A run can have millions of documents: the page's loader keeps those it renders (with
+    flags up to the caps, or with edits only), and counts the rest as it reads them."""
+    from normalize.report import _load
+
+    fx.build_big(tmp_path, docs=400, flags_per_doc=3)
+    run = _load(tmp_path, max_flags=25, max_flags_per_doc=2)
+    assert len(run.docs) == 13  # 12 documents with 2 flags shown, 1 with the 25th
+    assert [len(d.flags) for d in run.docs.values()] == [2] * 12 + [1]
+    assert (run.flags_total, run.flagged_docs, run.docs_total) == (1200, 400, 400)
+
+
 def test_empty_state(tmp_path):
     fx.build_run(tmp_path, hostile_name=False)
-    meta = tmp_path / "_normalize"
-    (meta / "flags.jsonl").write_text("", encoding="utf-8")
+    fx.drop_flags(tmp_path)
     page = write_report(tmp_path).read_text(encoding="utf-8")
     assert "No flags in this run" in page
     assert '<article class="flag' not in page

@@ -152,7 +152,7 @@ def test_report_in_chromium(browser, report):
 
 def test_report_of_a_run_without_flags(browser, tmp_path):
     fx.build_run(tmp_path, hostile_name=False)
-    (tmp_path / "_normalize" / "flags.jsonl").write_text("", encoding="utf-8")
+    fx.drop_flags(tmp_path)
     w = Watched(browser, write_report(tmp_path).as_uri())
     assert w.page.get_by_role("heading", name="No flags in this run").is_visible()
     assert w.page.is_disabled("#f-reason")

@@ -230,6 +230,17 @@ def build_run(out: Path, *, hostile_name: bool = True) -> dict[str, Any]:
     return run.finish()
 
 
+def drop_flags(out: Path) -> None:
+    """Make the run in ``out`` one without flags, as a run writes it: flags.jsonl empty and no
+    flags counted in documents.jsonl (the report picks the documents it shows for their edits
+    alone by those counts)."""
+    meta = Path(out) / "_normalize"
+    (meta / "flags.jsonl").write_text("", encoding="utf-8")
+    docs = [json.loads(ln) for ln in (meta / "documents.jsonl").read_text(encoding="utf-8").splitlines()]
+    (meta / "documents.jsonl").write_text("".join(json.dumps({**d, "flags": 0}, ensure_ascii=False) + "\n"
+                                                  for d in docs), encoding="utf-8")
+
+
 def build_big(out: Path, docs: int, flags_per_doc: int) -> dict[str, Any]:
     """A run with many documents and flags, for the caps."""
     run = _Run(Path(out))
