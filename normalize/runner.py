@@ -214,25 +214,36 @@ def discover(in_dir: Path) -> Iterator[tuple[str, str | None, bool]]:
     audit trail of an earlier run) are not read.
     """
     root = in_dir.resolve()
-    unlisted: list[OSError] = []
-    for dirpath, dirnames, filenames in os.walk(in_dir, followlinks=False, onerror=unlisted.append):
-        while unlisted:  # os.walk could not list a directory: say so, do not skip it silently
-            exc = unlisted.pop(0)
-            where = Path(exc.filename or dirpath)
-            with contextlib.suppress(ValueError):
-                yield (printable_rel(where.relative_to(in_dir).as_posix()) + "/",
-                       f"cannot list directory: {exc.strerror or exc}", False)
-        base = Path(dirpath)
-        links = [d for d in dirnames if (base / d).is_symlink()]
-        dirnames[:] = sorted(d for d in dirnames if d != META_DIR and d not in links)
+    # (walked with os.scandir, whose entries say which are regular files without a system call
+    # per file; directories depth first in name order, as os.walk visits them)
+    todo = [(str(in_dir), "")]
+    while todo:
+        dirpath, prefix = todo.pop()
+        try:
+            with os.scandir(dirpath) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:  # not listed: say so, do not skip it silently
+            yield printable_rel(prefix[:-1] or ".") + "/", f"cannot list directory: {exc.strerror or exc}", False
+            continue
+        subdirs, names = [], []
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if not is_dir:
+                names.append((entry, False))
+            elif entry.is_symlink():  # a link to a directory: reported, never followed
+                names.append((entry, True))
+            elif entry.name != META_DIR:
+                subdirs.append(entry.name)
+        todo.extend((os.path.join(dirpath, d), f"{prefix}{d}/") for d in reversed(subdirs))
         # (paths as strings from here: pathlib's parsing cost more than the rest of a file's
         # planning, hashing included)
-        at = base.relative_to(in_dir).as_posix()
-        prefix = "" if at == "." else at + "/"
-        for name in sorted([*filenames, *links]):
-            full = os.path.join(dirpath, name)
+        for entry, dir_link in names:
+            name, full = entry.name, entry.path
             rel = prefix + name
-            if name in links:
+            if dir_link:
                 problem, inside = _link_check(Path(full), root, directory=True)
                 yield printable_rel(rel) + "/", problem, inside
                 continue
@@ -243,24 +254,22 @@ def discover(in_dir: Path) -> Iterator[tuple[str, str | None, bool]]:
             except UnicodeEncodeError:
                 yield printable_rel(rel), "file name is not valid UTF-8; not read (rename the file)", False
                 continue
-            if os.path.islink(full):
-                problem = _link_problem(Path(full), root, directory=False)
-                if problem:
-                    yield rel, problem, False
-                    continue
             try:
-                mode = os.stat(full).st_mode
+                if entry.is_symlink():
+                    problem = _link_problem(Path(full), root, directory=False)
+                    if problem:
+                        yield rel, problem, False
+                        continue
+                    regular = stat.S_ISREG(os.stat(full).st_mode)
+                else:
+                    regular = entry.is_file(follow_symlinks=False)
             except OSError as exc:
                 yield rel, f"cannot read: {exc.strerror or exc}", False
                 continue
-            if not stat.S_ISREG(mode):
+            if not regular:
                 yield rel, "not a regular file (a FIFO, socket or device); not read", False
                 continue
             yield rel, None, False
-    while unlisted:
-        exc = unlisted.pop(0)
-        yield printable_rel(Path(exc.filename or in_dir).relative_to(in_dir).as_posix()) + "/", \
-            f"cannot list directory: {exc.strerror or exc}", False
 
 
 def _link_problem(path: Path, root: Path, *, directory: bool) -> str | None:
@@ -301,22 +310,23 @@ _READ = os.O_RDONLY | getattr(os, "O_BINARY", 0)
 _READ_NONBLOCK = _READ | getattr(os, "O_NONBLOCK", 0)
 
 
-def _open_regular(path: Path | str) -> int:
+def _open_regular(path: Path | str) -> tuple[int, os.stat_result]:
     """A descriptor of ``path`` opened for reading without blocking (so a FIFO put in place of a
-    file cannot hang the run), refusing what is not a regular file."""
+    file cannot hang the run), and its status; what is not a regular file is refused."""
     fd = os.open(path, _READ_NONBLOCK)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             raise InputError("not a regular file (a FIFO, socket or device); not read")
     except BaseException:
         os.close(fd)
         raise
-    return fd
+    return fd, st
 
 
 def open_input(path: Path) -> Any:
     """Open an input file for reading in binary, refusing what is not a regular file."""
-    fd = _open_regular(path)
+    fd = _open_regular(path)[0]
     try:
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
@@ -331,16 +341,19 @@ def file_sha256(path: Path) -> str:
 
 
 def file_state(path: Path | str) -> tuple[str, int, int]:
-    """(sha256, size, mtime_ns) of a file, the size and time taken when the hash is done.
+    """(sha256, size, mtime_ns) of a file, the size and time taken as it is opened (a worker
+    that finds them changed knows the file changed since).
 
     Read with plain system calls (the planner hashes every input of every run: a buffered file
     object per file cost more than the hashing of a news article)."""
     h = hashlib.sha256()
-    fd = _open_regular(path)
+    fd, st = _open_regular(path)
     try:
-        while block := os.read(fd, _HASH_BLOCK):
+        while True:
+            block = os.read(fd, _HASH_BLOCK)
             h.update(block)
-        st = os.fstat(fd)
+            if len(block) < _HASH_BLOCK:  # (a regular file reads short only at its end)
+                break
     finally:
         os.close(fd)
     return h.hexdigest(), st.st_size, st.st_mtime_ns

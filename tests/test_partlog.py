@@ -8,11 +8,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from unittest.mock import patch
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from normalize.partlog import MAX_LOGS, Appender, PartLogs, encode
+from normalize import partlog
+from normalize.partlog import MAX_LOGS, Appender, PartLogs, encode, head_fields
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,7 +55,9 @@ def test_a_log_cut_anywhere_gives_the_newest_whole_record_of_each_unit(tmp_path_
     whole = b"".join(blobs)
     cut = data.draw(st.integers(0, len(whole)), label="cut")
     (d / "000001.abc.log").write_bytes(whole[:cut])
-    logs = PartLogs(str(d))
+    block = data.draw(st.sampled_from([partlog._SCAN_BLOCK, 1, 7, 100]), label="read block")
+    with patch.object(partlog, "_SCAN_BLOCK", block):  # headers cut across the blocks read
+        logs = PartLogs(str(d))
     expected: dict[tuple[str, int], list[str]] = {}
     at = 0
     for ((rel, chunk), ln), blob in zip(recs, blobs):
@@ -63,6 +67,31 @@ def test_a_log_cut_anywhere_gives_the_newest_whole_record_of_each_unit(tmp_path_
     assert set(logs.records) == set(expected)
     for (rel, chunk), lines in expected.items():
         assert body(logs, rel, chunk) == lines
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(blacklist_categories=()), min_size=1),  # (lone surrogates too)
+       st.text(alphabet="0123456789abcdef:changed", max_size=80), st.text(max_size=24),
+       st.integers(0, 10**6), st.integers(1, 10**6), st.integers(0, 10**12),
+       st.lists(st.binary(max_size=30), max_size=5))
+def test_the_index_reads_a_header_as_json_does(rel, sha, key, chunk, chunks, start, sections):
+    """The scan reads the fields it needs off a header's head, not parsing the rest: the same
+    values as parsing it as JSON, whatever the file's name holds (quotes, backslashes, line
+    separators, lone surrogates written as escapes)."""
+    header = {"file": rel, "sha256": sha, "key": key, "chunk": chunk, "chunks": chunks, "start": start,
+              "seen": 1, "written": 1, "tally": {"edits": [["a", "b", "c", 1]]}, "timings": {}}
+    blob = encode(header, sections)
+    nl = blob.index(b"\n")
+    h = json.loads(blob[:nl])[1]
+    assert head_fields(blob, 0, nl + 1) == (h["bytes"], h["file"], h["sha256"], h["key"], h["chunk"],
+                                            h["chunks"], h["start"])
+    assert h["bytes"] == len(blob) - nl - 1
+
+
+def test_a_header_of_another_layout_is_read_as_json():
+    line = json.dumps(["h", {"file": "a.txt", "sha256": "s", "key": "k", "chunk": 0, "chunks": 1,
+                             "start": 0, "bytes": 3}]).encode() + b"\n"
+    assert head_fields(line, 0, len(line)) == (3, "a.txt", "s", "k", 0, 1, 0)
 
 
 def test_sections_come_back_byte_for_byte(tmp_path):
