@@ -135,7 +135,7 @@ class PartLogs:
             fd, buf, base, offset = fh.fileno(), b"", 0, 0
             while offset < size:
                 at = offset - base
-                nl = buf.find(b"\n", at, len(buf)) if at < len(buf) else -1
+                nl = buf.find(b"\n", at)
                 if nl < 0:
                     buf, base, at = os.pread(fd, _SCAN_BLOCK, offset), offset, 0
                     nl = buf.find(b"\n")
@@ -205,17 +205,16 @@ class PartLogs:
         """Drop what no unit needs: logs without a live record are removed, and the live
         records are copied into one new log when dead bytes outweigh them or the logs are too
         many. ``prune``: only the records :meth:`keep` marked stay (default: all of them)."""
+        live = [r for r in self.records.values() if r.live or not prune]
         live_bytes: dict[str, int] = dict.fromkeys(self.sizes, 0)
-        for r in self.records.values():
-            if r.live or not prune:
-                live_bytes[r.log] += r.size
+        for r in live:
+            live_bytes[r.log] += r.size
         used = [n for n in self.sizes if live_bytes[n]]
         dead = sum(self.sizes[n] - live_bytes[n] for n in used)
         dropped = prune and any(not r.live and r.log in used for r in self.records.values())
         if dropped or dead > sum(live_bytes.values()) or len(used) > MAX_LOGS:
             order = {n: _log_order(n) for n in self.sizes}
-            live = sorted((r for r in self.records.values() if r.live or not prune),
-                          key=lambda r: (order[r.log], r.offset))
+            live.sort(key=lambda r: (order[r.log], r.offset))
             try:  # (copied a record at a time: the logs can hold gigabytes)
                 atomic_write(Path(self.dir, _log_name(self.next_run)), (self.raw(r) for r in live))
             finally:

@@ -558,7 +558,7 @@ class _Part:
     def __init__(self, unit: Unit, key: str) -> None:
         self.unit = unit
         self.key = key
-        self.out: dict[str, list[str]] = {name: [] for name in SECTIONS}
+        self.out: dict[str, list[str]] = {"errors.jsonl": []}
         self.seen = 0
         self.written = 0
         self.failed_recorded = 0
@@ -568,11 +568,13 @@ class _Part:
         self.sha256 = unit.sha256
         self.read_sha: str | None = None  # of the bytes read, once the whole unit was read
         self.read_stat: tuple[int, int] | None = None  # (size, mtime_ns) after reading
-        self._reset_tally()
+        self._drop_documents()
+
+    def _drop_documents(self) -> None:
+        """Forget the documents' lines and their tally (the errors stay)."""
+        self.out = {name: [] for name in SECTIONS} | {"errors.jsonl": self.out["errors.jsonl"]}
         self._csv_buf = io.StringIO()
         self._csv = csv.writer(self._csv_buf)
-
-    def _reset_tally(self) -> None:
         self.chars = [0, 0]
         self.edits: Counter[tuple[str, str, str]] = Counter()
         self.reasons: Counter[str] = Counter()
@@ -601,10 +603,7 @@ class _Part:
 
     def fail(self, row: dict[str, Any]) -> None:
         cleaned = self.written
-        self.out = {name: self.out["errors.jsonl"] if name == "errors.jsonl" else [] for name in SECTIONS}
-        self._csv_buf.seek(0)
-        self._csv_buf.truncate()
-        self._reset_tally()
+        self._drop_documents()
         self.seen = max(self.seen, 1)
         self.written = 0
         row["failed"] = max(self.seen - self.failed_recorded, 0)
@@ -1245,7 +1244,7 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
     csv_head = io.StringIO()
     csv.writer(csv_head).writerow(FLAG_CSV_FIELDS)
     sinks["flags.csv"].write(csv_head.getvalue())
-    copied = [sinks[name].fh for name in SECTIONS[:-1]]
+    copied = [sinks[name].fh for name in SECTIONS if name != "errors.jsonl"]
     counts: Counter[str] = Counter()
     by: dict[str, Counter[str]] = {k: Counter() for k in ("pass", "rule", "action", "reason", "error")}
     pass_seconds: Counter[str] = Counter()
@@ -1301,9 +1300,10 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
             by["rule"][f"{pass_}/{rule}"] += n
             by["action"][action] += n
         by["reason"].update(tally["reasons"])
-        for fh, section in zip(copied, sections):  # as they are (the header counted what they hold)
+        *as_they_are, errors = sections  # (SECTIONS ends with errors.jsonl)
+        for fh, section in zip(copied, as_they_are, strict=True):  # (the header counted what they hold)
             fh.write(section)
-        for line in sections[-1].decode("utf-8").split("\n")[:-1]:  # errors
+        for line in errors.decode("utf-8").split("\n")[:-1]:
             obj = json.loads(line)
             if obj.get("error") == "changed" and header.get("sha256") == unit.sha256:
                 continue  # a reused result whose input now holds exactly the bytes read
