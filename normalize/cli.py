@@ -22,7 +22,7 @@ from .runner import MAX_DOCUMENT_BYTES, RunOptions, UsageError, run
 CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
     "rules": str, "jobs": int, "only": list, "skip": list, "text_field": str, "quiet": bool,
     "threshold": (float, int), "flagger": bool, "engine": str, "scheduler": str, "chunk_mb": (float, int),
-    "max_document_mb": (float, int),
+    "max_document_mb": (float, int), "checksum": bool,
 }
 
 
@@ -96,7 +96,7 @@ def main() -> None:
 @click.option("--rules", "rules_dir", type=click.Path(file_okay=False), help="Rules directory (default: the bundled rules/).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="TOML settings: rules, jobs, only, skip, text_field, threshold, flagger, engine, scheduler, chunk_mb, "
-                   "max_document_mb, quiet.")
+                   "max_document_mb, checksum, quiet.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default=None,
               help="Execution engine: local worker processes (default) or a Dask cluster.")
@@ -104,6 +104,9 @@ def main() -> None:
               help="Dask scheduler address (tcp://HOST:8786); without it --engine dask starts a local cluster.")
 @click.option("--force", is_flag=True, help="Redo every document, even those whose result is current.")
 @click.option("--prune", is_flag=True, help="Remove outputs whose input is gone (they are always reported).")
+@click.option("--checksum", is_flag=True, default=None,
+              help="Hash every input to find what changed, even one whose size, times and inode are those "
+                   "recorded when it was last read (as rsync's --checksum).")
 @click.option("--chunk-mb", type=click.FloatRange(min=0.001), default=None,
               help="Split plain .jsonl files larger than this into chunks (default 8).")
 @click.option("--max-document-mb", type=click.FloatRange(min=0.001), default=None,
@@ -118,7 +121,7 @@ def main() -> None:
 @click.option("--quiet", "-q", is_flag=True, default=None, help="No progress bar or summary line.")
 def run_cmd(in_dir: str, out_dir: Path, rules_dir: str | None, config_file: Path | None,
             jobs: int | None, engine: str | None, scheduler: str | None, force: bool, prune: bool,
-            chunk_mb: float | None, max_document_mb: float | None, only: str | None, skip: str | None,
+            checksum: bool | None, chunk_mb: float | None, max_document_mb: float | None, only: str | None, skip: str | None,
             text_field: str | None, threshold: float | None, flagger: bool | None,
             quiet: bool | None) -> None:
     """Clean every .txt, .jsonl and .jsonl.gz file under IN into OUT (same relative paths).
@@ -144,7 +147,7 @@ def run_cmd(in_dir: str, out_dir: Path, rules_dir: str | None, config_file: Path
             quiet=quiet if quiet is not None else cfg.get("quiet", False),
             threshold=threshold if threshold is not None else cfg.get("threshold"),
             flagger=flagger if flagger is not None else cfg.get("flagger", True),
-            force=force, prune=prune,
+            force=force, prune=prune, checksum=checksum if checksum is not None else cfg.get("checksum", False),
             engine=engine or cfg.get("engine", "local"),
             scheduler=scheduler or cfg.get("scheduler"),
             chunk_bytes=_mib(chunk_mb if chunk_mb is not None else cfg.get("chunk_mb", 8)),

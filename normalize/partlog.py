@@ -23,8 +23,8 @@ import json
 import os
 import re
 import secrets
-import sys
 import threading
+from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +39,8 @@ _LOG_NAME = re.compile(r"^(\d{6,})\.([0-9a-z]+)\.log$")
 MAX_LOGS = 16
 #: bytes read at a time while indexing a log
 _SCAN_BLOCK = 1 << 16
+#: the marks of a row of the index: it has an identity; :meth:`PartLogs.keep` marked it
+_HAS_STAT, _LIVE = 1, 2
 
 
 @dataclass(slots=True)
@@ -54,10 +56,19 @@ class Record:
     key: str
     chunks: int
     start: int
+    #: what the input file looked like when it was hashed (:func:`identity_key` of its size,
+    #: times and inode), or None: the plan trusts the hash of a file that still looks so
+    stat: int | None = None
     live: bool = False
 
     def current(self, sha256: str, key: str, chunks: int, start: int) -> bool:
         return (self.sha256, self.key, self.chunks, self.start) == (sha256, key, chunks, start)
+
+
+def identity_key(identity: Sequence[int]) -> int:
+    """A small key of a file's identity (size, mtime_ns, ctime_ns, inode): the index keeps this
+    instead of the four numbers (a 64-bit hash: two identities share one with odds of 2**-64)."""
+    return hash(tuple(identity))
 
 
 def encode(header: dict[str, Any], sections: Sequence[bytes]) -> bytes:
@@ -70,23 +81,29 @@ def encode(header: dict[str, Any], sections: Sequence[bytes]) -> bytes:
 
 #: the head of a header as :func:`encode` writes the runner's: the fields the index needs
 _HEAD = re.compile(rb'\["h", \{"bytes": (\d+), "sections": \[[\d, ]*\], "file": "((?:[^"\\\n]|\\.)*)", '
-                   rb'"sha256": "([^"\\\n]*)", "key": "([^"\\\n]*)", "chunk": (\d+), "chunks": (\d+), "start": (\d+)[,}]')
+                   rb'"sha256": "([^"\\\n]*)", "key": "([^"\\\n]*)", "chunk": (\d+), "chunks": (\d+), "start": (\d+)'
+                   rb'(?:, "stat": (?:null|\[(-?\d+), (-?\d+), (-?\d+), (\d+)\]))?[,}]')
 
 
-def head_fields(buf: Any, start: int, end: int) -> tuple[int, str, str, str, int, int, int]:
-    """(body bytes, file, sha256, key, chunk, chunks, start) of the header line ``buf[start:end]``.
+def head_fields(buf: Any, start: int, end: int) -> tuple[int, str, str, str, int, int, int, list[int] | None]:
+    """(body bytes, file, sha256, key, chunk, chunks, start, stat) of the header line ``buf[start:end]``
+    (``stat``: the input's identity when it was hashed, or None).
     Read off its head when it has the layout :func:`encode` gives (a third of the time of
     parsing the whole header, which a re-run does for every unit), else parsed as JSON.
     Raises ValueError, TypeError or KeyError for what is not a header."""
     m = _HEAD.match(buf, start, end)
     if m is not None:
-        n, file, sha, key, chunk, chunks, first = m.groups()
+        n, file, sha, key, chunk, chunks, first, size, mtime, ctime, ino = m.groups()
         name = json.loads(b'"' + file + b'"') if b"\\" in file else file.decode("utf-8")
-        return int(n), name, sha.decode(), key.decode(), int(chunk), int(chunks), int(first)
+        stat = None if size is None else [int(size), int(mtime), int(ctime), int(ino)]
+        return int(n), name, sha.decode(), key.decode(), int(chunk), int(chunks), int(first), stat
     kind, h = json.loads(buf[start:end])
     if kind != "h" or not isinstance(h["bytes"], int):
         raise ValueError("not a record header")
-    return h["bytes"], h["file"], h["sha256"], h["key"], h["chunk"], h["chunks"], h["start"]
+    stat = h.get("stat")
+    if stat is not None and not (isinstance(stat, list) and len(stat) == 4 and all(type(x) is int for x in stat)):
+        stat = None  # (not an identity this version wrote: the file is hashed)
+    return h["bytes"], h["file"], h["sha256"], h["key"], h["chunk"], h["chunks"], h["start"], stat
 
 
 def _log_name(run: int) -> str:
@@ -102,22 +119,97 @@ def _log_order(name: str) -> tuple[int, str]:
 
 
 class PartLogs:
-    """The records in a parts directory, indexed by unit: ``(file, chunk)`` -> its newest
-    complete :class:`Record` (about 450 bytes of memory a unit, most of it the file's name,
-    hash and the index's own slots)."""
+    """The records in a parts directory, indexed by unit ``(file, chunk)``: its newest complete
+    record, as a :class:`Record` from :meth:`get`.
+
+    The index is packed: a row of arrays a unit (log, offset, size, hash as 32 bytes, run key,
+    chunks, start, identity, marks), found by the file's name (chunk 0) or by (file, chunk)
+    (the other chunks of a big .jsonl), about 200 bytes of memory a unit, most of it the name and
+    the dictionary's slot; a dict of :class:`Record` objects took 450 (a million files: 450 MB)."""
 
     def __init__(self, directory: str) -> None:
         self.dir = directory
-        self.records: dict[tuple[str, int], Record] = {}
         self.sizes: dict[str, int] = {}  # every log's size in bytes
         self.last_run = 0
         self._open: dict[str, BinaryIO] = {}  # the logs read from so far
+        self._rows: dict[str, int] = {}  # file -> the row of its chunk 0 (a whole file's unit)
+        self._chunk_rows: dict[tuple[str, int], int] = {}  # (file, chunk) -> row, for chunk > 0
+        self._logs: list[str] = []  # the log of a row: its index here
+        self._keys: list[str] = []  # the run key of a row: its index here
+        self._key_index: dict[str, int] = {}
+        self._log = array("I")
+        self._offset = array("q")
+        self._size = array("q")
+        self._sha = bytearray()  # 32 bytes a row
+        self._odd_sha: dict[int, str] = {}  # rows whose hash is not 64 lowercase hex digits
+        self._key = array("I")
+        self._chunks = array("q")
+        self._start = array("q")
+        self._stat = array("q")  # identity_key(), where _marks has _HAS_STAT
+        self._marks = bytearray()  # _HAS_STAT, _LIVE
         try:
             names = sorted((n for n in os.listdir(directory) if _LOG_NAME.match(n)), key=_log_order)
         except OSError:
             names = []
         for name in names:
             self._scan(name)
+
+    def _put(self, log: int, file: str, chunk: int, offset: int, size: int, sha: str, key: str, chunks: int,
+             start: int, stat: int | None) -> None:
+        """Index a record (a later one of the same unit takes its row)."""
+        row = self._rows.get(file) if chunk == 0 else self._chunk_rows.get((file, chunk))
+        k = self._key_index.get(key)
+        if k is None:
+            k = self._key_index[key] = len(self._keys)
+            self._keys.append(key)
+        packed = None
+        if len(sha) == 64:
+            with contextlib.suppress(ValueError):
+                packed = bytes.fromhex(sha)
+            if packed is not None and packed.hex() != sha:  # (upper case, spaces: kept as they are)
+                packed = None
+        if row is None:  # a new unit: a row appended
+            row = len(self._log)
+            self._log.append(log)
+            self._offset.append(offset)
+            self._size.append(size)
+            self._key.append(k)
+            self._chunks.append(chunks)
+            self._start.append(start)
+            self._stat.append(0 if stat is None else stat)
+            self._marks.append(0 if stat is None else _HAS_STAT)
+            if packed is not None:
+                self._sha += packed
+            else:
+                self._sha += bytes(32)
+                self._odd_sha[row] = sha
+            if chunk == 0:
+                self._rows[file] = row
+            else:
+                self._chunk_rows[(file, chunk)] = row
+            return
+        self._log[row], self._offset[row], self._size[row], self._key[row] = log, offset, size, k
+        self._chunks[row], self._start[row] = chunks, start
+        self._stat[row] = 0 if stat is None else stat
+        self._marks[row] = 0 if stat is None else _HAS_STAT
+        if packed is not None:
+            self._sha[32 * row : 32 * row + 32] = packed
+            self._odd_sha.pop(row, None)
+        else:
+            self._odd_sha[row] = sha
+
+    def _row(self, rel: str, chunk: int) -> int | None:
+        return self._rows.get(rel) if chunk == 0 else self._chunk_rows.get((rel, chunk))
+
+    def _record(self, row: int) -> Record:
+        log = self._logs[self._log[row]]
+        sha = self._odd_sha.get(row)
+        if sha is None:
+            sha = self._sha[32 * row : 32 * row + 32].hex()
+        marks = self._marks[row]
+        return Record(log, _log_order(log)[0], self._offset[row], self._size[row], sha, self._keys[self._key[row]],
+                      self._chunks[row], self._start[row], self._stat[row] if marks & _HAS_STAT else None,
+                      bool(marks & _LIVE))
 
     def _scan(self, name: str) -> None:
         run = _log_order(name)[0]
@@ -130,6 +222,8 @@ class PartLogs:
             size = self.sizes[name] = os.fstat(fh.fileno()).st_size
             if not size:
                 return
+            log = len(self._logs)
+            self._logs.append(name)
             # read a block at a time, from each header to the next: the bodies in between are
             # skipped (a log mapped into memory counted in the process's resident size)
             fd, buf, base, offset = fh.fileno(), b"", 0, 0
@@ -148,14 +242,14 @@ class PartLogs:
                     if nl < 0:
                         return  # a torn tail (a writer killed mid-write): nothing after it
                 try:
-                    n, file, sha, key, chunk, chunks, start = head_fields(buf, at, nl + 1)
+                    n, file, sha, key, chunk, chunks, start, ident = head_fields(buf, at, nl + 1)
                 except (ValueError, TypeError, KeyError):
                     return
                 end = base + nl + 1 + n
                 if n < 0 or end > size:
                     return
-                self.records[(file, chunk)] = Record(name, run, offset, end - offset, sha, sys.intern(key),
-                                                     chunks, start)
+                self._put(log, file, chunk, offset, end - offset, sha, key, chunks, start,
+                          None if ident is None else identity_key(ident))
                 offset = end
 
     @property
@@ -164,18 +258,32 @@ class PartLogs:
         return self.last_run + 1
 
     def get(self, rel: str, chunk: int) -> Record | None:
-        return self.records.get((rel, chunk))
+        row = self._row(rel, chunk)
+        return None if row is None else self._record(row)
+
+    def __len__(self) -> int:
+        return len(self._log)
+
+    def units(self) -> Iterator[tuple[str, int]]:
+        """Every unit that has a record."""
+        yield from ((rel, 0) for rel in self._rows)
+        yield from self._chunk_rows
+
+    def _all_rows(self) -> Iterator[tuple[tuple[str, int], int]]:
+        yield from (((rel, 0), row) for rel, row in self._rows.items())
+        yield from self._chunk_rows.items()
 
     def keep(self, rel: str, chunk: int) -> None:
         """Mark the record of a unit of this run's plan (if there is one) live: the records
         left unmarked are those of inputs that are gone (see :meth:`compact`)."""
-        rec = self.records.get((rel, chunk))
-        if rec is not None:
-            rec.live = True
+        row = self._row(rel, chunk)
+        if row is not None:
+            self._marks[row] |= _LIVE
 
     def gone(self) -> Iterator[tuple[str, int]]:
         """The units whose records :meth:`keep` did not mark."""
-        return (u for u, r in self.records.items() if not r.live)
+        marks = self._marks
+        return (u for u, row in self._all_rows() if not marks[row] & _LIVE)
 
     def raw(self, rec: Record) -> bytes:
         """A record's bytes, header line included."""
@@ -205,18 +313,20 @@ class PartLogs:
         """Drop what no unit needs: logs without a live record are removed, and the live
         records are copied into one new log when dead bytes outweigh them or the logs are too
         many. ``prune``: only the records :meth:`keep` marked stay (default: all of them)."""
-        live = [r for r in self.records.values() if r.live or not prune]
+        marks, logs, sizes = self._marks, self._logs, self._size
+        live = [row for row in range(len(self._log)) if not prune or marks[row] & _LIVE]
         live_bytes: dict[str, int] = dict.fromkeys(self.sizes, 0)
-        for r in live:
-            live_bytes[r.log] += r.size
+        for row in live:
+            live_bytes[logs[self._log[row]]] += sizes[row]
         used = [n for n in self.sizes if live_bytes[n]]
         dead = sum(self.sizes[n] - live_bytes[n] for n in used)
-        dropped = prune and any(not r.live and r.log in used for r in self.records.values())
+        dropped = prune and any(not marks[row] & _LIVE and live_bytes[logs[self._log[row]]]
+                                for row in range(len(self._log)))
         if dropped or dead > sum(live_bytes.values()) or len(used) > MAX_LOGS:
-            order = {n: _log_order(n) for n in self.sizes}
-            live.sort(key=lambda r: (order[r.log], r.offset))
+            order = [_log_order(n) for n in logs]
+            live.sort(key=lambda row: (order[self._log[row]], self._offset[row]))
             try:  # (copied a record at a time: the logs can hold gigabytes)
-                atomic_write(Path(self.dir, _log_name(self.next_run)), (self.raw(r) for r in live))
+                atomic_write(Path(self.dir, _log_name(self.next_run)), (self.raw(self._record(row)) for row in live))
             finally:
                 self.close()
             used = []

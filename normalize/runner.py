@@ -58,7 +58,7 @@ from .io import (
     temp_prefix,
     umask,
 )
-from .partlog import Appender, PartLogs, Record, encode
+from .partlog import Appender, PartLogs, Record, encode, identity_key
 from .rules import RulesError, RuleSet, RuleTimeout
 from .sources import SourceError, UrlInputs, is_url
 
@@ -93,6 +93,8 @@ class RunOptions:
     flagger: bool = True
     force: bool = False
     prune: bool = False
+    #: hash every input, even one that looks as it did when its record was written
+    checksum: bool = False
     engine: str = "local"
     scheduler: str | None = None
     chunk_bytes: int = CHUNK_BYTES
@@ -135,7 +137,8 @@ class Unit:
     failed document, or as a warning when ``warning`` is true (a link to a directory inside IN,
     whose files are read at their own place).
     ``size`` and ``mtime_ns`` are the file's when it was hashed: a worker that finds them
-    changed knows the file changed since (see :func:`work`).
+    changed knows the file changed since (see :func:`work`). ``sha256`` is empty for a file
+    the plan did not hash (there was nothing to compare it with): the worker hashes what it reads.
     """
 
     rel: str
@@ -393,10 +396,31 @@ def chunk_bounds_of(fh: Any, chunk_bytes: int) -> list[tuple[int, int, int]]:
     return bounds
 
 
-def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int) -> tuple[str, int, int, list[tuple[int, int, int]]]:
+#: an input's identity is recorded only if its status last changed this long before the worker
+#: began to read it: a file changed within one tick of its filesystem's clock after it was read
+#: could otherwise look unchanged (2 s is the coarsest tick in common use, FAT's)
+RACY_NS = 3_000_000_000
+
+
+def identity(st: os.stat_result, read_at_ns: int) -> list[int] | None:
+    """What the next plan compares instead of hashing the file again: its size, mtime, ctime
+    and inode (a change of content changes the ctime, which no program can set), or None when
+    the ctime is too close to ``read_at_ns`` (see :data:`RACY_NS`) or means something else (on
+    Windows, the creation time)."""
+    if os.name == "nt" or st.st_ctime_ns >= read_at_ns - RACY_NS:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int, known: Record | None = None, *,
+                 compare: bool = True, trust: bool = True) -> tuple[str, int, int, list[tuple[int, int, int]]]:
     """(sha256, size, mtime_ns, chunk bounds) of an input file; a plain ``.jsonl`` larger than
     ``chunk_bytes`` is cut into chunks of whole lines, any other file is one unit. A file behind
-    a URL is read once, hashed as its chunks are found (it may be a download)."""
+    a URL is read once, hashed as its chunks are found (it may be a download).
+
+    A local file of one unit is not read when its hash is not needed (sha256 ""): when it has no
+    record ``known`` or nothing is to be ``compare``d with one (a forced run), or when ``trust``
+    allows taking the record's hash for a file whose :func:`identity` is the one recorded."""
     whole = [(0, -1, 1)]
     if isinstance(in_dir, UrlInputs):
         h, bounds = hashlib.sha256(), whole
@@ -410,6 +434,15 @@ def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int) -> tuple[str, int, 
         size, mtime_ns = in_dir.stat(rel)
         return h.hexdigest(), size, mtime_ns, bounds if size > chunk_bytes else whole
     path = os.path.join(in_dir, rel)
+    if known is None or not compare or (trust and known.stat is not None and known.chunks == 1):
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError("not a regular file (a FIFO, socket or device); not read")
+        if not (rel.endswith(".jsonl") and st.st_size > chunk_bytes):  # one unit
+            if known is None or not compare:
+                return "", st.st_size, st.st_mtime_ns, whole
+            if identity_key([st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]) == known.stat:
+                return known.sha256, st.st_size, st.st_mtime_ns, whole
     sha, size, mtime_ns = file_state(path)
     if rel.endswith(".jsonl") and size > chunk_bytes:
         return sha, size, mtime_ns, _chunk_bounds(path, chunk_bytes)
@@ -420,14 +453,20 @@ def plan(in_dir: Inputs, logs: PartLogs, out_dir: Path, options: RunOptions, key
     """Every unit of the run, in a fixed order, each marked ``reuse`` when its record in
     ``logs`` is current; the records of the units are marked live in ``logs``
     (:meth:`PartLogs.keep`)."""
-    listing = in_dir.walk(META_DIR) if isinstance(in_dir, UrlInputs) else discover(in_dir)
+    local = not isinstance(in_dir, UrlInputs)
+    listing = discover(in_dir) if local else in_dir.walk(META_DIR)
+    trust = not options.checksum
     for rel, problem, warning in listing:
         logs.keep(rel, 0)
         if problem:
             yield Unit(rel, problem=problem, warning=warning)
             continue
+        known = logs.get(rel, 0)
         try:
-            sha, size, mtime_ns, bounds = _input_state(in_dir, rel, options.chunk_bytes)
+            # (the hash is needed only to compare with a record that could be current)
+            sha, size, mtime_ns, bounds = _input_state(
+                in_dir, rel, options.chunk_bytes, known,
+                compare=not options.force and (known is None or known.key == key), trust=trust)
         except InputError as exc:
             yield Unit(rel, problem=str(exc))
             continue
@@ -438,8 +477,8 @@ def plan(in_dir: Inputs, logs: PartLogs, out_dir: Path, options: RunOptions, key
         for i in range(1, n):
             logs.keep(rel, i)
         # reused when every chunk's record is current and the output is there
-        reuse = not options.force and all(
-            (rec := logs.get(rel, i)) is not None and rec.current(sha, key, n, s)
+        reuse = not options.force and bool(sha) and all(
+            (rec := known if i == 0 else logs.get(rel, i)) is not None and rec.current(sha, key, n, s)
             for i, (s, _e, _fl) in enumerate(bounds)) and os.path.isfile(os.path.join(out_dir, rel))
         for i, (s, e, fl) in enumerate(bounds):
             yield Unit(rel, sha, i, n, s, None if e < 0 else e, fl, reuse=reuse, size=size, mtime_ns=mtime_ns)
@@ -508,10 +547,12 @@ class OutputError(Exception):
 def work(spec: WorkSpec, unit: Unit) -> dict[str, Any]:
     """Do one unit: clean its documents, write its output and then its part. Returns counts.
 
-    The part records the SHA-256 of the bytes the worker actually read: if the file changed
-    after the plan hashed it, the output is made from what was read, the part says so (and an
-    errors.jsonl line of kind ``changed`` reports it), and a later run redoes the file unless
-    it still holds exactly those bytes."""
+    The part records the SHA-256 of the bytes the worker actually read (the plan hashes a file
+    only to compare it with its record), and the file's identity when nothing suggests it could
+    have changed since (see :func:`identity`). If the file changed after the plan hashed it, or
+    its size or times changed while it was read, the output is made from what was read, the
+    part says so (and an errors.jsonl line of kind ``changed`` reports it), and a later run
+    redoes the file unless it still holds exactly those bytes."""
     in_dir, out_dir = _worker_inputs(spec.in_dir), Path(spec.out_dir)
     log = _appender(spec)
     t0 = time.perf_counter()
@@ -568,6 +609,9 @@ class _Part:
         self.sha256 = unit.sha256
         self.read_sha: str | None = None  # of the bytes read, once the whole unit was read
         self.read_stat: tuple[int, int] | None = None  # (size, mtime_ns) after reading
+        self.read_identity: list[int] | None = None  # (see identity()) after reading
+        self.moved = False  # the file's size or times changed while it was read
+        self.stat: list[int] | None = None  # the identity the record gives the next plan
         self._drop_documents()
 
     def _drop_documents(self) -> None:
@@ -617,8 +661,9 @@ class _Part:
         if self.read_sha is None:
             return
         if u.chunks == 1:
-            changed = self.read_sha != u.sha256
+            changed = (bool(u.sha256) and self.read_sha != u.sha256) or self.moved  # ("": the plan did not hash it)
             self.sha256 = self.read_sha
+            self.stat = None if self.moved else self.read_identity  # (moved: the next run hashes it)
         else:
             changed = self.read_stat != (u.size, u.mtime_ns)
             if changed:
@@ -632,7 +677,7 @@ class _Part:
     def record(self) -> bytes:
         u = self.unit
         header = {"file": u.rel, "sha256": self.sha256, "key": self.key, "chunk": u.chunk, "chunks": u.chunks,
-                  "start": u.start, "seen": self.seen, "written": self.written,
+                  "start": u.start, "stat": self.stat, "seen": self.seen, "written": self.written,
                   "tally": {"chars": self.chars, "flags": self.flags,
                             "edits": [[*k, n] for k, n in sorted(self.edits.items())],
                             "reasons": dict(sorted(self.reasons.items()))},
@@ -711,12 +756,24 @@ def _worker_inputs(where: str) -> Inputs:
     return got
 
 
-def _read_stat(in_dir: Inputs, unit: Unit, fh: Any) -> tuple[int, int]:
-    """(size, mtime_ns) of the unit's input after reading it (from ``fh``, a local file)."""
+def _opened_stat(in_dir: Inputs, fh: Any) -> os.stat_result | None:
+    """The status of a local input just opened, before it is read (None behind a URL)."""
+    return None if isinstance(in_dir, UrlInputs) else os.fstat(fh.fileno())
+
+
+def _read_stat(in_dir: Inputs, unit: Unit, fh: Any, part: _Part, read_at_ns: int,
+               before: os.stat_result | None) -> None:
+    """Note in ``part`` the unit's input's size, mtime and :func:`identity` after reading it
+    (from ``fh``, a local file; the reading began at ``read_at_ns``, when its status was
+    ``before``), and whether they changed while it was read."""
     if isinstance(in_dir, UrlInputs):
-        return in_dir.stat(unit.rel)
+        part.read_stat = in_dir.stat(unit.rel)
+        return
     st = os.fstat(fh.fileno())
-    return st.st_size, st.st_mtime_ns
+    part.read_stat, part.read_identity = (st.st_size, st.st_mtime_ns), identity(st, read_at_ns)
+    if before is not None:
+        part.moved = (st.st_size, st.st_mtime_ns, st.st_ctime_ns) != (before.st_size, before.st_mtime_ns,
+                                                                       before.st_ctime_ns)
 
 
 def _open_unit(in_dir: Inputs, unit: Unit) -> Any:
@@ -762,13 +819,21 @@ def _work_txt(normalizer: Normalizer, spec: WorkSpec, in_dir: Inputs, out_dir: P
               part: _Part) -> None:
     part.seen = 1
     limit = spec.max_document_bytes
+    read_at = time.time_ns()
     with _open_unit(in_dir, unit) as fh:
+        before = _opened_stat(in_dir, fh)
         data = fh.read(limit + 1)
-        size, mtime = _read_stat(in_dir, unit, fh)
-    if len(data) > limit:
-        part.error(_too_large(unit.rel, None, max(size, len(data)), limit))
+        h = hashlib.sha256(data)
+        size = len(data)
+        if size > limit:  # not cleaned, but hashed to its end all the same (for the manifest)
+            while block := fh.read(_HASH_BLOCK):
+                h.update(block)
+                size += len(block)
+        _read_stat(in_dir, unit, fh, part, read_at, before)
+    part.read_sha = h.hexdigest()
+    if size > limit:
+        part.error(_too_large(unit.rel, None, size, limit))
         return
-    part.read_sha, part.read_stat = hashlib.sha256(data).hexdigest(), (size, mtime)
     decoded = decode_bytes(data)
     text = _clean(normalizer, unit.rel, None, decoded.text, decoded.encoding, part)
     # an output left as it was (a forced run, new rules that change nothing here) is not rewritten
@@ -793,7 +858,9 @@ def _jsonl_lines(in_dir: Inputs, unit: Unit, limit: int, part: _Part) -> Iterato
     """(line number, bytes, size) of every line of the unit; bytes is None for a line longer
     than ``limit``, which is skipped without being held in memory."""
     h = hashlib.sha256()
+    read_at = time.time_ns()
     with _open_unit(in_dir, unit) as raw_fh:
+        before = _opened_stat(in_dir, raw_fh)
         if unit.rel.endswith(".gz"):
             fh: Any = gzip.GzipFile(filename="", mode="rb", fileobj=_HashingReader(raw_fh, h))
             hashed = True
@@ -827,8 +894,8 @@ def _jsonl_lines(in_dir: Inputs, unit: Unit, limit: int, part: _Part) -> Iterato
             n += 1
         if unit.rel.endswith(".gz"):
             fh.close()
-        read_stat = _read_stat(in_dir, unit, raw_fh)
-    part.read_sha, part.read_stat = h.hexdigest(), read_stat
+        _read_stat(in_dir, unit, raw_fh, part, read_at, before)
+    part.read_sha = h.hexdigest()
 
 
 def _work_jsonl(normalizer: Normalizer, spec: WorkSpec, in_dir: Inputs, out_dir: Path, unit: Unit,
@@ -1171,6 +1238,7 @@ def _run(in_dir: Inputs, out_dir: Path, options: RunOptions, t0: float, meta: Pa
         summary = _assemble(spool, in_dir, out_dir, options, threshold, key, run_seq)
     finally:
         spool.close()
+    assembled_from = summary.pop("_digest")
     summary["units"] = {"total": todo + reused, "done": todo, "reused": reused}
     summary["timings"] = {"wall_seconds": round(time.perf_counter() - t0, 3), "plan_seconds": round(t_plan, 3),
                           "work_seconds": round(t_work, 3), "jobs": jobs, "engine": options.engine,
@@ -1185,7 +1253,7 @@ def _run(in_dir: Inputs, out_dir: Path, options: RunOptions, t0: float, meta: Pa
         _write_summary(meta, summary)
         print(f"normalize: warning: report.html was not written: {summary['report_error']}", file=sys.stderr)
     else:
-        atomic_write(meta / ASSEMBLED, digest.hexdigest().encode())
+        atomic_write(meta / ASSEMBLED, assembled_from.encode())
     return RunResult(summary, 1 if summary["documents"]["failed"] else 0)
 
 
@@ -1198,10 +1266,13 @@ def _write_summary(meta: Path, summary: dict[str, Any]) -> None:
     atomic_write(meta / "summary.json", (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode())
 
 
-def _plan_line(unit: Unit) -> bytes:
+def _plan_line(unit: Unit, sha256: str | None = None) -> bytes:
     """What of a unit its outputs depend on (not ``reuse`` or the file's mtime), NUL-separated
-    (no path or message holds a NUL)."""
-    return "\0".join(map(str, _plan_fields(unit))).encode("utf-8", "surrogateescape") + b"\n"
+    (no path or message holds a NUL); ``sha256``: the file's hash, if not the unit's."""
+    fields = _plan_fields(unit)
+    if sha256 is not None:
+        fields = (fields[0], sha256, *fields[2:])
+    return "\0".join(map(str, fields)).encode("utf-8", "surrogateescape") + b"\n"
 
 
 def _read_text(path: Path) -> str | None:
@@ -1248,6 +1319,9 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
     counts: Counter[str] = Counter()
     by: dict[str, Counter[str]] = {k: Counter() for k in ("pass", "rule", "action", "reason", "error")}
     pass_seconds: Counter[str] = Counter()
+    # the plan's digest as the next plan will compute it: with the hashes the workers found
+    # for the files this plan did not hash
+    digest = hashlib.sha256(f"{key}\n".encode())
     files_failed = 0
     file_acc: dict[str, Any] | None = None
 
@@ -1272,6 +1346,8 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
                         "written": 0, "failed": 0, "errors": 0, "units": []}
         file_acc["units"].append(unit)
         rec = _result(logs, unit, key, run)
+        if rec is None or unit.sha256:
+            digest.update(_plan_line(unit))
         if rec is None:  # a worker died before writing it: the unit's documents failed
             row = {"file": unit.rel, "error": "internal", "failed": 1,
                    "message": "no result for this file: its worker process died (killed by the system, out of "
@@ -1284,6 +1360,8 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
             counts["documents_seen"] += 1  # (failed: seen, not written)
             continue
         header, sections = logs.read(rec)
+        if not unit.sha256:
+            digest.update(_plan_line(unit, header["sha256"]))
         seen, written = header["seen"], header["written"]
         if header.get("sha256") != unit.sha256:  # the file changed while it was read
             file_acc["sha256"] = header.get("sha256")
@@ -1335,6 +1413,7 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
         "errors": {"total": sum(by["error"].values()), "by_kind": dict(sorted(by["error"].items()))},
         "stale": stale,
         "_pass_seconds": {k: round(v, 4) for k, v in sorted(pass_seconds.items())},
+        "_digest": digest.hexdigest(),
     }
 
 

@@ -587,9 +587,11 @@ def test_a_long_line_below_the_limit_is_cleaned_in_linear_time(tmp_path):
 
 
 def test_a_file_changed_while_the_run_reads_it(tmp_path, monkeypatch):
-    """The plan hashes a file, then a worker reads it: if it changed in between, the output is
-    the cleaned bytes that were read, the part and manifest record their hash, errors.jsonl says
-    so, and the next run reuses the result only while the file still holds those bytes."""
+    """The plan hashes a file that has a record, then a worker reads it: if it changed in
+    between, the output is the cleaned bytes that were read, the part and manifest record their
+    hash, errors.jsonl says so, and the next run reuses the result only while the file still
+    holds those bytes. (A file without a record is not hashed by the plan, only by the worker,
+    so there is nothing to differ: see test_a_new_file_is_hashed_by_the_worker_alone.)"""
     from normalize import runner
     from normalize.rules import RuleSet
 
@@ -597,6 +599,10 @@ def test_a_file_changed_while_the_run_reads_it(tmp_path, monkeypatch):
     inp.mkdir()
     (inp / "a.txt").write_text("Old ,  text.")
     (inp / "b.jsonl").write_text(json.dumps({"text": "Old ,  line."}) + "\n")
+    options = runner.RunOptions(rules=RuleSet.load(), jobs=1, quiet=True, flagger=False)
+    runner.run(inp, out, options)
+    (inp / "a.txt").write_text("Mid ,  text.")  # (so that the next plan hashes them)
+    (inp / "b.jsonl").write_text(json.dumps({"text": "Mid ,  line."}) + "\n")
     real_plan = runner.plan
 
     def plan_then_rewrite(*args, **kw):
@@ -605,7 +611,6 @@ def test_a_file_changed_while_the_run_reads_it(tmp_path, monkeypatch):
         (inp / "b.jsonl").write_text(json.dumps({"text": "New ,  line."}) + "\n")
 
     monkeypatch.setattr(runner, "plan", plan_then_rewrite)
-    options = runner.RunOptions(rules=RuleSet.load(), jobs=1, quiet=True, flagger=False)
     res = runner.run(inp, out, options)
     assert res.exit_code == 0  # a warning, not a failure
     assert (out / "a.txt").read_text() == "New, text, rewritten after it was hashed."
@@ -623,6 +628,55 @@ def test_a_file_changed_while_the_run_reads_it(tmp_path, monkeypatch):
     (inp / "a.txt").write_text("Newer ,  text.")
     third = runner.run(inp, out, options)
     assert third.summary["units"]["done"] == 1 and (out / "a.txt").read_text() == "Newer, text."
+    assert read_jsonl(out / "_normalize" / "errors.jsonl") == []
+
+
+def test_a_new_file_changed_while_its_worker_reads_it(tmp_path, monkeypatch):
+    """A first run's plan does not hash a file, so its worker compares the file's size and
+    times when it opened it with those after reading it: a file written to meanwhile gets the
+    `changed` warning, its record no identity (so the next run hashes it), and the next run
+    redoes it, since it no longer holds the bytes that were read."""
+    from normalize import runner
+    from normalize.rules import RuleSet
+
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    (inp / "a.txt").write_text("Old ,  text.", encoding="utf-8")
+    real_open = runner._open_unit
+
+    class Appended:  # the file is written to as soon as it has been read
+        def __init__(self, fh, path):
+            self.fh, self.path = fh, path
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def fileno(self):
+            return self.fh.fileno()
+
+        def read(self, n=-1):
+            data = self.fh.read(n)
+            if data:  # (its size changes, whatever its filesystem's clock)
+                with open(self.path, "ab") as w:
+                    w.write(b" More ,  text.")
+            return data
+
+    monkeypatch.setattr(runner, "_open_unit", lambda in_dir, unit: Appended(real_open(in_dir, unit), in_dir / unit.rel))
+    monkeypatch.setattr(runner, "RACY_NS", -10**18)  # (an identity would be recorded if nothing had moved)
+    options = runner.RunOptions(rules=RuleSet.load(), jobs=1, quiet=True, flagger=False)
+    res = runner.run(inp, out, options)
+    assert res.exit_code == 0
+    errors = read_jsonl(out / "_normalize" / "errors.jsonl")
+    assert [(e["file"], e["error"], e["failed"]) for e in errors] == [("a.txt", "changed", 0)]
+    manifest = read_jsonl(out / "_normalize" / "manifest.jsonl")
+    assert manifest[0]["sha256"] == hashlib.sha256(b"Old ,  text.").hexdigest()  # what was read
+    monkeypatch.setattr(runner, "_open_unit", real_open)
+    again = runner.run(inp, out, options)
+    assert again.summary["units"]["done"] == 1
+    assert (out / "a.txt").read_text(encoding="utf-8") == "Old, text. More, text."
     assert read_jsonl(out / "_normalize" / "errors.jsonl") == []
 
 

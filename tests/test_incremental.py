@@ -102,6 +102,96 @@ def test_a_rerun_with_nothing_new_neither_reads_the_rules_nor_rewrites_an_output
     assert "Andrzej Duda" in (meta / "edits.jsonl").read_text(encoding="utf-8")
 
 
+def _count_hashing(monkeypatch, root: Path) -> list[str]:
+    """The inputs the plan hashes from now on (relative paths, in order)."""
+    from normalize import runner
+
+    real, hashed = runner.file_state, []
+
+    def counted(path):
+        hashed.append(Path(path).relative_to(root).as_posix())
+        return real(path)
+
+    monkeypatch.setattr(runner, "file_state", counted)
+    return hashed
+
+
+def _inputs(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def test_a_new_file_is_hashed_by_the_worker_alone(corpus, tmp_path, monkeypatch):
+    """A first run has no record to compare a file with, so the plan does not read it: the
+    worker hashes the bytes it cleans, and the manifest holds every file's hash all the same.
+    A file changed a moment before it was read (here: all of them) gets no identity in its
+    record, so the next plan hashes it to see whether it changed."""
+    import hashlib
+
+    from normalize.partlog import PartLogs
+    from normalize.rules import RuleSet
+    from normalize.runner import RunOptions, run
+
+    hashed = _count_hashing(monkeypatch, corpus)
+    out = tmp_path / "out"
+    options = RunOptions(rules=RuleSet.load(), jobs=1, quiet=True, flagger=False)
+    run(corpus, out, options)
+    assert hashed == []
+    manifest = [json.loads(x) for x in (out / "_normalize" / "manifest.jsonl").read_text().splitlines()]
+    assert sorted(m["file"] for m in manifest) == _inputs(corpus)
+    for m in manifest:
+        assert m["sha256"] == hashlib.sha256((corpus / m["file"]).read_bytes()).hexdigest()
+    logs = PartLogs(str(out / "_normalize" / "parts"))
+    assert len(logs) == 7 and all(logs.get(*u).stat is None for u in logs.units())
+    got = run(corpus, out, options)
+    assert got.summary["units"] == {"total": 7, "done": 0, "reused": 7}
+    assert sorted(hashed) == _inputs(corpus)
+
+
+def test_an_input_that_looks_as_it_did_is_not_read_again(corpus, tmp_path, monkeypatch):
+    """A record keeps the identity (size, mtime, ctime, inode) its input had when the worker
+    read it; the next plan takes the recorded hash for a file that still has that identity
+    instead of reading it. New content changes the ctime, even when the size and mtime are put
+    back; --checksum hashes every file all the same."""
+    from normalize import runner
+    from normalize.rules import RuleSet
+    from normalize.runner import RunOptions, run
+
+    # as if every file had last changed long before it was read (see runner.RACY_NS)
+    monkeypatch.setattr(runner, "RACY_NS", -10**18)
+    out = tmp_path / "out"
+    options = RunOptions(rules=RuleSet.load(), jobs=1, quiet=True, flagger=False)
+    first = run(corpus, out, options)
+    hashed = _count_hashing(monkeypatch, corpus)
+    got = run(corpus, out, options)
+    assert got.summary["units"] == {"total": 7, "done": 0, "reused": 7} and hashed == []
+    assert got.summary["documents"] == first.summary["documents"]
+    a = corpus / "sub" / "a.txt"
+    before = a.stat()
+    a.write_text("NATO ,  the Alliance said no.\n", encoding="utf-8")  # (as long as before)
+    os.utime(a, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (a.stat().st_size, a.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    got = run(corpus, out, options)
+    assert got.summary["units"] == {"total": 7, "done": 1, "reused": 6} and hashed == ["sub/a.txt"]
+    assert (out / "sub" / "a.txt").read_text(encoding="utf-8") == "NATO, the Alliance said no.\n"
+    hashed.clear()
+    got = run(corpus, out, RunOptions(rules=RuleSet.load(), jobs=1, quiet=True, flagger=False, checksum=True))
+    assert got.summary["units"] == {"total": 7, "done": 0, "reused": 7} and sorted(hashed) == _inputs(corpus)
+
+
+def test_checksum_on_the_command_line_and_in_the_config(corpus, tmp_path):
+    out = tmp_path / "out"
+    cli("run", str(corpus), str(out), "-q", "--no-flagger")
+    assert cli("run", str(corpus), str(out), "-q", "--no-flagger", "--checksum").returncode == 1  # (the bad line)
+    assert summary(out)["units"] == {"total": 7, "done": 0, "reused": 7}
+    cfg = tmp_path / "normalize.toml"
+    cfg.write_text("checksum = true\nflagger = false\n", encoding="utf-8")
+    assert cli("run", str(corpus), str(out), "-q", "--config", str(cfg)).returncode == 1
+    assert summary(out)["units"] == {"total": 7, "done": 0, "reused": 7}
+    cfg.write_text('checksum = "yes"\n', encoding="utf-8")
+    bad = cli("run", str(corpus), str(out), "-q", "--config", str(cfg))
+    assert bad.returncode == 2 and b"checksum" in bad.stderr
+
+
 def test_a_changed_input_is_redone_and_the_result_equals_a_fresh_run(corpus, tmp_path):
     out, fresh = tmp_path / "out", tmp_path / "fresh"
     cli("run", str(corpus), str(out), "-q")

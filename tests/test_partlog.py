@@ -64,7 +64,7 @@ def test_a_log_cut_anywhere_gives_the_newest_whole_record_of_each_unit(tmp_path_
         at += len(blob)
         if at <= cut:  # only records whose every byte was written
             expected[(rel, chunk)] = [line("d", x) for x in ln]
-    assert set(logs.records) == set(expected)
+    assert set(logs.units()) == set(expected) and len(logs) == len(expected)
     for (rel, chunk), lines in expected.items():
         assert body(logs, rel, chunk) == lines
 
@@ -73,25 +73,30 @@ def test_a_log_cut_anywhere_gives_the_newest_whole_record_of_each_unit(tmp_path_
 @given(st.text(st.characters(blacklist_categories=()), min_size=1),  # (lone surrogates too)
        st.text(alphabet="0123456789abcdef:changed", max_size=80), st.text(max_size=24),
        st.integers(0, 10**6), st.integers(1, 10**6), st.integers(0, 10**12),
-       st.lists(st.binary(max_size=30), max_size=5))
-def test_the_index_reads_a_header_as_json_does(rel, sha, key, chunk, chunks, start, sections):
+       st.lists(st.binary(max_size=30), max_size=5),
+       st.none() | st.tuples(*[st.integers(-2**63, 2**63 - 1)] * 3, st.integers(0, 2**64 - 1)).map(list))
+def test_the_index_reads_a_header_as_json_does(rel, sha, key, chunk, chunks, start, sections, stat):
     """The scan reads the fields it needs off a header's head, not parsing the rest: the same
     values as parsing it as JSON, whatever the file's name holds (quotes, backslashes, line
     separators, lone surrogates written as escapes)."""
     header = {"file": rel, "sha256": sha, "key": key, "chunk": chunk, "chunks": chunks, "start": start,
-              "seen": 1, "written": 1, "tally": {"edits": [["a", "b", "c", 1]]}, "timings": {}}
+              "stat": stat, "seen": 1, "written": 1, "tally": {"edits": [["a", "b", "c", 1]]}, "timings": {}}
     blob = encode(header, sections)
     nl = blob.index(b"\n")
     h = json.loads(blob[:nl])[1]
     assert head_fields(blob, 0, nl + 1) == (h["bytes"], h["file"], h["sha256"], h["key"], h["chunk"],
-                                            h["chunks"], h["start"])
+                                            h["chunks"], h["start"], h["stat"])
     assert h["bytes"] == len(blob) - nl - 1
 
 
 def test_a_header_of_another_layout_is_read_as_json():
     line = json.dumps(["h", {"file": "a.txt", "sha256": "s", "key": "k", "chunk": 0, "chunks": 1,
                              "start": 0, "bytes": 3}]).encode() + b"\n"
-    assert head_fields(line, 0, len(line)) == (3, "a.txt", "s", "k", 0, 1, 0)
+    assert head_fields(line, 0, len(line)) == (3, "a.txt", "s", "k", 0, 1, 0, None)
+    # (a header without the input's identity, as those of earlier versions: None, so the file is hashed)
+    odd = json.dumps(["h", {"file": "a.txt", "sha256": "s", "key": "k", "chunk": 0, "chunks": 1,
+                            "start": 0, "bytes": 3, "stat": [1, True, 3, 4]}]).encode() + b"\n"
+    assert head_fields(odd, 0, len(odd))[-1] is None
 
 
 def test_sections_come_back_byte_for_byte(tmp_path):
@@ -121,11 +126,11 @@ def test_a_later_run_wins_and_compaction_keeps_only_what_is_live(tmp_path):
     logs.compact()  # the live records are copied into one log, the others removed
     assert len(os.listdir(d)) == 1
     again = PartLogs(d)
-    assert {u: (r.sha256, body(again, *u)) for u, r in again.records.items()} == \
+    assert {u: (again.get(*u).sha256, body(again, *u)) for u in again.units()} == \
         {(f"{i}.txt", 0): ("new", list(small)) if i < 6 else ("old", list(big)) for i in range(10)}
     again.keep("0.txt", 0)  # the others' inputs are gone, and were pruned
     again.compact(prune=True)
-    assert set(PartLogs(d).records) == {("0.txt", 0)}
+    assert set(PartLogs(d).units()) == {("0.txt", 0)}
 
 
 def test_logs_holding_no_live_record_are_removed_and_many_are_folded(tmp_path):
@@ -137,7 +142,7 @@ def test_logs_holding_no_live_record_are_removed_and_many_are_folded(tmp_path):
     for run in range(3, 3 + MAX_LOGS + 1):
         Appender(d, run).append(record(f"{run}.txt"))
     PartLogs(d).compact()
-    assert len(os.listdir(d)) == 1 and len(PartLogs(d).records) == MAX_LOGS + 2
+    assert len(os.listdir(d)) == 1 and len(PartLogs(d)) == MAX_LOGS + 2
 
 
 def test_a_run_writes_one_log_per_worker_not_a_file_per_input(tmp_path):
@@ -151,4 +156,40 @@ def test_a_run_writes_one_log_per_worker_not_a_file_per_input(tmp_path):
     assert r.returncode == 0, r.stderr.decode()[-2000:]
     logs = sorted((out / "_normalize" / "parts").iterdir())
     assert 1 <= len(logs) <= 2 and all(p.suffix == ".log" for p in logs)
-    assert len(PartLogs(str(out / "_normalize" / "parts")).records) == 30
+    assert len(PartLogs(str(out / "_normalize" / "parts"))) == 30
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a.txt", "b/c.jsonl", "é ü.txt"]), st.integers(0, 3),
+                          st.sampled_from(["a" * 64, "0123456789abcdef" * 4, "AB" * 32, "", "changed:" + "f" * 64,
+                                           "0" * 63 + "g", "s"]),
+                          st.sampled_from(["k1", "k2"]), st.integers(1, 4), st.integers(0, 10**12),
+                          st.none() | st.tuples(st.integers(0, 10**12), st.integers(-10**18, 10**19),
+                                                st.integers(-10**18, 10**19), st.integers(0, 2**64 - 1)).map(list)),
+                min_size=1, max_size=12),
+       st.integers(1, 3))
+def test_the_packed_index_gives_back_what_the_headers_say(tmp_path_factory, recs, logs_n):
+    """The index keeps a unit's newest record as a row of arrays (its hash as 32 bytes, when it
+    is 64 lowercase hex digits): what it gives back is what the header said, for any hash
+    string, run key, chunk and identity, whichever log and run the record is in."""
+    from normalize.partlog import identity_key
+
+    d = str(tmp_path_factory.mktemp("parts"))
+    expected = {}
+    writers = [Appender(d, run) for run in range(1, logs_n + 1)]  # (one log a run)
+    for i, (rel, chunk, sha, key, chunks, start, stat) in enumerate(recs):
+        header = {"file": rel, "sha256": sha, "key": key, "chunk": chunk, "chunks": chunks, "start": start,
+                  "stat": stat, "seen": 1, "written": 1, "timings": {}}
+        writers[i % logs_n].append(encode(header, [b"x" * i]))
+    for i, (rel, chunk, sha, key, chunks, start, stat) in enumerate(recs):  # the later run wins
+        run = 1 + i % logs_n
+        if (rel, chunk) not in expected or run >= expected[(rel, chunk)][0]:
+            expected[(rel, chunk)] = (run, sha, key, chunks, start, None if stat is None else identity_key(stat), i)
+    logs = PartLogs(d)
+    assert sorted(logs.units()) == sorted(expected) and len(logs) == len(expected)
+    for (rel, chunk), (run, sha, key, chunks, start, stat, i) in expected.items():
+        rec = logs.get(rel, chunk)
+        assert (rec.run, rec.sha256, rec.key, rec.chunks, rec.start, rec.stat) == (run, sha, key, chunks, start, stat)
+        assert logs.read(rec)[1] == [b"x" * i]
+    logs.close()
+    assert logs.get("nothing.txt", 0) is None
