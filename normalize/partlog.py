@@ -135,6 +135,7 @@ class PartLogs:
         self._rows: dict[str, int] = {}  # file -> the row of its chunk 0 (a whole file's unit)
         self._chunk_rows: dict[tuple[str, int], int] = {}  # (file, chunk) -> row, for chunk > 0
         self._logs: list[str] = []  # the log of a row: its index here
+        self._runs: list[int] = []  # the run of each of those logs
         self._keys: list[str] = []  # the run key of a row: its index here
         self._key_index: dict[str, int] = {}
         self._log = array("I")
@@ -202,12 +203,13 @@ class PartLogs:
         return self._rows.get(rel) if chunk == 0 else self._chunk_rows.get((rel, chunk))
 
     def _record(self, row: int) -> Record:
-        log = self._logs[self._log[row]]
+        at = self._log[row]
+        log = self._logs[at]
         sha = self._odd_sha.get(row)
         if sha is None:
             sha = self._sha[32 * row : 32 * row + 32].hex()
         marks = self._marks[row]
-        return Record(log, _log_order(log)[0], self._offset[row], self._size[row], sha, self._keys[self._key[row]],
+        return Record(log, self._runs[at], self._offset[row], self._size[row], sha, self._keys[self._key[row]],
                       self._chunks[row], self._start[row], self._stat[row] if marks & _HAS_STAT else None,
                       bool(marks & _LIVE))
 
@@ -224,6 +226,7 @@ class PartLogs:
                 return
             log = len(self._logs)
             self._logs.append(name)
+            self._runs.append(run)
             # read a block at a time, from each header to the next: the bodies in between are
             # skipped (a log mapped into memory counted in the process's resident size)
             fd, buf, base, offset = fh.fileno(), b"", 0, 0
