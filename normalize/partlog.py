@@ -98,7 +98,8 @@ def head_fields(buf: Any, start: int, end: int) -> tuple[int, str, str, str, int
         stat = None if size is None else [int(size), int(mtime), int(ctime), int(ino)]
         return int(n), name, sha.decode(), key.decode(), int(chunk), int(chunks), int(first), stat
     kind, h = json.loads(buf[start:end])
-    if kind != "h" or not isinstance(h["bytes"], int):
+    if kind != "h" or not all(type(h[k]) is int and -(2**63) <= h[k] < 2**63 for k in ("bytes", "chunk", "chunks", "start")) \
+            or not all(type(h[k]) is str for k in ("file", "sha256", "key")):
         raise ValueError("not a record header")
     stat = h.get("stat")
     if stat is not None and not (isinstance(stat, list) and len(stat) == 4 and all(type(x) is int for x in stat)):
@@ -249,7 +250,7 @@ class PartLogs:
                 except (ValueError, TypeError, KeyError):
                     return
                 end = base + nl + 1 + n
-                if n < 0 or end > size:
+                if n < 0 or end > size or start >= 2**63 or chunks >= 2**63:  # (the index's arrays hold 64 bits)
                     return
                 self._put(log, file, chunk, offset, end - offset, sha, key, chunks, start,
                           None if ident is None else identity_key(ident))

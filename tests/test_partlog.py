@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from unittest.mock import patch
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -193,3 +194,22 @@ def test_the_packed_index_gives_back_what_the_headers_say(tmp_path_factory, recs
         assert logs.read(rec)[1] == [b"x" * i]
     logs.close()
     assert logs.get("nothing.txt", 0) is None
+
+
+@pytest.mark.parametrize("field, value", [("start", 10**30), ("chunks", 2**63), ("chunks", "1"), ("file", 7),
+                                          ("start", True)])
+def test_a_header_the_index_cannot_hold_ends_the_log_there(tmp_path, field, value):
+    """A header whose numbers do not fit the index's 64-bit arrays, or whose fields have the
+    wrong types (a log edited by hand), is taken as the end of its log, as a torn record is: the
+    records before it stay, and no row of the index is left half written."""
+    d = str(tmp_path)
+    log = Appender(d, 1)
+    log.append(record("a.txt", lines=(line("d", 1),)))
+    header = {"file": "b.txt", "sha256": "s", "key": "k", "chunk": 0, "chunks": 1, "start": 0, "seen": 1,
+              "written": 1, "timings": {}}
+    header[field] = value
+    log.append(encode(header, [b"x"]))
+    log.append(record("c.txt"))
+    logs = PartLogs(d)
+    assert list(logs.units()) == [("a.txt", 0)] and len(logs) == 1
+    assert body(logs, "a.txt") == [line("d", 1)]
