@@ -41,12 +41,13 @@ MAX_LOGS = 16
 _SCAN_BLOCK = 1 << 16
 #: the marks of a row of the index: it has an identity; :meth:`PartLogs.keep` marked it
 _HAS_STAT, _LIVE = 1, 2
+#: what the index's 64-bit arrays hold
+_INT64 = range(-(2**63), 2**63)
 
 
 @dataclass(slots=True)
 class Record:
-    """Where a unit's newest complete record is, and what the plan compares it with.
-    ``live``: the run's plan holds its unit (set by :meth:`PartLogs.keep`)."""
+    """Where a unit's newest complete record is, and what the plan compares it with."""
 
     log: str
     run: int
@@ -59,7 +60,6 @@ class Record:
     #: what the input file looked like when it was hashed (:func:`identity_key` of its size,
     #: times and inode), or None: the plan trusts the hash of a file that still looks so
     stat: int | None = None
-    live: bool = False
 
     def current(self, sha256: str, key: str, chunks: int, start: int) -> bool:
         return (self.sha256, self.key, self.chunks, self.start) == (sha256, key, chunks, start)
@@ -98,7 +98,7 @@ def head_fields(buf: Any, start: int, end: int) -> tuple[int, str, str, str, int
         stat = None if size is None else [int(size), int(mtime), int(ctime), int(ino)]
         return int(n), name, sha.decode(), key.decode(), int(chunk), int(chunks), int(first), stat
     kind, h = json.loads(buf[start:end])
-    if kind != "h" or not all(type(h[k]) is int and -(2**63) <= h[k] < 2**63 for k in ("bytes", "chunk", "chunks", "start")) \
+    if kind != "h" or not all(type(h[k]) is int for k in ("bytes", "chunk", "chunks", "start")) \
             or not all(type(h[k]) is str for k in ("file", "sha256", "key")):
         raise ValueError("not a record header")
     stat = h.get("stat")
@@ -159,7 +159,6 @@ class PartLogs:
     def _put(self, log: int, file: str, chunk: int, offset: int, size: int, sha: str, key: str, chunks: int,
              start: int, stat: int | None) -> None:
         """Index a record (a later one of the same unit takes its row)."""
-        row = self._rows.get(file) if chunk == 0 else self._chunk_rows.get((file, chunk))
         k = self._key_index.get(key)
         if k is None:
             k = self._key_index[key] = len(self._keys)
@@ -170,6 +169,8 @@ class PartLogs:
                 packed = bytes.fromhex(sha)
             if packed is not None and packed.hex() != sha:  # (upper case, spaces: kept as they are)
                 packed = None
+        ident, marks = (0, 0) if stat is None else (stat, _HAS_STAT)
+        row = self._row(file, chunk)
         if row is None:  # a new unit: a row appended
             row = len(self._log)
             self._log.append(log)
@@ -178,27 +179,21 @@ class PartLogs:
             self._key.append(k)
             self._chunks.append(chunks)
             self._start.append(start)
-            self._stat.append(0 if stat is None else stat)
-            self._marks.append(0 if stat is None else _HAS_STAT)
-            if packed is not None:
-                self._sha += packed
-            else:
-                self._sha += bytes(32)
-                self._odd_sha[row] = sha
+            self._stat.append(ident)
+            self._marks.append(marks)
+            self._sha += packed or bytes(32)
             if chunk == 0:
                 self._rows[file] = row
             else:
                 self._chunk_rows[(file, chunk)] = row
-            return
-        self._log[row], self._offset[row], self._size[row], self._key[row] = log, offset, size, k
-        self._chunks[row], self._start[row] = chunks, start
-        self._stat[row] = 0 if stat is None else stat
-        self._marks[row] = 0 if stat is None else _HAS_STAT
-        if packed is not None:
-            self._sha[32 * row : 32 * row + 32] = packed
-            self._odd_sha.pop(row, None)
         else:
+            self._log[row], self._offset[row], self._size[row], self._key[row] = log, offset, size, k
+            self._chunks[row], self._start[row], self._stat[row], self._marks[row] = chunks, start, ident, marks
+            self._sha[32 * row : 32 * row + 32] = packed or bytes(32)
+        if packed is None:
             self._odd_sha[row] = sha
+        elif self._odd_sha:
+            self._odd_sha.pop(row, None)
 
     def _row(self, rel: str, chunk: int) -> int | None:
         return self._rows.get(rel) if chunk == 0 else self._chunk_rows.get((rel, chunk))
@@ -209,10 +204,8 @@ class PartLogs:
         sha = self._odd_sha.get(row)
         if sha is None:
             sha = self._sha[32 * row : 32 * row + 32].hex()
-        marks = self._marks[row]
         return Record(log, self._runs[at], self._offset[row], self._size[row], sha, self._keys[self._key[row]],
-                      self._chunks[row], self._start[row], self._stat[row] if marks & _HAS_STAT else None,
-                      bool(marks & _LIVE))
+                      self._chunks[row], self._start[row], self._stat[row] if self._marks[row] & _HAS_STAT else None)
 
     def _scan(self, name: str) -> None:
         run = _log_order(name)[0]
@@ -250,8 +243,8 @@ class PartLogs:
                 except (ValueError, TypeError, KeyError):
                     return
                 end = base + nl + 1 + n
-                if n < 0 or end > size or start >= 2**63 or chunks >= 2**63:  # (the index's arrays hold 64 bits)
-                    return
+                if n < 0 or end > size or start not in _INT64 or chunks not in _INT64:
+                    return  # (what the index's 64-bit arrays cannot hold is not a record either)
                 self._put(log, file, chunk, offset, end - offset, sha, key, chunks, start,
                           None if ident is None else identity_key(ident))
                 offset = end
@@ -270,8 +263,7 @@ class PartLogs:
 
     def units(self) -> Iterator[tuple[str, int]]:
         """Every unit that has a record."""
-        yield from ((rel, 0) for rel in self._rows)
-        yield from self._chunk_rows
+        return (unit for unit, _ in self._all_rows())
 
     def _all_rows(self) -> Iterator[tuple[tuple[str, int], int]]:
         yield from (((rel, 0), row) for rel, row in self._rows.items())

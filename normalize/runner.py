@@ -409,6 +409,10 @@ def identity(st: os.stat_result, read_at_ns: int) -> list[int] | None:
     Windows, the creation time)."""
     if os.name == "nt" or st.st_ctime_ns >= read_at_ns - RACY_NS:
         return None
+    return _identity_of(st)
+
+
+def _identity_of(st: os.stat_result) -> list[int]:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
@@ -441,7 +445,7 @@ def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int, known: Record | Non
         if not (rel.endswith(".jsonl") and st.st_size > chunk_bytes):  # one unit
             if known is None or not compare:
                 return "", st.st_size, st.st_mtime_ns, whole
-            if identity_key([st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]) == known.stat:
+            if identity_key(_identity_of(st)) == known.stat:
                 return known.sha256, st.st_size, st.st_mtime_ns, whole
     sha, size, mtime_ns = file_state(path)
     if rel.endswith(".jsonl") and size > chunk_bytes:
