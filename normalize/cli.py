@@ -256,11 +256,17 @@ def rules_check(directory: str | None) -> None:
 @click.option("--reviewer", help="Your name, saved with each decision (default: the login name).")
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in a browser.")
 @click.option("--verbose", "-v", is_flag=True, help="Log every request to stderr.")
-def review_cmd(out_dir: Path, port: int, host: str, reviewer: str | None, open_browser: bool, verbose: bool) -> None:
+@click.option("--max-flags", type=click.IntRange(0), default=5000, show_default=True,
+              help="Show the run's first N flags (0: all of them).")
+@click.option("--file", "files", multiple=True, metavar="REL",
+              help="Show only the flags of this output file (a path relative to OUT; repeatable).")
+def review_cmd(out_dir: Path, port: int, host: str, reviewer: str | None, open_browser: bool, verbose: bool,
+               max_flags: int, files: tuple[str, ...]) -> None:
     """Review the flags of a finished run in the browser (a local app on 127.0.0.1).
 
     Decisions (accept a suggestion, type a correction, false alarm, revert an automatic edit)
     are saved at once in OUT/_normalize/decisions.jsonl; `normalize apply OUT` applies them.
+    Only the files the shown flags are in are read, so a run of any size opens quickly.
     """
     import getpass
 
@@ -276,7 +282,8 @@ def review_cmd(out_dir: Path, port: int, host: str, reviewer: str | None, open_b
     if not valid_name(reviewer):
         _fail("--reviewer: a name of 1 to 80 printable characters")
     try:
-        server = make_server(out_dir, host=host, port=port, reviewer=reviewer, verbose=verbose)
+        server = make_server(out_dir, host=host, port=port, reviewer=reviewer, verbose=verbose,
+                             max_flags=max_flags or None, files=files or None)
     except FileNotFoundError as exc:
         _fail(str(exc))
         return
@@ -284,7 +291,10 @@ def review_cmd(out_dir: Path, port: int, host: str, reviewer: str | None, open_b
         _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
         return
     view = server.app.view
-    click.echo(f"normalize review: {len(view.flags)} flags in {out_dir}; decisions go to "
+    shown = f"{len(view.flags)} flags of the files {', '.join(files)}" if files else \
+        f"the first {len(view.flags)} of {view.flags_in_run} flags" if view.flags_in_run > len(view.flags) else \
+        f"{len(view.flags)} flags"
+    click.echo(f"normalize review: {shown} in {out_dir}; decisions go to "
                f"{out_dir / '_normalize' / 'decisions.jsonl'}", err=True)
     click.echo(server.url)
     sys.stdout.flush()

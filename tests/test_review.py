@@ -90,6 +90,111 @@ def test_flag_ids_are_stable_and_documented(run):
     assert [(c.before, c.after) for c in f16.changes] == [("F-16 bombers", "F-16 fighter jets")]
 
 
+def _flag_rows(out: Path) -> list[dict]:
+    return [json.loads(x) for x in (out / "_normalize" / "flags.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def test_a_view_of_some_files_is_the_whole_view_of_them(run):
+    """A run of a million documents opens in seconds: the view holds only the files it is asked
+    for, and of them exactly what the whole view holds (ids, texts, places, digests)."""
+    _, out, _ = run
+    whole = RunView(out)
+    files = {"nato.txt", "more/feed2.jsonl.gz"}
+    part = RunView(out, files=files)
+    assert set(part.docs) == {k for k in whole.docs if k[0] in files} and part.docs
+    assert set(part.flags) == {i for i, f in whole.flags.items() if f.doc.file in files} and part.flags
+    assert set(part.edits) == {i for i, (d, _) in whole.edits.items() if d.file in files}
+    assert part.digests == {rel: d for rel, d in whole.digests.items() if rel in files}
+    for key, doc in part.docs.items():
+        assert doc.text == whole.docs[key].text and doc.ordinal == whole.docs[key].ordinal
+    for fid, f in part.flags.items():
+        w = whole.flags[fid]
+        assert (f.located, f.changes, [e.id for e in f.near_edits()]) == (w.located, w.changes, [e.id for e in w.near_edits()])
+    assert part.flags_in_run == whole.flags_in_run == len(_flag_rows(out)) == len(whole.flags)
+    assert RunView(out, files=set()).flags == {}
+
+    # the first N flags, and the files they are in
+    rows = _flag_rows(out)
+    first = RunView(out, max_flags=3)
+    assert list(first.flags) == [flag_id(r["file"], r.get("line"), r["start"], r["end"], r["text"]) for r in rows[:3]]
+    assert {d.file for d in first.docs.values()} == {r["file"] for r in rows[:3]}
+    assert first.flags_in_run == len(rows)
+
+
+def test_the_review_app_shows_the_first_flags_of_a_large_run(run):
+    _, out, _ = run
+    total = len(_flag_rows(out))
+    app = ReviewApp(out, "tester", max_flags=2)
+    st = app.state()
+    assert (st["run"]["flags"], st["run"]["flags_in_run"], len(st["flags"])) == (2, total, 2)
+    only = ReviewApp(out, "tester", files=["feed.jsonl"]).state()
+    assert {only["docs"][f["doc"]]["label"].split(",")[0] for f in only["flags"]} == {"feed.jsonl"}
+    assert only["run"]["files"] == ["feed.jsonl"]
+    everything = ReviewApp(out, "tester", max_flags=None).state()
+    assert everything["run"]["flags"] == total == len(ReviewApp(out, "tester").state()["flags"])  # (under 5,000)
+    # a decision on a flag the app does not hold is refused
+    hidden = next(i for i in ReviewApp(out, "tester", max_flags=None).view.flags if i not in app.view.flags)
+    with pytest.raises(Exception, match="unknown flag id"):
+        app.decide({"action": "false-alarm", "flag": hidden})
+
+
+def test_normalize_review_on_the_command_line_says_what_it_shows(run):
+    import subprocess
+    import sys
+    import urllib.request
+
+    _, out, _ = run
+    total = len(_flag_rows(out))
+    proc = subprocess.Popen([sys.executable, "-m", "normalize", "review", str(out), "--port", "0", "--max-flags", "2"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = (proc.stdout.readline() if proc.stdout else "").strip()
+        said = proc.stderr.readline() if proc.stderr else ""
+        assert url.startswith("http://127.0.0.1:"), said
+        assert f"the first 2 of {total} flags in {out}" in said
+        with urllib.request.urlopen(url + "api/state", timeout=10) as resp:
+            assert json.loads(resp.read())["run"]["flags"] == 2
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_apply_reads_only_the_decided_files_and_writes_what_a_whole_view_would(run, monkeypatch, tmp_path):
+    """apply holds the files the decisions name and those an earlier apply changed; the result
+    is byte for byte what applying with the whole run in view gives, also when the decisions are
+    thrown away and the files must go back to what the run wrote."""
+    import normalize.review.apply as apply_mod
+
+    _, out, rules = run
+    written = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and "_normalize" not in p.parts}
+    _decide_all(ReviewApp(out, "tester"))
+    twin = tmp_path / "twin"
+    shutil.copytree(out, twin)
+    scopes = []
+    scoped_view = apply_mod.RunView
+
+    def spy(out_dir, files=None, max_flags=None):
+        scopes.append(None if files is None else set(files))
+        return scoped_view(out_dir, files=files, max_flags=max_flags) if Path(out_dir) == out else scoped_view(out_dir)
+
+    monkeypatch.setattr(apply_mod, "RunView", spy)
+
+    def tree(root: Path) -> dict:
+        return {p.relative_to(root): p.read_bytes() for p in root.rglob("*")
+                if p.is_file() and p.name not in ("applied.jsonl", "review-proposals.yaml")}
+
+    for _round in range(2):
+        for where in (out, twin):
+            apply_decisions(where, rules, proposals=tmp_path / f"{where.name}.yaml")
+        assert tree(out) == tree(twin)
+        (out / "_normalize" / "decisions.jsonl").unlink(missing_ok=True)  # a reviewer starts over
+        (twin / "_normalize" / "decisions.jsonl").unlink(missing_ok=True)
+    assert scopes[0] == {"nato.txt", "feed.jsonl", "more/feed2.jsonl.gz"}
+    assert scopes[2] == {"nato.txt", "feed.jsonl", "more/feed2.jsonl.gz"}  # (from pre-review.json alone)
+    assert {p: p.read_bytes() for p in written} == written  # back to the text the run wrote
+    assert not any(r["action"] == "review" for r in _edits(out))
+
+
 # -- the decisions store ------------------------------------------------------------------------
 def test_decisions_append_reload_and_conflicts(tmp_path):
     (tmp_path / "_normalize").mkdir()

@@ -108,6 +108,16 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _prereview_files(out_dir: Path) -> set[str]:
+    """The files OUT/_normalize/pre-review.json lists (valid entries or not)."""
+    try:
+        data = json.loads((out_dir / META_DIR / PREREVIEW_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    files = data.get("files") if isinstance(data, dict) else None
+    return {rel for rel in files if isinstance(rel, str)} if isinstance(files, dict) else set()
+
+
 # -- planning -----------------------------------------------------------------------------------
 def _plan(view: RunView, states: dict[str, TargetState], result: ApplyResult) -> list[Planned]:
     planned: list[Planned] = []
@@ -379,12 +389,14 @@ def apply_decisions(out_dir: Path | str, rules_dir: Path | str | None = None,
                     proposals: Path | str | None = None) -> ApplyResult:
     """Apply the decisions in OUT/_normalize/decisions.jsonl; see the module's docstring."""
     out_dir = Path(out_dir)
+    decisions = DecisionStore(out_dir).load()
+    # only the files the decisions are about, and those an earlier apply changed, are read
+    files = {d["file"] for d in decisions if isinstance(d.get("file"), str)} | _prereview_files(out_dir)
     try:
-        view = RunView(out_dir)
+        view = RunView(out_dir, files=files)
     except FileNotFoundError as exc:
         raise ApplyError(str(exc)) from None
     target = _proposals_target(view, Path(rules_dir) if rules_dir else None, Path(proposals) if proposals else None)
-    decisions = DecisionStore(out_dir).load()
     result = ApplyResult()
     states = effective(decisions)
     planned = _plan(view, states, result)

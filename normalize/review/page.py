@@ -511,7 +511,10 @@ APP_JS = r"""
     cards.forEach(function (c) { counts[flagState(c)]++; });
     $("summary").textContent = cards.length + " flagged sentence" + (cards.length === 1 ? "" : "s") + " in " +
       S.docs.length + " document" + (S.docs.length === 1 ? "" : "s") + " · " + counts.decided + " decided · " +
-      counts.conflict + " conflict" + (counts.conflict === 1 ? "" : "s") + " · " + counts.open + " undecided";
+      counts.conflict + " conflict" + (counts.conflict === 1 ? "" : "s") + " · " + counts.open + " undecided" +
+      (S.run.files ? " · only the files " + S.run.files.join(", ") :
+        S.run.flags_in_run > cards.length ? " · the first " + cards.length + " of the run's " +
+        S.run.flags_in_run + " flags (normalize review --max-flags, --file)" : "");
   }
 
   function toggleHelp(on) {

@@ -28,7 +28,7 @@ import hashlib
 import json
 import re
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -348,10 +348,30 @@ class RecordDigests:
         return got.digests()
 
 
-class RunView:
-    """Everything the review app and ``apply`` need from one finished run."""
+def first_flagged_files(meta: Path, max_flags: int) -> set[str]:
+    """The output files that hold the first ``max_flags`` flags of flags.jsonl (it is read only
+    that far)."""
+    files: set[str] = set()
+    if max_flags <= 0:
+        return files
+    for n, rec in enumerate(iter_jsonl(meta / "flags.jsonl"), 1):
+        files.add(str(rec.get("file", "")))
+        if n >= max_flags:
+            break
+    return files
 
-    def __init__(self, out_dir: Path | str) -> None:
+
+class RunView:
+    """Everything the review app and ``apply`` need from one finished run.
+
+    ``files``: only these output files' documents, edits and flags are held (their digests are
+    the same as in a whole view). ``max_flags``: only the first ``max_flags`` flags are held, with
+    the files they are in (``files`` defaults to those). A view of a million documents is then as
+    small as the part of it that is shown or applied; flags.jsonl is still read to its end, to
+    count :attr:`flags_in_run`."""
+
+    def __init__(self, out_dir: Path | str, files: Collection[str] | None = None,
+                 max_flags: int | None = None) -> None:
         self.out_dir = Path(out_dir)
         self.meta = self.out_dir / META_DIR
         if not (self.meta / "summary.json").is_file():
@@ -367,11 +387,18 @@ class RunView:
         self.edits: dict[str, tuple[Doc, EditView]] = {}
         #: per output file, a digest of the run's records of it (see :class:`RecordDigests`)
         self.digests: dict[str, str] = {}
+        #: the flags of the whole run, held or not
+        self.flags_in_run = 0
+        if files is None and max_flags is not None:
+            files = first_flagged_files(self.meta, max_flags)
+        wanted = None if files is None else frozenset(files)
         hashes = RecordDigests()
         note = hashes.note
 
         per_file: dict[str, int] = {}
         for info in iter_jsonl(self.meta / "documents.jsonl"):
+            if wanted is not None and str(info.get("file", "")) not in wanted:
+                continue
             note(info)
             key = _key(info)
             if key in self.docs:
@@ -379,7 +406,7 @@ class RunView:
             self.docs[key] = Doc(key, info, ordinal=per_file.get(key[0], 0))
             per_file[key[0]] = per_file.get(key[0], 0) + 1
         for rec in iter_jsonl(self.meta / "edits.jsonl"):
-            if rec.get("action") == "review":
+            if rec.get("action") == "review" or (wanted is not None and str(rec.get("file", "")) not in wanted):
                 continue
             note(rec)
             doc = self.docs.get(_key(rec))
@@ -388,9 +415,13 @@ class RunView:
             ev = EditView(edit_id(rec), rec)
             doc.edits.append(ev)
             self.edits[ev.id] = (doc, ev)
-        flags = list(iter_jsonl(self.meta / "flags.jsonl"))
-        for rec in flags:
-            note(rec)
+        flags = []
+        for rec in iter_jsonl(self.meta / "flags.jsonl"):
+            self.flags_in_run += 1
+            if wanted is None or str(rec.get("file", "")) in wanted:
+                note(rec)
+                if max_flags is None or len(flags) < max_flags:
+                    flags.append(rec)
         self.digests = hashes.digests()
         self.manifest = prereview_manifest(self.out_dir, self.digests)
         self._read_texts()

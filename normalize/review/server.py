@@ -32,6 +32,7 @@ import socket
 import threading
 import unicodedata
 from collections import Counter
+from collections.abc import Collection
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,8 @@ from .run import RunView, locate_match
 MAX_BODY = 64 * 1024
 MAX_NOTE = 2000
 MAX_NAME = 80
+#: flags the app shows by default (the first ones of the run, as in report.html); ``--max-flags``
+MAX_FLAGS = 5000
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
@@ -75,10 +78,12 @@ def valid_name(name: Any) -> bool:
 class ReviewApp:
     """The app's logic, apart from HTTP: what the page shows and how a decision is checked."""
 
-    def __init__(self, out_dir: Path | str, reviewer: str = "reviewer") -> None:
-        self.view = RunView(out_dir)
+    def __init__(self, out_dir: Path | str, reviewer: str = "reviewer", max_flags: int | None = MAX_FLAGS,
+                 files: Collection[str] | None = None) -> None:
+        self.view = RunView(out_dir, files=files, max_flags=max_flags)
         self.store = DecisionStore(out_dir)
         self.reviewer = reviewer
+        self.files = None if files is None else frozenset(files)
         self.token = secrets.token_urlsafe(24)
         self._static = self._static_state()
 
@@ -115,7 +120,8 @@ class ReviewApp:
                     "edits": edits,
                 })
         return {
-            "run": {"out": str(view.out_dir), "flags": len(view.flags), "documents": len(view.docs)},
+            "run": {"out": str(view.out_dir), "flags": len(view.flags), "documents": len(view.docs),
+                    "flags_in_run": view.flags_in_run, "files": None if self.files is None else sorted(self.files)},
             "docs": [{"id": i, "label": d.label, "flags": len(d.flags)} for i, d in enumerate(docs)],
             "reasons": [{"code": c, "count": n} for c, n in sorted(reasons.items(), key=lambda x: (-x[1], x[0]))],
             "flags": flags,
@@ -350,9 +356,11 @@ class ReviewServer(ThreadingHTTPServer):
 
 
 def make_server(out_dir: Path | str, host: str = "127.0.0.1", port: int = 0, reviewer: str = "reviewer",
-                verbose: bool = False) -> ReviewServer:
-    """A review server for the run in ``out_dir`` (not yet serving: call ``serve_forever``)."""
-    return ReviewServer(ReviewApp(out_dir, reviewer), host, port, verbose)
+                verbose: bool = False, max_flags: int | None = MAX_FLAGS,
+                files: Collection[str] | None = None) -> ReviewServer:
+    """A review server for the run in ``out_dir`` (not yet serving: call ``serve_forever``): the
+    first ``max_flags`` flags (None: all) of the run, or of its output ``files``."""
+    return ReviewServer(ReviewApp(out_dir, reviewer, max_flags, files), host, port, verbose)
 
 
 def serve_in_thread(server: ReviewServer) -> threading.Thread:
