@@ -194,6 +194,12 @@ def test_apply_reads_only_the_decided_files_and_writes_what_a_whole_view_would(r
     assert {p: p.read_bytes() for p in written} == written  # back to the text the run wrote
     assert not any(r["action"] == "review" for r in _edits(out))
 
+    # a decision that does not say its file (not written by the app) is looked for in the whole run
+    fid = next(iter(RunView(out, files=["feed.jsonl"]).flags))
+    DecisionStore(out).append({"reviewer": "script", "action": "false-alarm", "flag": fid})
+    res = apply_decisions(out, rules, proposals=tmp_path / "p.yaml")
+    assert scopes[-1] is None and [p.flag.id for p in res.applied] == [fid] and res.skipped == []
+
 
 # -- the decisions store ------------------------------------------------------------------------
 def test_decisions_append_reload_and_conflicts(tmp_path):

@@ -390,8 +390,11 @@ def apply_decisions(out_dir: Path | str, rules_dir: Path | str | None = None,
     """Apply the decisions in OUT/_normalize/decisions.jsonl; see the module's docstring."""
     out_dir = Path(out_dir)
     decisions = DecisionStore(out_dir).load()
-    # only the files the decisions are about, and those an earlier apply changed, are read
-    files = {d["file"] for d in decisions if isinstance(d.get("file"), str)} | _prereview_files(out_dir)
+    # only the files the decisions are about, and those an earlier apply changed, are read (the
+    # whole run when a decision does not say its file: one not written by the review app)
+    files: set[str] | None = {d["file"] for d in decisions if isinstance(d.get("file"), str)} | _prereview_files(out_dir)
+    if any(not isinstance(d.get("file"), str) for d in decisions):
+        files = None
     try:
         view = RunView(out_dir, files=files)
     except FileNotFoundError as exc:
