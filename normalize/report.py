@@ -59,11 +59,13 @@ from __future__ import annotations
 import gzip
 import html
 import json
+import mmap
+import os
 import re
 import sys
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -167,7 +169,62 @@ class _Run:
     review_edits: int = 0  # review records in edits.jsonl (normalize apply)
 
 
-def _load(out_dir: Path, max_flags: int, max_flags_per_doc: int) -> _Run:
+def _flag_lines(path: Path) -> Iterator[tuple[dict[str, Any], int]]:
+    """The objects of flags.jsonl as :func:`iter_jsonl` reads them, each with the byte offset of
+    its line."""
+    try:
+        fh = open(path, "rb")  # noqa: SIM115
+    except FileNotFoundError:
+        return
+    with fh:
+        at = 0
+        for raw in fh:
+            start, at = at, at + len(raw)
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw.decode("utf-8", errors="replace"))
+            except (ValueError, RecursionError):
+                continue
+            if isinstance(obj, dict):
+                yield obj, start
+
+
+def _examples(path: Path, start: int, codes: list[str]) -> dict[str, str]:
+    """The first message of each reason code in ``codes`` among the flags of flags.jsonl from byte
+    ``start`` on, found by searching for the code as the run writes it (``"code": "..."``) and
+    read off the lines found."""
+    found: dict[str, str] = {}
+    try:
+        fh = open(path, "rb")  # noqa: SIM115
+    except FileNotFoundError:
+        return found
+    with fh:
+        if os.fstat(fh.fileno()).st_size <= start:
+            return found
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            for code in codes:
+                needle = b'"code": ' + json.dumps(code, ensure_ascii=False).encode("utf-8")
+                at = start
+                while (i := mm.find(needle, at)) >= 0:
+                    lo = mm.rfind(b"\n", 0, i) + 1
+                    hi = mm.find(b"\n", i)
+                    hi = len(mm) if hi < 0 else hi
+                    at = hi + 1
+                    try:
+                        obj = json.loads(mm[lo:hi].decode("utf-8", errors="replace"))
+                    except (ValueError, RecursionError):
+                        continue
+                    reasons = obj.get("reasons") if isinstance(obj, dict) else None
+                    message = next((r["message"] for r in reasons if isinstance(r, dict) and str(r.get("code", "?")) == code
+                                    and r.get("message")), None) if isinstance(reasons, list) else None
+                    if message:
+                        found[code] = str(message)
+                        break
+    return found
+
+
+def _load(out_dir: Path, max_flags: int, max_flags_per_doc: int, known: dict[str, Any] | None = None) -> _Run:
     meta = out_dir / META_DIR
     try:
         summary = json.loads((meta / "summary.json").read_text(encoding="utf-8"))
@@ -183,7 +240,11 @@ def _load(out_dir: Path, max_flags: int, max_flags_per_doc: int) -> _Run:
     flags_of: Counter[DocKey] = Counter()  # (of the documents in ``shown``)
     run = _Run(out_dir, summary, {})
     last: DocKey | None = None
-    for f in iter_jsonl(meta / "flags.jsonl"):
+    stop: int | None = None  # (known counts) the offset of the first flag after the shown ones
+    for f, offset in _flag_lines(meta / "flags.jsonl"):
+        if known is not None and (run.flags_rendered >= max_flags or max_flags_per_doc <= 0):
+            stop = offset
+            break
         key = _key(f)
         reasons = f.get("reasons") if isinstance(f.get("reasons"), list) else []
         reasons = [r for r in reasons if isinstance(r, dict)]
@@ -210,6 +271,8 @@ def _load(out_dir: Path, max_flags: int, max_flags_per_doc: int) -> _Run:
     # 2. documents: those with flags shown, and the first ones with edits but no flag
     docs = run.docs
     file, ordinal, last = None, 0, None  # (ordinal: a document's position among those of its file)
+    if known is not None:
+        run.flagged_docs = 0
     for info in iter_jsonl(meta / "documents.jsonl"):
         key = _key(info)
         if key[0] != file:
@@ -218,6 +281,10 @@ def _load(out_dir: Path, max_flags: int, max_flags_per_doc: int) -> _Run:
             continue
         last = key
         run.docs_total += 1
+        if known is not None:  # (its flags are counted here, not in flags.jsonl)
+            run.flagged_docs += _int(info.get("flags")) > 0
+            if key in flags_of:
+                flags_of[key] = max(flags_of[key], _int(info.get("flags")))
         if key in shown:
             docs[key] = _Doc(key, info, ordinal=ordinal)
         elif _int(info.get("edits")) > 0 and not _int(info.get("flags")):
@@ -232,6 +299,12 @@ def _load(out_dir: Path, max_flags: int, max_flags_per_doc: int) -> _Run:
         doc.flags = flags
         doc.flags_total = flags_of[key]
     del shown, flags_of
+    if known is not None:
+        run.flags_total = known["total"]
+        run.flags_by_reason = Counter(known["by_reason"])
+        missing = [c for c in sorted(run.flags_by_reason) if c not in run.reason_example]
+        if stop is not None and missing:
+            run.reason_example.update(_examples(meta / "flags.jsonl", stop, missing))
 
     # 3. edits: counted in full; kept for documents shown with flags (all of them: the offsets
     # need every applied edit) and, up to a cap, for those shown for their edits
@@ -899,19 +972,25 @@ flags.csv, every edit in _normalize/edits.jsonl.</p></footer>
 
 
 def render_report(out_dir: Path | str, *, max_flags: int = MAX_FLAGS,
-                  max_flags_per_doc: int = MAX_FLAGS_PER_DOC) -> str:
-    """The report's HTML for the run in ``out_dir`` (without writing it)."""
-    return _render(_load(Path(out_dir), max_flags, max_flags_per_doc))
+                  max_flags_per_doc: int = MAX_FLAGS_PER_DOC, known: dict[str, Any] | None = None) -> str:
+    """The report's HTML for the run in ``out_dir`` (without writing it).
+
+    ``known``: the run's flag counts, ``{"total": N, "by_reason": {code: n}}``, from the process
+    that has just written flags.jsonl and counted them (``normalize run``). flags.jsonl is then
+    read only as far as the flags the page shows (and searched for the first message of each
+    other reason); without it every flag is read and counted. The page is the same either way."""
+    return _render(_load(Path(out_dir), max_flags, max_flags_per_doc, known))
 
 
 def write_report(out_dir: Path | str, *, max_flags: int = MAX_FLAGS,
-                 max_flags_per_doc: int = MAX_FLAGS_PER_DOC) -> Path:
-    """Write OUT/_normalize/report.html for the finished run in ``out_dir``; return its path."""
+                 max_flags_per_doc: int = MAX_FLAGS_PER_DOC, known: dict[str, Any] | None = None) -> Path:
+    """Write OUT/_normalize/report.html for the finished run in ``out_dir``; return its path
+    (``known``: see :func:`render_report`)."""
     out_dir = Path(out_dir)
     meta = out_dir / META_DIR
     if not meta.is_dir():
         raise FileNotFoundError(f"{meta}: no run here (the {META_DIR}/ folder is missing)")
-    page = render_report(out_dir, max_flags=max_flags, max_flags_per_doc=max_flags_per_doc)
+    page = render_report(out_dir, max_flags=max_flags, max_flags_per_doc=max_flags_per_doc, known=known)
     path = meta / REPORT_NAME
     atomic_write(path, page.encode("utf-8"))
     return path

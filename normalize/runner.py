@@ -1251,7 +1251,7 @@ def _run(in_dir: Inputs, out_dir: Path, options: RunOptions, t0: float, meta: Pa
     try:
         from .report import write_report
 
-        write_report(out_dir)
+        write_report(out_dir, known=summary["flags"])  # (counted as flags.jsonl was written)
     except Exception as exc:  # the report is a view of the run: its failure must not lose the run
         summary["report_error"] = f"{type(exc).__name__}: {exc}"
         _write_summary(meta, summary)
