@@ -65,7 +65,7 @@ import re
 import sys
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -169,43 +169,22 @@ class _Run:
     review_edits: int = 0  # review records in edits.jsonl (normalize apply)
 
 
-def _flag_lines(path: Path) -> Iterator[tuple[dict[str, Any], int]]:
-    """The objects of flags.jsonl as :func:`iter_jsonl` reads them, each with the byte offset of
-    its line."""
-    try:
-        fh = open(path, "rb")  # noqa: SIM115
-    except FileNotFoundError:
-        return
-    with fh:
-        at = 0
-        for raw in fh:
-            start, at = at, at + len(raw)
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw.decode("utf-8", errors="replace"))
-            except (ValueError, RecursionError):
-                continue
-            if isinstance(obj, dict):
-                yield obj, start
-
-
-def _examples(path: Path, start: int, codes: list[str]) -> dict[str, str]:
-    """The first message of each reason code in ``codes`` among the flags of flags.jsonl from byte
-    ``start`` on, found by searching for the code as the run writes it (``"code": "..."``) and
-    read off the lines found."""
+def _examples(path: Path, codes: list[str]) -> dict[str, str]:
+    """The first message of each reason code in ``codes`` among the flags of flags.jsonl, found
+    by searching for the code as the run writes it (``"code": "..."``) and read off the lines
+    found."""
     found: dict[str, str] = {}
     try:
         fh = open(path, "rb")  # noqa: SIM115
     except FileNotFoundError:
         return found
     with fh:
-        if os.fstat(fh.fileno()).st_size <= start:
+        if os.fstat(fh.fileno()).st_size == 0:
             return found
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
             for code in codes:
                 needle = b'"code": ' + json.dumps(code, ensure_ascii=False).encode("utf-8")
-                at = start
+                at = 0
                 while (i := mm.find(needle, at)) >= 0:
                     lo = mm.rfind(b"\n", 0, i) + 1
                     hi = mm.find(b"\n", i)
@@ -240,10 +219,10 @@ def _load(out_dir: Path, max_flags: int, max_flags_per_doc: int, known: dict[str
     flags_of: Counter[DocKey] = Counter()  # (of the documents in ``shown``)
     run = _Run(out_dir, summary, {})
     last: DocKey | None = None
-    stop: int | None = None  # (known counts) the offset of the first flag after the shown ones
-    for f, offset in _flag_lines(meta / "flags.jsonl"):
+    stopped = False  # (known counts) flags.jsonl read only as far as the flags shown
+    for f in iter_jsonl(meta / "flags.jsonl"):
         if known is not None and (run.flags_rendered >= max_flags or max_flags_per_doc <= 0):
-            stop = offset
+            stopped = True
             break
         key = _key(f)
         reasons = f.get("reasons") if isinstance(f.get("reasons"), list) else []
@@ -303,8 +282,8 @@ def _load(out_dir: Path, max_flags: int, max_flags_per_doc: int, known: dict[str
         run.flags_total = known["total"]
         run.flags_by_reason = Counter(known["by_reason"])
         missing = [c for c in sorted(run.flags_by_reason) if c not in run.reason_example]
-        if stop is not None and missing:
-            run.reason_example.update(_examples(meta / "flags.jsonl", stop, missing))
+        if stopped and missing:  # (not among the flags read: their first message is further on)
+            run.reason_example.update(_examples(meta / "flags.jsonl", missing))
 
     # 3. edits: counted in full; kept for documents shown with flags (all of them: the offsets
     # need every applied edit) and, up to a cap, for those shown for their edits

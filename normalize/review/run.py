@@ -392,12 +392,16 @@ class RunView:
         if files is None and max_flags is not None:
             files = first_flagged_files(self.meta, max_flags)
         wanted = None if files is None else frozenset(files)
+
+        def held(rec: dict[str, Any]) -> bool:
+            return wanted is None or str(rec.get("file", "")) in wanted
+
         hashes = RecordDigests()
         note = hashes.note
 
         per_file: dict[str, int] = {}
         for info in iter_jsonl(self.meta / "documents.jsonl"):
-            if wanted is not None and str(info.get("file", "")) not in wanted:
+            if not held(info):
                 continue
             note(info)
             key = _key(info)
@@ -406,7 +410,7 @@ class RunView:
             self.docs[key] = Doc(key, info, ordinal=per_file.get(key[0], 0))
             per_file[key[0]] = per_file.get(key[0], 0) + 1
         for rec in iter_jsonl(self.meta / "edits.jsonl"):
-            if rec.get("action") == "review" or (wanted is not None and str(rec.get("file", "")) not in wanted):
+            if rec.get("action") == "review" or not held(rec):
                 continue
             note(rec)
             doc = self.docs.get(_key(rec))
@@ -418,7 +422,7 @@ class RunView:
         flags = []
         for rec in iter_jsonl(self.meta / "flags.jsonl"):
             self.flags_in_run += 1
-            if wanted is None or str(rec.get("file", "")) in wanted:
+            if held(rec):
                 note(rec)
                 if max_flags is None or len(flags) < max_flags:
                     flags.append(rec)
