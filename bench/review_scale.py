@@ -1,16 +1,20 @@
 """The review side of a large run: opening the review app and applying decisions, with the
-whole run held in memory (as before 2026-12-03) and with only the part shown or applied held.
+whole run held in memory (as before 2026-12-03), with only the part shown or applied held but
+every record parsed to find it (as before the index), and with that part read where the run's
+index (OUT/_normalize/.by-file.tsv) says it is.
 
     python bench/review_scale.py [--copies 30] [--dir DIR] [--decisions 6]
 
 Makes (or reuses) DIR/in<copies> (bench/at_scale.py's corpus, one file per article) and a run of
 it in DIR/review<copies>, then measures, each in a fresh process (time and peak RSS):
 1. the whole run as one view (``RunView(OUT)``: every document, edit and flag, every text);
-2. the review app as ``normalize review OUT`` opens it (the first 5,000 flags and their files);
+2. the review app as ``normalize review OUT`` opens it (the first 5,000 flags and their files),
+   finding their records by parsing every record (``parsed``) and through the index (``indexed``);
 3. ``normalize apply OUT`` over a few decisions (accepted suggestions and false alarms on the
-   first flags of different files), holding the whole run (``whole``) and holding only the files
-   the decisions name and those an earlier apply changed (``scoped``); both must leave the same
-   bytes (the decided files, edits.jsonl, pre-review.json). Proposals go to a scratch file, not to the rules.
+   first flags of different files), holding the whole run (``whole``), and holding only the files
+   the decisions name and those an earlier apply changed, parsed and indexed; all three must
+   leave the same bytes (the decided files, edits.jsonl, pre-review.json). Proposals go to a
+   scratch file, not to the rules.
 """
 
 from __future__ import annotations
@@ -33,6 +37,10 @@ CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
 out, what = Path(sys.argv[1]), sys.argv[2]
+if what.endswith("-parsed"):  # as before the index: every record parsed to find the held ones
+    import normalize.review.run as R
+    R.held_records = lambda *a, **k: None
+    what = what[: -len("-parsed")]
 t0 = time.perf_counter()
 got = {}
 if what == "whole":
@@ -114,26 +122,26 @@ def main() -> None:
         print(f"{decide(out, args.decisions)} decisions written", flush=True)
     scratch = Path(tempfile.mkdtemp(prefix="proposals-")) / "proposals.yaml"
     whole = child(out, "whole")
-    app = child(out, "app")
-    before = child(out, "apply-whole", str(scratch))
-    after = child(out, "apply", str(scratch))
-    same = {k: v for k, v in before.items() if k not in ("seconds", "peak_mb")} == \
-        {k: v for k, v in after.items() if k not in ("seconds", "peak_mb")}
+    app_parsed, app = child(out, "app-parsed"), child(out, "app")
+    applies = {"whole view": child(out, "apply-whole", str(scratch)),
+               "scoped, every record parsed": child(out, "apply-parsed", str(scratch)),
+               "scoped, through the index": child(out, "apply", str(scratch))}
+    results = [{k: v for k, v in r.items() if k not in ("seconds", "peak_mb")} for r in applies.values()]
+    same = all(r == results[0] for r in results)
     print(f"\n{whole['docs']:,} documents, {app['in_run']:,} flags")
     print("| what | seconds | peak RSS | holds |")
     print("| --- | ---: | ---: | --- |")
     print(f"| the whole run in one view | {whole['seconds']:.1f} | {whole['peak_mb']:.0f} MB | "
           f"{whole['docs']:,} documents, {whole['flags']:,} flags |")
-    print(f"| `normalize review` (first 5,000 flags) | {app['seconds']:.1f} | {app['peak_mb']:.0f} MB | "
-          f"{app['docs']:,} documents, {app['flags']:,} flags; page state {app['state_mb']:.1f} MB |")
-    print(f"| `normalize apply`, whole view (before) | {before['seconds']:.1f} | {before['peak_mb']:.0f} MB | "
-          f"{before['applied']} applied to {before['files']} files |")
-    print(f"| `normalize apply`, scoped (now) | {after['seconds']:.1f} | {after['peak_mb']:.0f} MB | "
-          f"{after['applied']} applied to {after['files']} files |")
+    for name, r in (("every record parsed", app_parsed), ("through the index", app)):
+        print(f"| `normalize review` (first 5,000 flags), {name} | {r['seconds']:.2f} | {r['peak_mb']:.0f} MB | "
+              f"{r['docs']:,} documents, {r['flags']:,} flags; page state {r['state_mb']:.1f} MB |")
+    for name, r in applies.items():
+        print(f"| `normalize apply`, {name} | {r['seconds']:.2f} | {r['peak_mb']:.0f} MB | "
+              f"{r['applied']} applied to {r['files']} files |")
     print(f"\nsame apply result: {same}")
     if not same:
-        raise SystemExit(f"apply results differ:\n{before}\n{after}")
-
+        raise SystemExit("apply results differ:\n" + "\n".join(map(str, applies.values())))
 
 if __name__ == "__main__":
     main()

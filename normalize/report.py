@@ -78,6 +78,7 @@ from .review.run import (
     RecordDigests,
     iter_jsonl,
     output_path,
+    prereview_files,
     prereview_manifest,
     prereview_source,
 )
@@ -321,7 +322,7 @@ def _prereview(out_dir: Path) -> Callable[[str, Path], Path]:
     review), else the output itself."""
     if not (out_dir / META_DIR / PREREVIEW_MANIFEST).is_file():
         return lambda rel, path: path
-    manifest = prereview_manifest(out_dir, RecordDigests.of_run(out_dir))
+    manifest = prereview_manifest(out_dir, RecordDigests.of_run(out_dir, prereview_files(out_dir)))
     return lambda rel, path: prereview_source(out_dir, rel, manifest) or path
 
 

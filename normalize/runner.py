@@ -59,6 +59,7 @@ from .io import (
     umask,
 )
 from .partlog import Appender, PartLogs, Record, encode, identity_key
+from .recindex import ASSEMBLED, INDEX_FILE, INDEXED, IndexWriter
 from .rules import RulesError, RuleSet, RuleTimeout
 from .sources import SourceError, UrlInputs, is_url
 
@@ -1261,9 +1262,9 @@ def _run(in_dir: Inputs, out_dir: Path, options: RunOptions, t0: float, meta: Pa
     return RunResult(summary, 1 if summary["documents"]["failed"] else 0)
 
 
-#: the digest of the plan whose parts the outputs in OUT/_normalize were assembled from; written
-#: after the report, removed before the outputs change (so a killed run never leaves it stale)
-ASSEMBLED = ".assembled"
+# ASSEMBLED (.assembled): the digest of the plan whose parts the outputs in OUT/_normalize were
+# assembled from; written after the report, removed before the outputs change (so a killed run
+# never leaves it stale). The record index (.by-file.tsv) holds only while it names the same plan.
 
 
 def _write_summary(meta: Path, summary: dict[str, Any]) -> None:
@@ -1316,6 +1317,8 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
     meta = out_dir / META_DIR
     logs = PartLogs(str(meta / PARTS_DIR))
     sinks = {name: _Sink(meta / name) for name in (*SECTIONS, "manifest.jsonl")}
+    index_sink = _Sink(meta / INDEX_FILE)  # (committed after the files it describes)
+    index = IndexWriter(index_sink.fh, [sinks[name].fh for name in INDEXED])
     csv_head = io.StringIO()
     csv.writer(csv_head).writerow(FLAG_CSV_FIELDS)
     sinks["flags.csv"].write(csv_head.getvalue())
@@ -1333,6 +1336,7 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
         nonlocal files_failed
         if acc is None:
             return
+        index.end(acc["flags"])
         counts["files_seen"] += 1
         if acc["failed"] or acc["errors"]:
             files_failed += 1
@@ -1346,8 +1350,9 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
         logs.keep(unit.rel, unit.chunk)
         if file_acc is None or file_acc["file"] != unit.rel:
             close_file(file_acc)
+            index.start(unit.rel)
             file_acc = {"file": unit.rel, "sha256": unit.sha256, "chunks": unit.chunks, "seen": 0,
-                        "written": 0, "failed": 0, "errors": 0, "units": []}
+                        "written": 0, "failed": 0, "errors": 0, "flags": 0, "units": []}
         file_acc["units"].append(unit)
         rec = _result(logs, unit, key, run)
         if rec is None or unit.sha256:
@@ -1377,6 +1382,7 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
         counts["chars_in"] += tally["chars"][0]
         counts["chars_out"] += tally["chars"][1]
         counts["flags"] += tally["flags"]
+        file_acc["flags"] += tally["flags"]
         for pass_, rule, action, n in tally["edits"]:
             by["pass"][pass_] += n
             by["rule"][f"{pass_}/{rule}"] += n
@@ -1396,7 +1402,8 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
         counts["documents_written"] += written
     close_file(file_acc)
     logs.close()
-    for sink in sinks.values():
+    index.finish(digest.hexdigest())  # (valid once .assembled holds the same digest)
+    for sink in (*sinks.values(), index_sink):
         sink.commit()
     stale = _stale(out_dir, logs, prune=options.prune)
 

@@ -37,6 +37,9 @@ def outputs(out: Path) -> dict[str, bytes]:
             data = p.read_bytes()
             if rel == "_normalize/report.html":  # it names the output folder
                 data = data.replace(str(out).encode(), b"OUT")
+            if rel == "_normalize/.by-file.tsv":  # it names the plan, as .assembled does
+                *lines, trailer, _ = data.split(b"\n")
+                data = b"\n".join([*lines, json.dumps({**json.loads(trailer), "assembled": "..."}).encode()])
             got[rel] = data
     return got
 

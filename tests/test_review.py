@@ -23,6 +23,7 @@ from normalize.gazetteer import Gazetteer
 from normalize.review import DecisionStore, ReviewApp, RunView, apply_decisions, apply_review_edits, effective, flag_id
 from normalize.review.decisions import decision_id
 from normalize.review.proposals import MARKER, q
+from normalize.review.run import RecordDigests
 from normalize.review.server import MAX_BODY, make_server, serve_in_thread
 from normalize.rules import RuleSet
 
@@ -119,6 +120,80 @@ def test_a_view_of_some_files_is_the_whole_view_of_them(run):
     assert list(first.flags) == [flag_id(r["file"], r.get("line"), r["start"], r["end"], r["text"]) for r in rows[:3]]
     assert {d.file for d in first.docs.values()} == {r["file"] for r in rows[:3]}
     assert first.flags_in_run == len(rows)
+
+
+def _state(view: RunView) -> tuple:
+    """What a view holds, in order: documents and their texts, flags, edits, digests, the count."""
+    return (list(view.docs), [d.text for d in view.docs.values()], list(view.flags),
+            [(f.located, f.changes) for f in view.flags.values()], list(view.edits), view.digests,
+            view.flags_in_run)
+
+
+def test_a_view_of_some_files_reads_only_their_records_where_the_index_says(run, monkeypatch):
+    """OUT/_normalize/.by-file.tsv says where each output file's records are in documents.jsonl,
+    edits.jsonl and flags.jsonl. A view of some files reads only those stretches (nothing is
+    parsed whole) and holds what parsing every record gives; an index that does not describe
+    the record files there now (another run's, a file changed, offsets that point elsewhere) is
+    not used, and the files are read whole."""
+    import normalize.review.run as run_mod
+    from normalize.recindex import INDEX_FILE, INDEXED, RecordIndex, read_stretches
+
+    _, out, rules = run
+    meta = out / "_normalize"
+    index = RecordIndex.load(meta)
+    assert index is not None and index.flags == len(_flag_rows(out))
+    assert set(index.ranges) == {json.loads(x)["file"] for x in (meta / "documents.jsonl").read_text().splitlines()}
+    for col, name in enumerate(INDEXED):  # each stretch holds its file's records, and all of them are in one
+        rows = (meta / name).read_text(encoding="utf-8").splitlines()
+        got = []
+        for rel, stretches in index.ranges.items():
+            for lines in read_stretches(meta / name, [(r[2 * col], r[2 * col + 1]) for r in stretches]):
+                assert {json.loads(x)["file"] for x in lines} <= {rel}
+                got += [x.decode() for x in lines]
+        assert sorted(got) == sorted(rows) and rows
+    assert RecordIndex.load(meta, ["nato.txt"]).ranges.keys() == {"nato.txt"}
+
+    files = {"nato.txt", "more/feed2.jsonl.gz"}
+    parsed: list[str] = []
+    whole_file = run_mod.iter_jsonl
+    monkeypatch.setattr(run_mod, "iter_jsonl", lambda path: parsed.append(path.name) or whole_file(path))
+    indexed, first = RunView(out, files=files), RunView(out, max_flags=3)
+    assert parsed == ["flags.jsonl"]  # (the first 3 flags name the files of the view of them)
+    assert _state(indexed)[0] and _state(indexed)[2]
+
+    def unindexed(**kw) -> tuple:
+        with monkeypatch.context() as m:
+            m.setattr(run_mod, "held_records", lambda *a: None)
+            return _state(RunView(out, **kw))
+
+    assert _state(indexed) == unindexed(files=files) and _state(first) == unindexed(max_flags=3)
+
+    # after apply, which adds its records at the end of edits.jsonl, the index still holds
+    _decide_all(ReviewApp(out, "tester"))
+    apply_decisions(out, rules, proposals=out.parent / "p.yaml")
+    assert any(r["action"] == "review" for r in _edits(out)) and RecordIndex.load(meta) is not None
+    assert _state(RunView(out, files=files)) == unindexed(files=files)
+    assert RecordDigests.of_run(out, files) == {k: v for k, v in RecordDigests.of_run(out).items() if k in files}
+
+    # offsets that point at another file's records: not used
+    lines = (meta / INDEX_FILE).read_bytes().split(b"\n")
+    assert [json.loads(x.split(b"\t")[0]) for x in lines[:2]] == ["feed.jsonl", "nato.txt"]
+    (meta / INDEX_FILE).write_bytes(b"\n".join([lines[1].split(b"\t")[0] + b"\t" + lines[0].split(b"\t", 1)[1],
+                                                 lines[0].split(b"\t")[0] + b"\t" + lines[1].split(b"\t", 1)[1],
+                                                 *lines[2:]]))
+    assert RecordIndex.load(meta) is not None and run_mod.held_records(meta, files) is None
+    parsed.clear()
+    assert _state(RunView(out, files=files)) == unindexed(files=files) and "documents.jsonl" in parsed
+    # a record file that is not the one indexed, or no .assembled (a run was stopped before the end)
+    (meta / INDEX_FILE).write_bytes(b"\n".join(lines))
+    assembled, flags = (meta / ".assembled").read_bytes(), (meta / "flags.jsonl").read_bytes()
+    for spoil in (lambda: (meta / ".assembled").unlink(), lambda: (meta / "flags.jsonl").write_bytes(flags + b"\n")):
+        (meta / ".assembled").write_bytes(assembled)
+        (meta / "flags.jsonl").write_bytes(flags)
+        assert RecordIndex.load(meta) is not None
+        spoil()
+        assert RecordIndex.load(meta) is None
+        assert _state(RunView(out, files=files)) == unindexed(files=files)
 
 
 def test_the_review_app_shows_the_first_flags_of_a_large_run(run):

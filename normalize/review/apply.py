@@ -55,6 +55,7 @@ from .run import (
     Doc,
     FlagView,
     RunView,
+    prereview_files,
     prereview_source,
     read_records,
 )
@@ -106,16 +107,6 @@ def apply_review_edits(text: str, records: list[dict[str, Any]]) -> str:
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _prereview_files(out_dir: Path) -> set[str]:
-    """The files OUT/_normalize/pre-review.json lists (valid entries or not)."""
-    try:
-        data = json.loads((out_dir / META_DIR / PREREVIEW_MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return set()
-    files = data.get("files") if isinstance(data, dict) else None
-    return {rel for rel in files if isinstance(rel, str)} if isinstance(files, dict) else set()
 
 
 # -- planning -----------------------------------------------------------------------------------
@@ -392,7 +383,7 @@ def apply_decisions(out_dir: Path | str, rules_dir: Path | str | None = None,
     decisions = DecisionStore(out_dir).load()
     # only the files the decisions are about, and those an earlier apply changed, are read (the
     # whole run when a decision does not say its file: one not written by the review app)
-    files: set[str] | None = {d["file"] for d in decisions if isinstance(d.get("file"), str)} | _prereview_files(out_dir)
+    files: set[str] | None = {d["file"] for d in decisions if isinstance(d.get("file"), str)} | prereview_files(out_dir)
     if any(not isinstance(d.get("file"), str) for d in decisions):
         files = None
     try:

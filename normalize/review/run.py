@@ -28,10 +28,12 @@ import hashlib
 import json
 import re
 from bisect import bisect_right
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ..recindex import INDEXED, RecordIndex, read_stretches
 
 META_DIR = "_normalize"
 PREREVIEW_DIR = "pre-review"
@@ -148,6 +150,16 @@ def prereview_manifest(out_dir: Path, digests: dict[str, str]) -> dict[str, Any]
             valid[rel] = {"pre": entry["pre"], "out": [x for x in entry["out"] if isinstance(x, str)],
                           "run": entry["run"]}
     return {"files": valid}
+
+
+def prereview_files(out_dir: Path) -> set[str]:
+    """The files OUT/_normalize/pre-review.json lists (valid entries or not)."""
+    try:
+        data = json.loads((out_dir / META_DIR / PREREVIEW_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    files = data.get("files") if isinstance(data, dict) else None
+    return {rel for rel in files if isinstance(rel, str)} if isinstance(files, dict) else set()
 
 
 def prereview_source(out_dir: Path, rel: str, manifest: dict[str, Any]) -> Path | None:
@@ -337,13 +349,16 @@ class RecordDigests:
         return {rel: h.hexdigest() for rel, h in self._hashes.items()}
 
     @classmethod
-    def of_run(cls, out_dir: Path) -> dict[str, str]:
-        """The digests of the run in ``out_dir``, read from its record files alone."""
+    def of_run(cls, out_dir: Path, files: Collection[str] | None = None) -> dict[str, str]:
+        """The digests of the run in ``out_dir``, read from its record files alone (of
+        ``files`` only, when given: from where the run's index says their records are)."""
         got = cls()
         meta = out_dir / META_DIR
+        indexed = None if files is None else held_records(meta, files)
         for name in ("documents.jsonl", "edits.jsonl", "flags.jsonl"):
-            for rec in iter_jsonl(meta / name):
-                if name != "edits.jsonl" or rec.get("action") != "review":
+            for rec in iter_jsonl(meta / name) if indexed is None else indexed[0][name]:
+                if (name != "edits.jsonl" or rec.get("action") != "review") and (
+                        files is None or str(rec.get("file", "")) in files):
                     got.note(rec)
         return got.digests()
 
@@ -359,6 +374,37 @@ def first_flagged_files(meta: Path, max_flags: int) -> set[str]:
         if n >= max_flags:
             break
     return files
+
+
+def held_records(meta: Path, files: Collection[str]) -> tuple[dict[str, list[dict[str, Any]]], int] | None:
+    """The records of ``files`` in documents.jsonl, edits.jsonl and flags.jsonl, each file's
+    in the order they are there, read where the run's index (:mod:`normalize.recindex`) says
+    they are; with the flags of the whole run. None when there is no index that holds for the
+    record files now, or what it points at is not the records of those files (then the files
+    are to be read whole)."""
+    index = RecordIndex.load(meta, files)
+    if index is None:
+        return None
+    out: dict[str, list[dict[str, Any]]] = {}
+    for col, name in enumerate(INDEXED):
+        stretches = sorted((r[2 * col], r[2 * col + 1], rel) for rel, rs in index.ranges.items() for r in rs)
+        try:
+            read = read_stretches(meta / name, [(s, e) for s, e, _ in stretches])
+        except (OSError, ValueError):
+            return None
+        got: list[dict[str, Any]] = []
+        out[name] = got
+        for (_, _, rel), lines in zip(stretches, read, strict=True):
+            for raw in lines:
+                try:
+                    obj = json.loads(raw.decode("utf-8", errors="replace"))
+                except (ValueError, RecursionError):
+                    continue
+                if isinstance(obj, dict):
+                    if str(obj.get("file", "")) != rel:
+                        return None
+                    got.append(obj)
+    return out, index.flags
 
 
 class RunView:
@@ -398,9 +444,15 @@ class RunView:
 
         hashes = RecordDigests()
         note = hashes.note
+        indexed = None if wanted is None else held_records(self.meta, wanted)
+        if indexed is not None:
+            self.flags_in_run = indexed[1]
+
+        def records(name: str) -> Iterable[dict[str, Any]]:
+            return iter_jsonl(self.meta / name) if indexed is None else indexed[0][name]
 
         per_file: dict[str, int] = {}
-        for info in iter_jsonl(self.meta / "documents.jsonl"):
+        for info in records("documents.jsonl"):
             if not held(info):
                 continue
             note(info)
@@ -409,7 +461,7 @@ class RunView:
                 continue
             self.docs[key] = Doc(key, info, ordinal=per_file.get(key[0], 0))
             per_file[key[0]] = per_file.get(key[0], 0) + 1
-        for rec in iter_jsonl(self.meta / "edits.jsonl"):
+        for rec in records("edits.jsonl"):
             if rec.get("action") == "review" or not held(rec):
                 continue
             note(rec)
@@ -420,8 +472,9 @@ class RunView:
             doc.edits.append(ev)
             self.edits[ev.id] = (doc, ev)
         flags = []
-        for rec in iter_jsonl(self.meta / "flags.jsonl"):
-            self.flags_in_run += 1
+        for rec in records("flags.jsonl"):
+            if indexed is None:
+                self.flags_in_run += 1
             if held(rec):
                 note(rec)
                 if max_flags is None or len(flags) < max_flags:
