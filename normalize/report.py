@@ -72,6 +72,7 @@ from pathlib import Path
 from typing import Any
 
 from .io import atomic_write
+from .recindex import RecordIndex
 from .review.run import (
     META_DIR,
     PREREVIEW_MANIFEST,
@@ -958,8 +959,31 @@ def render_report(out_dir: Path | str, *, max_flags: int = MAX_FLAGS,
     ``known``: the run's flag counts, ``{"total": N, "by_reason": {code: n}}``, from the process
     that has just written flags.jsonl and counted them (``normalize run``). flags.jsonl is then
     read only as far as the flags the page shows (and searched for the first message of each
-    other reason); without it every flag is read and counted. The page is the same either way."""
-    return _render(_load(Path(out_dir), max_flags, max_flags_per_doc, known))
+    other reason). Without it, the counts in summary.json are used when they are those of
+    flags.jsonl as it is (see :func:`counted_by_the_run`), else every flag is read and counted.
+    The page is the same either way."""
+    out_dir = Path(out_dir)
+    if known is None:
+        known = counted_by_the_run(out_dir)
+    return _render(_load(out_dir, max_flags, max_flags_per_doc, known))
+
+
+def counted_by_the_run(out_dir: Path) -> dict[str, Any] | None:
+    """The flag counts of summary.json (``{"total": N, "by_reason": {code: n}}``) when they
+    count flags.jsonl as it is: the run's record index holds for the record files there (it
+    names the plan .assembled names, and their sizes; see :mod:`normalize.recindex`) and counts
+    as many flags. None otherwise (a run was stopped, a file was changed, no index)."""
+    meta = out_dir / META_DIR
+    index = RecordIndex.load(meta, files=())
+    if index is None:
+        return None
+    try:
+        flags = json.loads((meta / "summary.json").read_text(encoding="utf-8")).get("flags")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not (isinstance(flags, dict) and flags.get("total") == index.flags and isinstance(flags.get("by_reason"), dict)):
+        return None
+    return {"total": flags["total"], "by_reason": flags["by_reason"]}
 
 
 def write_report(out_dir: Path | str, *, max_flags: int = MAX_FLAGS,
