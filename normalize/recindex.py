@@ -6,9 +6,11 @@ stretch of bytes in each. ``OUT/_normalize/.by-file.tsv`` says where: one line p
     "<file, as a JSON string>" TAB docs start TAB docs end TAB edits start TAB edits end TAB flags start TAB flags end
 
 and a last line, a JSON object, with the sizes of the three files as the run left them, the
-number of flags, and the digest of the plan they were assembled from. The review app and ``normalize apply``, which hold a few
-files of a run that may have millions, read those stretches instead of parsing every record
-(:class:`normalize.review.run.RunView`).
+number of flags, and the digest of the plan they were assembled from. The review app and
+``normalize apply``, which hold a few files of a run that may have millions, read those
+stretches instead of parsing every record (:class:`normalize.review.run.RunView`); a report
+made again later takes the run's flag counts from summary.json while the index holds
+(:func:`normalize.report.counted_by_the_run`).
 
 The index is a cache of what the record files say, never the only copy of anything:
 :meth:`RecordIndex.load` gives ``None`` unless OUT/_normalize/.assembled (which a run removes
@@ -148,4 +150,4 @@ def read_stretches(path: Path, stretches: list[tuple[int, int]]) -> list[list[by
     return out
 
 
-__all__ = ["INDEX_FILE", "IndexWriter", "RecordIndex", "read_stretches"]
+__all__ = ["ASSEMBLED", "INDEXED", "INDEX_FILE", "IndexWriter", "RecordIndex", "read_stretches"]
