@@ -34,6 +34,8 @@ ASSEMBLED = ".assembled"
 #: the record files the index covers, in the order of their columns
 INDEXED = ("documents.jsonl", "edits.jsonl", "flags.jsonl")
 VERSION = 1
+#: bytes at the end of the index read to find its trailer (one JSON line of a few hundred bytes)
+_TAIL = 4096
 
 Ranges = tuple[int, int, int, int, int, int]
 
@@ -86,23 +88,35 @@ class RecordIndex:
     @classmethod
     def load(cls, meta: Path, files: Collection[str] | None = None) -> RecordIndex | None:
         """The index of the run in ``meta`` (only its lines of ``files`` when given), or None
-        when there is none or it does not describe the record files there now."""
+        when there is none or it does not describe the record files there now. The file is
+        read a line at a time (a million files' index is tens of MB)."""
         try:
             with open(meta / INDEX_FILE, "rb") as fh:
-                lines = fh.read().split(b"\n")
-            trailer = json.loads(lines[-2]) if len(lines) >= 2 and lines[-1] == b"" else None
-            if not (isinstance(trailer, dict) and trailer.get("version") == VERSION and _current(meta, trailer)):
-                return None
-            wanted = None if files is None else {_key(rel).encode("utf-8", "backslashreplace") for rel in files}
-            ranges: dict[str, list[Ranges]] = {}
-            for line in lines[:-2]:
-                key, _, rest = line.partition(b"\t")
-                if wanted is not None and key not in wanted:
-                    continue
-                cols = tuple(int(x) for x in rest.split(b"\t"))
-                if len(cols) != 6:
+                size = os.fstat(fh.fileno()).st_size
+                fh.seek(max(0, size - _TAIL))
+                tail = fh.read()
+                if not tail.endswith(b"\n"):
                     return None
-                ranges.setdefault(json.loads(key), []).append(cols)  # type: ignore[arg-type]
+                last = tail[: -1].rsplit(b"\n", 1)[-1]
+                trailer = json.loads(last)
+                if not (isinstance(trailer, dict) and trailer.get("version") == VERSION and _current(meta, trailer)):
+                    return None
+                body_end = size - len(last) - 1
+                wanted = None if files is None else {_key(rel).encode("utf-8", "backslashreplace") for rel in files}
+                ranges: dict[str, list[Ranges]] = {}
+                fh.seek(0)
+                read = 0
+                for line in fh:
+                    read += len(line)
+                    if read > body_end:
+                        break
+                    key, _, rest = line.partition(b"\t")
+                    if wanted is not None and key not in wanted:
+                        continue
+                    cols = tuple(int(x) for x in rest.split(b"\t"))
+                    if len(cols) != 6:
+                        return None
+                    ranges.setdefault(json.loads(key), []).append(cols)  # type: ignore[arg-type]
             return cls(ranges, int(trailer["flags"]))
         except (OSError, ValueError, KeyError, TypeError):
             return None
