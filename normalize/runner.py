@@ -1142,7 +1142,7 @@ def _sweep_temporaries(out_dir: Path) -> int:
     for dirpath, _dirnames, filenames in os.walk(out_dir):
         for name in filenames:
             if _TMP_NAME.match(name) or (name.startswith(".") and name.endswith(".jsonl.tmp")) \
-                    or name in (".flags.csv.tmp", ".plan.tmp"):
+                    or name in (".flags.csv.tmp", ".plan.tmp", f".{INDEX_FILE}.tmp"):
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(dirpath, name))
                     removed += 1

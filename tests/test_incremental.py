@@ -333,3 +333,19 @@ def test_dask_engine_gives_the_same_bytes_as_the_local_engine(corpus, tmp_path):
 def test_scheduler_without_dask_engine_is_a_usage_error(corpus, tmp_path):
     r = cli("run", str(corpus), str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:1")
     assert r.returncode == 2 and not (tmp_path / "o").exists()
+
+
+def test_a_new_run_sweeps_what_a_killed_assembly_left(tmp_path):
+    """Assembly writes each of OUT/_normalize's files under a temporary name and renames it at
+    the end; a run killed in between leaves those names, and the next run removes them (never a
+    finished file)."""
+    from normalize.recindex import INDEX_FILE
+    from normalize.runner import SECTIONS, _sweep_temporaries
+
+    meta = tmp_path / "_normalize"
+    meta.mkdir()
+    left = [f".{name}.tmp" for name in (*SECTIONS, "manifest.jsonl", INDEX_FILE)] + [".plan.tmp"]
+    for name in [*left, "flags.jsonl", INDEX_FILE]:
+        (meta / name).write_text("x")
+    assert _sweep_temporaries(tmp_path) == len(left)
+    assert sorted(p.name for p in meta.iterdir()) == sorted(["flags.jsonl", INDEX_FILE])
