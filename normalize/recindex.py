@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -45,18 +45,26 @@ def _key(rel: str) -> str:
 
 
 class IndexWriter:
-    """Builds the index while the run writes the record files (``handles``: their open files,
-    in the order of :data:`INDEXED`). Call :meth:`start` before a file's first unit is
-    written and :meth:`end` after its last; :meth:`finish` once the record files are in place."""
+    """Builds the index while the run writes the record files (new files, in the order of
+    :data:`INDEXED`): call :meth:`start` before a file's first unit is written, :meth:`wrote`
+    with the bytes each unit adds to each record file, :meth:`end` after the file's last unit,
+    and :meth:`finish` once every file is written. (It counts the bytes itself: asking the
+    files where they are costs a system call each time.)"""
 
-    def __init__(self, out: BinaryIO, handles: list[BinaryIO]) -> None:
+    def __init__(self, out: BinaryIO) -> None:
         self.out = out
-        self.handles = handles
+        self.at = [0] * len(INDEXED)
         self._open: tuple[str, list[int]] | None = None
         self.flags = 0
 
     def start(self, rel: str) -> None:
-        self._open = (rel, [h.tell() for h in self.handles])
+        self._open = (rel, list(self.at))
+
+    def wrote(self, sizes: Sequence[int]) -> None:
+        """A unit added ``sizes`` bytes to the record files."""
+        at = self.at
+        for i, n in enumerate(sizes):
+            at[i] += n
 
     def end(self, flags: int) -> None:
         """The file begun by :meth:`start` is written; it has ``flags`` flags."""
@@ -65,14 +73,15 @@ class IndexWriter:
         rel, starts = self._open
         self._open = None
         self.flags += flags
-        cols = [str(x) for s, h in zip(starts, self.handles, strict=True) for x in (s, h.tell())]
-        self.out.write(("\t".join([_key(rel), *cols]) + "\n").encode("utf-8", "backslashreplace"))
+        d, e, f = self.at
+        line = f"{_key(rel)}\t{starts[0]}\t{d}\t{starts[1]}\t{e}\t{starts[2]}\t{f}\n"
+        self.out.write(line.encode("utf-8", "backslashreplace"))
 
     def finish(self, assembled: str) -> None:
         """The trailer: the sizes of the record files, the count of flags, and ``assembled``,
         the digest of the plan they are assembled from."""
-        sizes = {name: h.tell() for name, h in zip(INDEXED, self.handles, strict=True)}
-        trailer = {"version": VERSION, "assembled": assembled, "sizes": sizes, "flags": self.flags}
+        trailer = {"version": VERSION, "assembled": assembled, "sizes": dict(zip(INDEXED, self.at, strict=True)),
+                   "flags": self.flags}
         self.out.write((json.dumps(trailer, sort_keys=True) + "\n").encode("utf-8"))
 
 

@@ -585,6 +585,7 @@ def work(spec: WorkSpec, unit: Unit) -> dict[str, Any]:
 
 #: the sections of a unit's record: its lines of these outputs, in document order
 SECTIONS = ("documents.jsonl", "edits.jsonl", "flags.jsonl", "flags.csv", "errors.jsonl")
+assert SECTIONS[: len(INDEXED)] == INDEXED  # (the record index counts the bytes of the first three)
 
 
 def _json_line(obj: Any) -> str:
@@ -1318,7 +1319,7 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
     logs = PartLogs(str(meta / PARTS_DIR))
     sinks = {name: _Sink(meta / name) for name in (*SECTIONS, "manifest.jsonl")}
     index_sink = _Sink(meta / INDEX_FILE)  # (committed after the files it describes)
-    index = IndexWriter(index_sink.fh, [sinks[name].fh for name in INDEXED])
+    index = IndexWriter(index_sink.fh)
     csv_head = io.StringIO()
     csv.writer(csv_head).writerow(FLAG_CSV_FIELDS)
     sinks["flags.csv"].write(csv_head.getvalue())
@@ -1391,6 +1392,7 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
         *as_they_are, errors = sections  # (SECTIONS ends with errors.jsonl)
         for fh, section in zip(copied, as_they_are, strict=True):  # (the header counted what they hold)
             fh.write(section)
+        index.wrote([len(section) for section in as_they_are[: len(INDEXED)]])
         for line in errors.decode("utf-8").split("\n")[:-1]:
             obj = json.loads(line)
             if obj.get("error") == "changed" and header.get("sha256") == unit.sha256:
