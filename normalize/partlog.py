@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import marshal
 import os
 import re
 import secrets
@@ -155,6 +156,58 @@ class PartLogs:
             names = []
         for name in names:
             self._scan(name)
+
+    # -- kept across the work phase ---------------------------------------------------------
+    _ARRAYS = ("_log", "_offset", "_size", "_key", "_chunks", "_start", "_stat")
+    _PLAIN = ("sizes", "last_run", "_rows", "_logs", "_runs", "_keys", "_key_index", "_odd_sha")
+
+    def save(self, path: str) -> None:
+        """Write the index to ``path`` (marshalled: this process alone reads it back), so that
+        the runner need not hold it while it forks its workers, nor index the logs again after
+        them: :meth:`restore`."""
+        state = {name: getattr(self, name) for name in self._PLAIN}
+        state["_chunk_rows"] = [[rel, chunk, row] for (rel, chunk), row in self._chunk_rows.items()]
+        state.update({name: (getattr(self, name).typecode, getattr(self, name).tobytes()) for name in self._ARRAYS})
+        state["_sha"], state["_marks"], state["dir"] = bytes(self._sha), bytes(self._marks), self.dir
+        with open(path, "wb") as fh:
+            marshal.dump(state, fh)
+
+    @classmethod
+    def restore(cls, directory: str, path: str) -> PartLogs:
+        """The index :meth:`save` wrote to ``path``, with the logs written since indexed too: the
+        same index as ``PartLogs(directory)`` would build. The directory is indexed anew when
+        the saved index is missing or not of it, when a log it indexed is gone or changed, or
+        when a new log would not come after those (the order in which records supersede
+        one another)."""
+        try:
+            with open(path, "rb") as fh:
+                state = marshal.load(fh)
+            if not isinstance(state, dict) or state.get("dir") != directory:
+                return cls(directory)
+            self = cls.__new__(cls)
+            for name in cls._PLAIN:
+                setattr(self, name, state[name])
+            self._chunk_rows = {(rel, chunk): row for rel, chunk, row in state["_chunk_rows"]}
+            for name in cls._ARRAYS:
+                code, data = state[name]
+                setattr(self, name, array(code, data))
+            self._sha, self._marks = bytearray(state["_sha"]), bytearray(state["_marks"])
+            self.dir, self._open = directory, {}
+            names = [n for n in os.listdir(directory) if _LOG_NAME.match(n)]
+        except (OSError, ValueError, EOFError, TypeError, KeyError):
+            return cls(directory)
+        for name, size in self.sizes.items():
+            try:
+                if os.stat(os.path.join(directory, name)).st_size != size:
+                    return cls(directory)
+            except OSError:
+                return cls(directory)
+        new = sorted((n for n in names if n not in self.sizes), key=_log_order)
+        if new and self.sizes and _log_order(new[0]) < max(map(_log_order, self.sizes)):
+            return cls(directory)
+        for name in new:
+            self._scan(name)
+        return self
 
     def _put(self, log: int, file: str, chunk: int, offset: int, size: int, sha: str, key: str, chunks: int,
              start: int, stat: int | None) -> None:

@@ -68,6 +68,8 @@ if TYPE_CHECKING:  # imported when a worker starts cleaning (a re-run may need n
 
 META_DIR = "_normalize"
 PARTS_DIR = "parts"
+#: the plan's index of the part logs while the workers run (see PartLogs.save)
+PARTS_INDEX = ".parts-index.tmp"
 #: plain .jsonl files larger than this are split into chunks of about this size
 CHUNK_BYTES = 8 * 1024 * 1024
 #: a document (a .txt file, or one line of a .jsonl) larger than this many bytes is not cleaned:
@@ -1143,7 +1145,7 @@ def _sweep_temporaries(out_dir: Path) -> int:
     for dirpath, _dirnames, filenames in os.walk(out_dir):
         for name in filenames:
             if _TMP_NAME.match(name) or (name.startswith(".") and name.endswith(".jsonl.tmp")) \
-                    or name in (".flags.csv.tmp", ".plan.tmp", f".{INDEX_FILE}.tmp"):
+                    or name in (".flags.csv.tmp", ".plan.tmp", PARTS_INDEX, f".{INDEX_FILE}.tmp"):
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(dirpath, name))
                     removed += 1
@@ -1218,7 +1220,9 @@ def _run(in_dir: Inputs, out_dir: Path, options: RunOptions, t0: float, meta: Pa
         with contextlib.suppress(OSError):
             assembled.unlink()  # the outputs are about to change
         run_seq = logs.next_run
-        del logs  # (assembly reads the logs again: the workers need not inherit the index)
+        # the workers need not inherit the index, nor assembly build it again: it waits in a file
+        logs.save(str(meta / PARTS_INDEX))
+        del logs
 
         # 2. work
         where = in_dir.url if isinstance(in_dir, UrlInputs) else str(in_dir.resolve())
@@ -1244,6 +1248,8 @@ def _run(in_dir: Inputs, out_dir: Path, options: RunOptions, t0: float, meta: Pa
         summary = _assemble(spool, in_dir, out_dir, options, threshold, key, run_seq)
     finally:
         spool.close()
+        with contextlib.suppress(OSError):
+            (meta / PARTS_INDEX).unlink()
     assembled_from = summary.pop("_digest")
     summary["units"] = {"total": todo + reused, "done": todo, "reused": reused}
     summary["timings"] = {"wall_seconds": round(time.perf_counter() - t0, 3), "plan_seconds": round(t_plan, 3),
@@ -1316,7 +1322,8 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
     """The run's outputs in OUT/_normalize from the records of the plan's units (``run``: the
     sequence number of this run's logs, which hold the records of the units it did)."""
     meta = out_dir / META_DIR
-    logs = PartLogs(str(meta / PARTS_DIR))
+    # the plan's index, with the logs of this run's workers added
+    logs = PartLogs.restore(str(meta / PARTS_DIR), str(meta / PARTS_INDEX))
     sinks = {name: _Sink(meta / name) for name in (*SECTIONS, "manifest.jsonl")}
     index_sink = _Sink(meta / INDEX_FILE)  # (committed after the files it describes)
     index = IndexWriter(index_sink.fh)

@@ -337,14 +337,14 @@ def test_scheduler_without_dask_engine_is_a_usage_error(corpus, tmp_path):
 
 def test_a_new_run_sweeps_what_a_killed_assembly_left(tmp_path):
     """Assembly writes each of OUT/_normalize's files under a temporary name and renames it at
-    the end; a run killed in between leaves those names, and the next run removes them (never a
-    finished file)."""
+    the end, and the plan's index waits in a file while the workers run; a run killed in between
+    leaves those names, and the next run removes them (never a finished file)."""
     from normalize.recindex import INDEX_FILE
-    from normalize.runner import SECTIONS, _sweep_temporaries
+    from normalize.runner import PARTS_INDEX, SECTIONS, _sweep_temporaries
 
     meta = tmp_path / "_normalize"
     meta.mkdir()
-    left = [f".{name}.tmp" for name in (*SECTIONS, "manifest.jsonl", INDEX_FILE)] + [".plan.tmp"]
+    left = [f".{name}.tmp" for name in (*SECTIONS, "manifest.jsonl", INDEX_FILE)] + [".plan.tmp", PARTS_INDEX]
     for name in [*left, "flags.jsonl", INDEX_FILE]:
         (meta / name).write_text("x")
     assert _sweep_temporaries(tmp_path) == len(left)

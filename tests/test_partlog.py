@@ -213,3 +213,54 @@ def test_a_header_the_index_cannot_hold_ends_the_log_there(tmp_path, field, valu
     logs = PartLogs(d)
     assert list(logs.units()) == [("a.txt", 0)] and len(logs) == 1
     assert body(logs, "a.txt") == [line("d", 1)]
+
+
+def _state(logs: PartLogs) -> dict:
+    return {k: v for k, v in vars(logs).items() if k != "_open"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a.txt", "b/c.jsonl", "é ü.txt", "d.txt"]), st.integers(0, 2),
+                          st.sampled_from(["a" * 64, "AB" * 32, "s"]), st.sampled_from(["k1", "k2"])),
+                min_size=1, max_size=12),
+       st.integers(0, 12), st.lists(st.sampled_from(["a.txt", "b/c.jsonl", "é ü.txt", "d.txt"]), max_size=4),
+       st.integers(1, 2))
+def test_an_index_kept_across_the_work_is_the_one_indexing_again_gives(tmp_path_factory, recs, split, kept, writers):
+    """The runner keeps the plan's index in a file while its workers run (PartLogs.save) and
+    adds the logs they wrote to it (PartLogs.restore): the same index, marks of live records
+    included, as indexing the whole directory again. When a log it had indexed changed, or a
+    new log would not come after them, the directory is indexed again."""
+    d = str(tmp_path_factory.mktemp("parts"))
+    saved = os.path.join(d, "..", "index.tmp")
+
+    def write(batch, run: int) -> None:
+        apps = [Appender(d, run) for _ in range(writers)]
+        for i, (rel, chunk, sha, key) in enumerate(batch):
+            header = {"file": rel, "sha256": sha, "key": key, "chunk": chunk, "chunks": 1, "start": 0,
+                      "seen": 1, "written": 1, "timings": {}}
+            apps[i % writers].append(encode(header, [f"{run} {i}".encode()]))
+
+    def marked(logs: PartLogs) -> PartLogs:
+        for rel in kept:
+            logs.keep(rel, 0)
+        return logs
+
+    write(recs[:split], 1)
+    write(recs[split:][::2], 2)
+    plan = marked(PartLogs(d))
+    plan.save(saved)
+    write(recs[split:], plan.next_run)  # the workers' logs
+    assert _state(marked(PartLogs.restore(d, saved))) == _state(marked(PartLogs(d)))
+
+    # an indexed log that changed since, or a saved index of another directory: indexed again
+    some = sorted(n for n in os.listdir(d) if n.endswith(".log"))[0]
+    with open(os.path.join(d, some), "ab") as fh:
+        fh.write(record("late.txt"))
+    assert _state(PartLogs.restore(d, saved)) == _state(PartLogs(d))
+    PartLogs(d).save(saved)
+    with open(os.path.join(d, "000000.early.log"), "wb") as fh:  # (a run before them all)
+        fh.write(record("a.txt", sha="early"))
+    assert _state(PartLogs.restore(d, saved)) == _state(PartLogs(d))
+    other = str(tmp_path_factory.mktemp("other"))
+    assert _state(PartLogs.restore(other, saved)) == _state(PartLogs(other))
+    assert _state(PartLogs.restore(d, os.path.join(d, "missing"))) == _state(PartLogs(d))
