@@ -110,8 +110,10 @@ class RecordIndex:
                 trailer = json.loads(last)
                 if not (isinstance(trailer, dict) and trailer.get("version") == VERSION and _current(meta, trailer)):
                     return None
-                body_end = size - len(last) - 1
                 wanted = None if files is None else {_key(rel).encode("utf-8", "backslashreplace") for rel in files}
+                if wanted is not None and not wanted:  # (asked only whether it holds)
+                    return cls({}, int(trailer["flags"]))
+                body_end = size - len(last) - 1
                 ranges: dict[str, list[Ranges]] = {}
                 fh.seek(0)
                 read = 0

@@ -413,8 +413,9 @@ class RunView:
     ``files``: only these output files' documents, edits and flags are held (their digests are
     the same as in a whole view). ``max_flags``: only the first ``max_flags`` flags are held, with
     the files they are in (``files`` defaults to those). A view of a million documents is then as
-    small as the part of it that is shown or applied; flags.jsonl is still read to its end, to
-    count :attr:`flags_in_run`."""
+    small as the part of it that is shown or applied: its records are read where the run's index
+    says they are (:func:`held_records`), which also counts :attr:`flags_in_run`; without an
+    index that holds, every record is read to find them, and flags.jsonl to its end to count."""
 
     def __init__(self, out_dir: Path | str, files: Collection[str] | None = None,
                  max_flags: int | None = None) -> None:
