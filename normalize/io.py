@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -218,14 +218,12 @@ def umask() -> int:
     return _UMASK
 
 
-def atomic_write(path: Path, data: bytes | Iterable[bytes], *, keep_same: bool = False) -> bool:
-    """Write a file so that readers see either nothing or the whole file, never a part. ``data``:
-    the bytes, or pieces of them written one after the other (never all held at once). With
-    ``keep_same`` (``data`` as bytes), a regular file (not a link, not hard-linked) that already holds exactly
-    ``data`` with the usual permissions is left as it is, modification time included (reading
-    it is cheaper than replacing it). Returns whether the file was written."""
-    if keep_same and isinstance(data, bytes) and holds(path, data):
-        return False
+@contextlib.contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """A binary file to write ``path`` through, so that readers see either nothing or the whole
+    file, never a part: the bytes go to a temporary file beside ``path`` (its folder is made if
+    missing), which takes the usual permissions and is renamed to ``path`` when the block ends,
+    or is removed if the block raises."""
     try:
         fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
     except FileNotFoundError:  # the folder is made only when it is missing (one system call less)
@@ -233,17 +231,29 @@ def atomic_write(path: Path, data: bytes | Iterable[bytes], *, keep_same: bool =
         fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            if isinstance(data, bytes):
-                fh.write(data)
-            else:
-                for piece in data:
-                    fh.write(piece)
+            yield fh
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def atomic_write(path: Path, data: bytes | Iterable[bytes], *, keep_same: bool = False) -> bool:
+    """Write a file through :func:`atomic_file`. ``data``: the bytes, or pieces of them written
+    one after the other (never all held at once). With ``keep_same`` (``data`` as bytes), a
+    regular file (not a link, not hard-linked) that already holds exactly ``data`` with the
+    usual permissions is left as it is, modification time included (reading it is cheaper than
+    replacing it). Returns whether the file was written."""
+    if keep_same and isinstance(data, bytes) and holds(path, data):
+        return False
+    with atomic_file(path) as fh:
+        if isinstance(data, bytes):
+            fh.write(data)
+        else:
+            for piece in data:
+                fh.write(piece)
     return True
 
 

@@ -137,21 +137,32 @@ def _seq(items: Any) -> frozenset[str] | None:
     return _best(cands)
 
 
-def required(pattern: str, flags: int = 0) -> tuple[tuple[str, ...], bool] | None:
-    """(strings, case-insensitive) of which every match of ``pattern`` (with ``regex`` flags
-    ``flags``) holds one, or None when none can be read off the pattern. Case-insensitive:
-    lowercase ASCII strings, to be searched in :func:`fold` of the text."""
-    ignore = bool(flags & regex.IGNORECASE)
+def _parsed(pattern: str, flags: int, *, inline_flags: bool = False) -> Any | None:
+    """``pattern`` as Python's regular-expression parser reads it, or None where what this
+    module reads off it could be wrong: ``flags`` other than case, lines, dot-all and Unicode,
+    syntax of the regex module only (or anything the parser refuses), and, unless
+    ``inline_flags``, inline flags such as (?i) and (?x), which are not worked out here."""
     if flags & ~(regex.IGNORECASE | regex.MULTILINE | regex.DOTALL | regex.VERSION0 | regex.UNICODE):
         return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             parsed = _P.parse(pattern, 0)
-    except Exception:  # syntax of the regex module only, or anything the parser refuses
+    except Exception:
         return None
-    if parsed.state.flags & ~(_C.SRE_FLAG_UNICODE | _C.SRE_FLAG_MULTILINE | _C.SRE_FLAG_DOTALL):
-        return None  # inline flags (?i) (?x)...: not worked out here
+    if not inline_flags and parsed.state.flags & ~(_C.SRE_FLAG_UNICODE | _C.SRE_FLAG_MULTILINE | _C.SRE_FLAG_DOTALL):
+        return None
+    return parsed
+
+
+def required(pattern: str, flags: int = 0) -> tuple[tuple[str, ...], bool] | None:
+    """(strings, case-insensitive) of which every match of ``pattern`` (with ``regex`` flags
+    ``flags``) holds one, or None when none can be read off the pattern. Case-insensitive:
+    lowercase ASCII strings, to be searched in :func:`fold` of the text."""
+    ignore = bool(flags & regex.IGNORECASE)
+    parsed = _parsed(pattern, flags)
+    if parsed is None:
+        return None
     try:
         got = _seq(parsed.data if hasattr(parsed, "data") else list(parsed))
     except _Unknown:
@@ -170,13 +181,8 @@ def required(pattern: str, flags: int = 0) -> tuple[tuple[str, ...], bool] | Non
 def anchored(pattern: str, flags: int = 0) -> bool:
     """Whether every match of ``pattern`` starts at the start of the text (``\\A`` first, outside
     any alternative): then ``match`` finds what ``search`` finds, without trying each position."""
-    if flags & ~(regex.IGNORECASE | regex.MULTILINE | regex.DOTALL | regex.VERSION0 | regex.UNICODE):
-        return False
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            parsed = _P.parse(pattern, 0)
-    except Exception:
+    parsed = _parsed(pattern, flags, inline_flags=True)
+    if parsed is None:
         return False
     items = list(parsed)
     return bool(items) and items[0][0] is _C.AT and items[0][1] is _C.AT_BEGINNING_STRING
@@ -279,15 +285,8 @@ def prefixes(pattern: str, flags: int = 0, k: int = 4) -> tuple[tuple[str, ...],
     tabs, any number (``[ \\t]*``), and none of the strings does; then the match begins where
     the blanks end, with one of the strings."""
     ignore = bool(flags & regex.IGNORECASE)
-    if flags & ~(regex.IGNORECASE | regex.MULTILINE | regex.DOTALL | regex.VERSION0 | regex.UNICODE):
-        return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            parsed = _P.parse(pattern, 0)
-    except Exception:
-        return None
-    if parsed.state.flags & ~(_C.SRE_FLAG_UNICODE | _C.SRE_FLAG_MULTILINE | _C.SRE_FLAG_DOTALL):
+    parsed = _parsed(pattern, flags)
+    if parsed is None:
         return None
     items = list(parsed)
     # ^(?:...): the anchors require nothing, the group is its contents

@@ -70,11 +70,7 @@ class EditRecord:
     reason: str | None = None
 
     def to_json(self, file: str | None = None, line: int | None = None) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if file is not None:
-            out["file"] = file
-        if line is not None:
-            out["line"] = line
+        out = _located(file, line)
         out.update(
             {
                 "pass": self.pass_name,
@@ -90,6 +86,16 @@ class EditRecord:
         if self.reason:
             out["reason"] = self.reason
         return out
+
+
+def _located(file: str | None, line: int | None) -> dict[str, Any]:
+    """The head of a JSON record: its file and its line in that file, where they are given."""
+    out: dict[str, Any] = {}
+    if file is not None:
+        out["file"] = file
+    if line is not None:
+        out["line"] = line
+    return out
 
 
 class Reason(NamedTuple):
@@ -112,11 +118,7 @@ class Flag:
     reasons: list[Reason] = field(default_factory=list)
 
     def to_json(self, file: str | None = None, line: int | None = None) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if file is not None:
-            out["file"] = file
-        if line is not None:
-            out["line"] = line
+        out = _located(file, line)
         out.update(
             {
                 "start": self.start,

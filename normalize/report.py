@@ -76,6 +76,8 @@ from .recindex import RecordIndex
 from .review.run import (
     META_DIR,
     PREREVIEW_MANIFEST,
+    DocKey,
+    Keyed,
     RecordDigests,
     iter_jsonl,
     output_path,
@@ -101,9 +103,6 @@ _ACTION_WORD = {"fix": "fixed", "remove": "removed", "suggest": "suggested"}
 _BLANK_SEP = re.compile(r"\n[ \t\r\f\v]*\n\s*")  # paragraphs separated by blank lines
 _LINE_SEP = re.compile(r"\n\s*")  # one paragraph a line
 
-DocKey = tuple[str, "int | None"]
-
-
 # -- reading the run --------------------------------------------------------------------------
 def _key(obj: dict[str, Any]) -> DocKey:
     line = obj.get("line")
@@ -126,7 +125,7 @@ def _int(value: Any, default: int = 0) -> int:
 
 
 @dataclass
-class _Doc:
+class _Doc(Keyed):
     key: DocKey
     info: dict[str, Any]
     ordinal: int | None = None  # position among the documents of its file (JSONL records)
@@ -136,18 +135,6 @@ class _Doc:
     edits_total: int = 0
     edits_dropped: bool = False
     text: str | None = None
-
-    @property
-    def file(self) -> str:
-        return self.key[0]
-
-    @property
-    def line(self) -> int | None:
-        return self.key[1]
-
-    @property
-    def label(self) -> str:
-        return self.file if self.line is None else f"{self.file}, line {self.line}"
 
 
 @dataclass

@@ -38,7 +38,6 @@ import re
 import shutil
 import stat
 import sys
-import tempfile
 import time
 import traceback
 import zlib
@@ -51,11 +50,11 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .io import (
     InputError,
+    atomic_file,
     atomic_write,
     decode_bytes,
     input_kind,
     parse_jsonl_line,
-    temp_prefix,
     umask,
 )
 from .partlog import Appender, PartLogs, Record, encode, identity_key
@@ -910,41 +909,32 @@ def _work_jsonl(normalizer: Normalizer, spec: WorkSpec, in_dir: Inputs, out_dir:
                 part: _Part) -> None:
     # the cleaned lines go to a temporary file, not to memory: a big file stays cheap
     target = _output_path(out_dir, unit.rel) if unit.chunks == 1 else _piece_path(out_dir, unit)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(target.name), suffix=".tmp", dir=target.parent)
     limit = spec.max_document_bytes
-    try:
-        with os.fdopen(fd, "wb") as raw_out:
-            sink: Any = (gzip.GzipFile(filename="", mode="wb", fileobj=raw_out, mtime=0)
-                         if unit.rel.endswith(".gz") else raw_out)
-            for n, raw, size in _jsonl_lines(in_dir, unit, limit, part):
-                if raw is None:
-                    part.seen += 1
-                    part.error(_too_large(unit.rel, n, size, limit))
-                    continue
-                rec = parse_jsonl_line(n, raw, spec.text_field)
-                if rec is None:
-                    continue
+    with atomic_file(target) as raw_out:
+        sink: Any = (gzip.GzipFile(filename="", mode="wb", fileobj=raw_out, mtime=0)
+                     if unit.rel.endswith(".gz") else raw_out)
+        for n, raw, size in _jsonl_lines(in_dir, unit, limit, part):
+            if raw is None:
                 part.seen += 1
-                if rec.text is None:
-                    part.error({"file": unit.rel, "line": rec.line, "error": "input", "failed": 1,
-                                "message": rec.error, "raw": rec.raw[:10000]})
-                    continue
-                try:
-                    text = _clean(normalizer, unit.rel, rec.line, rec.text, None, part)
-                except Exception as exc:
-                    part.error(_error(unit.rel, rec.line, exc))
-                    continue
-                sink.write(rec.with_text(text).encode("utf-8"))
-            part.line = None
-            if sink is not raw_out:
-                sink.close()
-        os.chmod(tmp, 0o666 & ~umask())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+                part.error(_too_large(unit.rel, n, size, limit))
+                continue
+            rec = parse_jsonl_line(n, raw, spec.text_field)
+            if rec is None:
+                continue
+            part.seen += 1
+            if rec.text is None:
+                part.error({"file": unit.rel, "line": rec.line, "error": "input", "failed": 1,
+                            "message": rec.error, "raw": rec.raw[:10000]})
+                continue
+            try:
+                text = _clean(normalizer, unit.rel, rec.line, rec.text, None, part)
+            except Exception as exc:
+                part.error(_error(unit.rel, rec.line, exc))
+                continue
+            sink.write(rec.with_text(text).encode("utf-8"))
+        part.line = None
+        if sink is not raw_out:
+            sink.close()
 
 
 def _piece_path(out_dir: Path, unit: Unit) -> Path:
@@ -1449,21 +1439,12 @@ def _result(logs: PartLogs, unit: Unit, key: str, run: int) -> Record | None:
 
 def _join_pieces(out_dir: Path, units: list[Unit]) -> None:
     """The output of a file cleaned in chunks: its pieces, in order, as one file."""
-    target = _output_path(out_dir, units[0].rel)
-    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(target.name), suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as dst:
-            for u in units:
-                piece = _piece_path(out_dir, u)
-                if piece.exists():
-                    with open(piece, "rb") as src:
-                        shutil.copyfileobj(src, dst, _HASH_BLOCK)
-        os.chmod(tmp, 0o666 & ~umask())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_file(_output_path(out_dir, units[0].rel)) as dst:
+        for u in units:
+            piece = _piece_path(out_dir, u)
+            if piece.exists():
+                with open(piece, "rb") as src:
+                    shutil.copyfileobj(src, dst, _HASH_BLOCK)
 
 
 def _stale(out_dir: Path, logs: PartLogs, *, prune: bool) -> dict[str, Any]:

@@ -43,7 +43,26 @@ CONTEXT_CHARS = 600
 #: edits listed under one flag
 NEAR_EDITS = 8
 
+#: a document of a run: the output file (relative to OUT) and, for a JSONL file, its record's line
 DocKey = tuple[str, "int | None"]
+
+
+class Keyed:
+    """What a document known by its :data:`DocKey` (``key``) says of where it is."""
+
+    key: DocKey
+
+    @property
+    def file(self) -> str:
+        return self.key[0]
+
+    @property
+    def line(self) -> int | None:
+        return self.key[1]
+
+    @property
+    def label(self) -> str:
+        return self.file if self.line is None else f"{self.file}, line {self.line}"
 
 
 def _sha(parts: list[Any]) -> str:
@@ -235,7 +254,7 @@ class EditView:
 
 
 @dataclass
-class Doc:
+class Doc(Keyed):
     key: DocKey
     info: dict[str, Any]
     ordinal: int  # position among the documents of its file (= record in a JSONL output)
@@ -244,18 +263,6 @@ class Doc:
     flags: list[FlagView] = field(default_factory=list)
     applied: list[tuple[int, int, int]] | None = None  # (start, end, len(after)) of applied edits
     _paras: list[tuple[int, int]] | None = None
-
-    @property
-    def file(self) -> str:
-        return self.key[0]
-
-    @property
-    def line(self) -> int | None:
-        return self.key[1]
-
-    @property
-    def label(self) -> str:
-        return self.file if self.line is None else f"{self.file}, line {self.line}"
 
     def paragraph(self, s: int, e: int) -> tuple[int, int]:
         """The paragraph around [s, e): between blank lines when the document has them and few
