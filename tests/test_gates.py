@@ -579,6 +579,52 @@ def test_the_acronym_scan_reads_a_phrase_back_to_its_start():
 
 
 
+# -- the gazetteer's guards and context words -----------------------------------------------------
+# A guard ("only where one of these words is near") is looked for with str.find over the text
+# lowered once per document, not with a pattern compiled per guard; it must find what the
+# pattern finds, in any window, for the letters that fold to ASCII without lowering to it too.
+_GUARD_ALPHABET = st.sampled_from(
+    ["NATO", "nato", "Nato", "F-16", "f-16", "allies", "Allies", "Secretary General", "Rutte", "Émile",
+     "x", "3", "_", " ", "\n", ".", ",", "-", "’", "é", "\u0130", "\u017f", "\u212a", "ǅ", "\u0301",
+     "Σ", "ς", "ß", "İstanbul", "ſecretary", "\u212aiev", "Kiev"])
+_GUARD_WORDS = st.lists(st.sampled_from(
+    ["NATO", "F-16", "allies", "Secretary General", "Kiev", "secretary", "É", "Émile", "ſ", "Σ",
+     "x", "i", "s", "3", "-", " "]), min_size=1, max_size=4, unique=True).map(tuple)
+
+
+@settings(max_examples=800, **SETTINGS)
+@given(st.lists(_GUARD_ALPHABET, max_size=16).map("".join), _GUARD_WORDS, st.data())
+def test_a_guard_is_found_where_its_pattern_finds_it(text, words, data):
+    from normalize.passes import gazetteer
+
+    s = data.draw(st.integers(0, len(text)))
+    e = data.draw(st.integers(s, len(text)))
+    folded = gazetteer._fold(gazetteer._lower(text))
+    assert len(folded) == len(text)
+    want = gazetteer._guard_pattern(words).search(text[s:e]) is not None
+    assert gazetteer._holds_word(text, folded, words, s, e) is want, (text, words, s, e)
+
+
+
+@pytest.mark.parametrize("text, words, found", [
+    ("\u017fecretary General", ("secretary",), True),  # long s folds to s, lower() keeps it
+    ("\u0130stanbul", ("istanbul",), True),  # dotted capital I folds to i, lower() makes two
+    ("\u212aiev", ("Kiev",), True),  # Kelvin sign
+    ("NATO's allies", ("nato",), True),
+    ("NATOs", ("NATO",), False),
+    ("x3NATO", ("NATO",), False),
+    ("Émile", ("mile",), False),  # É is a letter
+    ("e\u0301mile", ("mile",), True),  # a combining accent is neither letter nor digit
+])
+def test_a_guard_is_found_where_its_pattern_finds_it_for_folding_letters(text, words, found):
+    from normalize.passes import gazetteer
+
+    assert (gazetteer._guard_pattern(words).search(text) is not None) is found
+    folded = gazetteer._fold(gazetteer._lower(text))
+    assert gazetteer._holds_word(text, folded, words, 0, len(text)) is found
+
+
+
 # -- the debris pass's author-bio scan ------------------------------------------------------------
 # A line is read fragment by fragment only when its first fragment may be short enough: the
 # ASCII word characters' least_runs in it are at most the words the pass's regex finds there.

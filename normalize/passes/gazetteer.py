@@ -75,6 +75,47 @@ def _guard_pattern(words: tuple[str, ...]) -> regex.Pattern[str]:
     return regex.compile(rf"(?<![\p{{L}}\p{{N}}])(?:{alts})(?![\p{{L}}\p{{N}}])", regex.IGNORECASE)
 
 
+_LETTER_OR_NUMBER = regex.compile(r"[\p{L}\p{N}]")
+#: the characters beyond ASCII that match an ASCII letter case-insensitively and that
+#: str.lower() leaves alone (U+212A KELVIN SIGN lowers to "k" already)
+_FOLD_TO_ASCII = {0x130: "i", 0x17F: "s"}
+
+
+@lru_cache(maxsize=1 << 14)
+def _ascii_lowered(words: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The words lowercased when all of them are ASCII (None otherwise)."""
+    return tuple(w.lower() for w in words) if all(w.isascii() for w in words) else None
+
+
+def _fold(lowered: str) -> str:
+    """``lowered`` (:func:`_lower`'s) as an ASCII word matches it case-insensitively: the same
+    length, with the two letters that fold to ASCII but do not lower to it made ASCII."""
+    if lowered.isascii() or ("\u0130" not in lowered and "\u017f" not in lowered):
+        return lowered
+    return lowered.translate(_FOLD_TO_ASCII)
+
+
+def _word_char(c: str) -> bool:
+    return c.isalnum() if c.isascii() else _LETTER_OR_NUMBER.match(c) is not None
+
+
+def _holds_word(text: str, folded: str, words: tuple[str, ...], s: int, e: int) -> bool:
+    """Whether ``text[s:e]`` holds one of ``words`` (any case) with no letter or digit on
+    either side inside ``[s, e)``: what ``_guard_pattern(words)`` finds in that stretch, without
+    compiling a pattern per guard. ``folded`` is :func:`_fold` of :func:`_lower` of ``text``."""
+    low = _ascii_lowered(words)
+    if low is None:  # a word beyond ASCII: the pattern's own case folding decides
+        return _guard_pattern(words).search(text[s:e]) is not None
+    for w in low:
+        i = folded.find(w, s, e)
+        while i >= 0:
+            j = i + len(w)
+            if (i == s or not _word_char(text[i - 1])) and (j == e or not _word_char(text[j])):
+                return True
+            i = folded.find(w, i + 1, e)
+    return False
+
+
 class GazetteerPass(Pass):
     name = "gazetteer"
     description = "repair literally translated names, stray transliterations and mistranslated terms"
@@ -87,6 +128,7 @@ class GazetteerPass(Pass):
         self._cache: dict[tuple, object] = {}
         self._breaks: list[int] = []
         self._breaks_of: str | None = None
+        self._folded = ""  # the text being run, lowered and folded (_fold)
         g = self.g
         # the forms and protected phrases, found where a run of letters and digits of the text is
         # one's first run (a bounded match starts at such a run and its first run is that run);
@@ -144,29 +186,34 @@ class GazetteerPass(Pass):
         j = bisect_left(breaks, e)
         return ps, breaks[j] if j < len(breaks) else len(text)
 
-    def _window(self, text: str, s: int, e: int, window: str) -> str:
+    def _window(self, text: str, s: int, e: int, window: str) -> tuple[int, int]:
+        """Where the guard's window around ``[s, e)`` starts and ends."""
         if window == "document":
-            return text
+            return 0, len(text)
         ps, pe = self._paragraph(text, s, e)
         if window == "paragraph":
-            return text[ps:pe]
+            return ps, pe
         # sentence: the stretch between sentence ends around the match (looked for at most
         # _SENTENCE_REACH characters away, so a page-long "sentence" is not scanned per match)
         ps, pe = max(ps, s - _SENTENCE_REACH), min(pe, e + _SENTENCE_REACH)
         left = max(text.rfind(". ", ps, s), text.rfind("? ", ps, s), text.rfind("! ", ps, s))
         right_candidates = [i for i in (text.find(". ", e, pe), text.find("? ", e, pe), text.find("! ", e, pe)) if i >= 0]
-        return text[(left + 2 if left >= 0 else ps) : (min(right_candidates) + 1 if right_candidates else pe)]
+        return (left + 2 if left >= 0 else ps), (min(right_candidates) + 1 if right_candidates else pe)
+
+    def _holds(self, text: str, words: tuple[str, ...], s: int, e: int) -> bool:
+        """Whether ``text[s:e]`` holds one of ``words`` as a whole word, in any case."""
+        return _holds_word(text, self._folded, words, s, e)
 
     def _guard_ok(self, text: str, s: int, e: int, guard: Guard | None) -> bool:
         if guard is None:
             return True
         if guard.window == "sentence":
-            return bool(_guard_pattern(guard.any).search(self._window(text, s, e, guard.window)))
+            return self._holds(text, guard.any, *self._window(text, s, e, guard.window))
         # a paragraph or document window is the same for every match in it: search it once
-        ps, pe = (0, len(text)) if guard.window == "document" else self._paragraph(text, s, e)
+        ps, pe = self._window(text, s, e, guard.window)
         key = ("guard", guard.any, ps, pe)
         if key not in self._cache:
-            self._cache[key] = bool(_guard_pattern(guard.any).search(text, ps, pe))
+            self._cache[key] = self._holds(text, guard.any, ps, pe)
         return bool(self._cache[key])
 
     def _never(self, text: str, lowered: str, s: int, e: int, entry: Entry) -> bool:
@@ -189,7 +236,7 @@ class GazetteerPass(Pass):
         ps, pe = self._paragraph(text, s, e)
         key = ("context", tuple(words), ps, pe)
         if key not in self._cache:
-            self._cache[key] = sum(1 for w in set(words) if _guard_pattern((w,)).search(text, ps, pe))
+            self._cache[key] = sum(1 for w in set(words) if self._holds(text, (w,), ps, pe))
         return int(self._cache[key])  # type: ignore[call-overload]
 
     def _common(self, word: str) -> bool:
@@ -201,6 +248,7 @@ class GazetteerPass(Pass):
         if g.automaton is None or not text:
             return PassResult()
         lowered = _lower(text)
+        self._folded = _fold(lowered)
         found = self._index.find(text, lowered)
         protected = sorted({(s, e) for s, e, ids in found if ids is None})
         edits: list[Edit] = []
@@ -225,7 +273,7 @@ class GazetteerPass(Pass):
             self._acronyms(text, edits, notes, protected_index)
         if plurals:
             self._acronym_plurals(text, plurals, edits, protected_index)
-        self._cache, self._breaks, self._breaks_of = {}, [], None
+        self._cache, self._breaks, self._breaks_of, self._folded = {}, [], None, ""
         return PassResult(edits=_sorted_unique(edits), notes=notes)
 
     def _known_form(self, text: str, lowered: str, s: int, e: int, ids: tuple[int, ...],
@@ -249,7 +297,7 @@ class GazetteerPass(Pass):
             if f.kind == "foreign-acronym" and entry.acronym:
                 key = ("expansion", entry.name)
                 if key not in self._cache:
-                    self._cache[key] = bool(_guard_pattern((entry.name,)).search(text))
+                    self._cache[key] = self._holds(text, (entry.name,), 0, len(text))
                 expansion = self._cache[key]
                 if expansion:
                     edits.append(Edit(s, e, entry.acronym, rule="foreign-acronym", confidence=0.9,
