@@ -1044,17 +1044,19 @@ def _dask(spec: WorkSpec, units: Iterable[Unit], jobs: int, scheduler: str | Non
     try:
         window = max(4, 4 * sum(client.nthreads().values()))  # tasks in flight: memory stays flat
         pending = as_completed()
-        it = iter(units)
-        for u in it:
-            pending.add(client.submit(work, spec, u, pure=False))
+        # a task holds a batch of units, as the local engine's do: one task per small file
+        # would spend more on the scheduler's round trips than on cleaning the file
+        it = _batches(units)
+        for batch in it:
+            pending.add(client.submit(work_batch, spec, batch, pure=False))
             if pending.count() >= window:
                 break
         for fut in pending:
-            yield fut.result()
+            yield from fut.result()
             fut.release()
             nxt = next(it, None)
             if nxt is not None:
-                pending.add(client.submit(work, spec, nxt, pure=False))
+                pending.add(client.submit(work_batch, spec, nxt, pure=False))
     finally:
         client.close()
         if cluster is not None:

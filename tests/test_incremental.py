@@ -330,6 +330,43 @@ def test_dask_engine_gives_the_same_bytes_as_the_local_engine(corpus, tmp_path):
     assert outputs(dask) == outputs(local)
 
 
+def test_the_dask_engine_sends_small_files_in_batches(tmp_path):
+    """One task per small file spends more on the scheduler than on the file (3,636 files:
+    27.5 s against 4.1 s with the local engine); a task holds a batch of units, as the local
+    engine's do. Counted on the scheduler, for 70 files: as many tasks as batches, every file
+    written, the same bytes as the local engine."""
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+    from distributed.diagnostics.plugin import SchedulerPlugin
+
+    from normalize.rules import RuleSet
+    from normalize.runner import BATCH_UNITS, RunOptions, run
+
+    inp = tmp_path / "in"
+    inp.mkdir()
+    for i in range(70):
+        (inp / f"{i:03d}.txt").write_text(f"Report {i}: NATO ,  the Alliance met.\n", encoding="utf-8")
+
+    class Tasks(SchedulerPlugin):
+        def __init__(self) -> None:
+            self.keys: set[str] = set()
+
+        def transition(self, key, start, finish, *args, **kwargs) -> None:
+            if finish == "memory":
+                self.keys.add(str(key))
+
+    tasks = Tasks()
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        cluster.scheduler.add_plugin(tasks)
+        res = run(inp, tmp_path / "dask", RunOptions(rules=RuleSet.load(), engine="dask",
+                                                       scheduler=cluster.scheduler_address, quiet=True))
+    assert res.exit_code == 0 and res.summary["documents"]["written"] == 70
+    batches = [k for k in tasks.keys if k.startswith("work_batch")]
+    assert len(batches) == -(-70 // BATCH_UNITS) == len(tasks.keys), tasks.keys
+    cli("run", str(inp), str(tmp_path / "local"), "-q", "--jobs", "2")
+    assert outputs(tmp_path / "dask") == outputs(tmp_path / "local")
+
+
 def test_scheduler_without_dask_engine_is_a_usage_error(corpus, tmp_path):
     r = cli("run", str(corpus), str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:1")
     assert r.returncode == 2 and not (tmp_path / "o").exists()
