@@ -174,7 +174,8 @@ def test_sparse_langdetect_profiles_are_langdetects() -> None:
     """The sparse profiles hold langdetect's own rows, and the detector (the compiled n-grams and
     random walks when the kernel is built, else numpy) answers as langdetect's own: the same
     languages with the same probabilities, bit for bit, on texts of every kind: MLQE-PE source
-    and machine-translated sentences in five languages and scripts, mixed and odd texts."""
+    and machine-translated sentences in five languages and scripts (when ../shared/data is beside
+    the checkout), mixed and odd texts."""
     import gzip
 
     from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
@@ -202,7 +203,8 @@ def test_sparse_langdetect_profiles_are_langdetects() -> None:
                 if k % 100 == 0:
                     row = json.loads(line)
                     texts += [row["src"], row["mt"]]
-    assert len(texts) > 500
+    if data.is_dir():  # the calibration data beside the checkout (CI has it; a bare clone may not)
+        assert len(texts) > 500
 
     def answer(factory, cls, text):
         det = cls(factory)
