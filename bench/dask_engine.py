@@ -11,17 +11,15 @@ runs' outputs are the same bytes (the part logs, summary.json and .assembled asi
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import write
+from targets import cli_run
 
 SKIP = ("_normalize/summary.json", "_normalize/.assembled", "_normalize/.by-file.tsv", "_normalize/report.html")
 
@@ -49,12 +47,9 @@ def main() -> None:
             for engine in wall:
                 out = Path(tmp) / engine
                 shutil.rmtree(out, ignore_errors=True)
-                t0 = time.perf_counter()
-                subprocess.run([sys.executable, "-m", "normalize", "run", str(inp), str(out), "--quiet",
-                                "--jobs", str(args.jobs), "--engine", engine], check=True)
-                wall[engine].append(time.perf_counter() - t0)
-                timings = json.loads((out / "_normalize" / "summary.json").read_text())["timings"]
-                work[engine].append(timings["work_seconds"])
+                secs, summary, _ = cli_run(inp, out, "--jobs", str(args.jobs), "--engine", engine)
+                wall[engine].append(secs)
+                work[engine].append(summary["timings"]["work_seconds"])
                 last[engine] = outputs(out)
         print("| engine | wall seconds | work phase seconds |")
         print("| --- | ---: | ---: |")
