@@ -23,6 +23,11 @@ os.umask(_UMASK)
 SUFFIXES = (".txt", ".jsonl", ".jsonl.gz")
 
 
+#: ``json.dumps(obj, ensure_ascii=False)``, the same text: ``dumps`` with an argument of its own
+#: makes a new encoder on every call, and the runner writes a line per document, edit and flag
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+
+
 class InputError(Exception):
     """A document that cannot be read as text (binary, undecodable, malformed record)."""
 
@@ -129,7 +134,7 @@ class Record:
         """The line with its text field set to ``text`` (the line itself if unchanged)."""
         if text == self.text:
             return self.raw + self.end
-        value = json.dumps(text, ensure_ascii=False)
+        value = _ENCODE(text)
         return self.raw[: self.span[0]] + value + self.raw[self.span[1] :] + self.end
 
 
@@ -209,8 +214,9 @@ def _value_span(body: str, pos: int, key: str) -> tuple[int, int]:
     return found
 
 
-def dumps_record(obj: dict[str, Any]) -> str:
-    return json.dumps(obj, ensure_ascii=False)
+def dumps_record(obj: Any) -> str:
+    """``obj`` as one line of JSON (no line break): non-ASCII characters as they are."""
+    return _ENCODE(obj)
 
 
 def umask() -> int:

@@ -53,6 +53,7 @@ from .io import (
     atomic_file,
     atomic_write,
     decode_bytes,
+    dumps_record,
     input_kind,
     parse_jsonl_line,
     umask,
@@ -590,7 +591,7 @@ assert SECTIONS[: len(INDEXED)] == INDEXED  # (the record index counts the bytes
 
 
 def _json_line(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False) + "\n"
+    return dumps_record(obj) + "\n"
 
 
 class _Part:
@@ -829,7 +830,12 @@ def _work_txt(normalizer: Normalizer, spec: WorkSpec, in_dir: Inputs, out_dir: P
     read_at = time.time_ns()
     with _open_unit(in_dir, unit) as fh:
         before = _opened_stat(in_dir, fh)
-        data = fh.read(limit + 1)
+        # read(n) makes a buffer of n bytes first: ask for what the file holds (one byte more
+        # to see it grew), not for the limit, which would be an 8 MiB buffer for every file
+        want = limit + 1 if before is None else min(limit + 1, before.st_size + 1)
+        data = fh.read(want)
+        if len(data) == want <= limit:  # it grew since: read on, to the limit
+            data += fh.read(limit + 1 - want)
         h = hashlib.sha256(data)
         size = len(data)
         if size > limit:  # not cleaned, but hashed to its end all the same (for the manifest)

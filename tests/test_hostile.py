@@ -680,6 +680,45 @@ def test_a_new_file_changed_while_its_worker_reads_it(tmp_path, monkeypatch):
     assert read_jsonl(out / "_normalize" / "errors.jsonl") == []
 
 
+def test_a_file_that_grows_after_it_is_opened_is_read_to_its_end(tmp_path, monkeypatch):
+    """A worker asks for the bytes the file held when it opened it (plus one), not for the
+    8 MiB limit: a file that grew in between is still read on to its end (or to the limit),
+    so its output is made from all of it and too large a file is still refused."""
+    from normalize import runner
+    from normalize.rules import RuleSet
+
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    (inp / "a.txt").write_text("Short ,  text.", encoding="utf-8")
+    (inp / "b.txt").write_text("Tiny.", encoding="utf-8")
+    real_open, real_stat = runner._open_unit, runner._opened_stat
+    grow = {"a.txt": b" Then much more ,  text" * 50, "b.txt": b"x" * 3000}
+    opened: list[str] = []
+
+    def open_unit(in_dir, unit):
+        opened.append(unit.rel)
+        return real_open(in_dir, unit)
+
+    def stat_then_grow(in_dir, fh):
+        st = real_stat(in_dir, fh)
+        with open(inp / opened[-1], "ab") as w:  # written to between the worker's fstat and its read
+            w.write(grow[opened[-1]])
+        return st
+
+    monkeypatch.setattr(runner, "_open_unit", open_unit)
+    monkeypatch.setattr(runner, "_opened_stat", stat_then_grow)
+    options = runner.RunOptions(rules=RuleSet.load(), jobs=1, quiet=True, flagger=False, max_document_bytes=2048)
+    res = runner.run(inp, out, options)
+    assert res.exit_code == 1  # b.txt is now too large
+    expected = "Short, text." + " Then much more, text" * 50
+    assert (out / "a.txt").read_text(encoding="utf-8") == expected
+    manifest = {m["file"]: m for m in read_jsonl(out / "_normalize" / "manifest.jsonl")}
+    assert manifest["a.txt"]["sha256"] == hashlib.sha256((inp / "a.txt").read_bytes()).hexdigest()
+    errors = read_jsonl(out / "_normalize" / "errors.jsonl")
+    assert [(e["file"], e["error"]) for e in errors] == [("a.txt", "changed"), ("b.txt", "too-large"), ("b.txt", "changed")]
+    assert "the file is 3005 bytes" in errors[1]["message"] and not (out / "b.txt").exists()
+
+
 def test_a_big_jsonl_changed_between_chunks(tmp_path, monkeypatch):
     """Chunks of a big .jsonl are read by separate units: a change after the plan is noticed by
     the file's size and time, and the next run redoes the whole file."""

@@ -246,3 +246,22 @@ def test_debris_line_rules_at_line_starts_equal_each_rule_alone(tmp_path):
     assert [rid for rid, _ in got] == ["doubled", "credit", "credit", "wide", "inline", "ad", "ad",
                                       "advert", "advert", "two-lines", "two-lines"]
     assert p.line_matches("nothing here\nat all") == []
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12)
+
+
+@SETTINGS
+@given(_JSON)
+def test_a_record_line_is_what_json_dumps_writes(obj):
+    """The runner writes its lines through one shared encoder (``json.dumps`` with an argument
+    makes a new one on every call): the text is ``json.dumps(obj, ensure_ascii=False)``'s,
+    NaN and infinities, lone surrogates and line separators included."""
+    import json
+
+    from normalize.io import dumps_record
+
+    assert dumps_record(obj) == json.dumps(obj, ensure_ascii=False)
