@@ -73,6 +73,9 @@ def test_rerun_reuses_everything_and_changes_no_byte(corpus, tmp_path):
     assert s2["units"] == {"total": 7, "done": 0, "reused": 7}
     for k in ("documents", "edits", "flags", "errors", "files"):
         assert s2[k] == s1[k]
+    # the timings: building the pipeline is a part of the first run's work, a re-run builds none
+    assert 0 < s1["timings"]["load_seconds"] < s1["timings"]["work_seconds"]
+    assert s2["timings"]["load_seconds"] == s2["timings"]["work_seconds"] == 0
     manifest = [json.loads(x) for x in (out / "_normalize" / "manifest.jsonl").read_text().splitlines()]
     assert [m["file"] for m in manifest][-2:] == ["sub/a.txt", "sub/b.jsonl"]
     assert all(m["seen"] == m["written"] + m["failed"] for m in manifest)
