@@ -224,18 +224,31 @@ def umask() -> int:
     return _UMASK
 
 
-def _temporary(path: Path) -> tuple[int, str]:
-    """A new temporary file beside ``path`` (its folder made if missing): (fd, name)."""
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to the descriptor ``fd`` (``os.write`` may write only a part)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+@contextlib.contextmanager
+def _replacing(path: Path) -> Iterator[int]:
+    """The descriptor of a new temporary file beside ``path`` (its folder made if missing), for
+    the block to write and close: the file takes the usual permissions and is renamed to
+    ``path`` when the block ends, or is removed if the block raises."""
     try:
-        return tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
     except FileNotFoundError:  # the folder is made only when it is missing (one system call less)
         path.parent.mkdir(parents=True, exist_ok=True)
-        return tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
-
-
-def _publish(tmp: str, path: Path) -> None:
-    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
-    os.replace(tmp, path)
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
+    try:
+        yield fd
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 @contextlib.contextmanager
@@ -244,15 +257,8 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
     file, never a part: the bytes go to a temporary file beside ``path`` (its folder is made if
     missing), which takes the usual permissions and is renamed to ``path`` when the block ends,
     or is removed if the block raises."""
-    fd, tmp = _temporary(path)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
-        _publish(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with _replacing(path) as fd, os.fdopen(fd, "wb") as fh:
+        yield fh
 
 
 def atomic_write(path: Path, data: bytes | Iterable[bytes], *, keep_same: bool = False) -> bool:
@@ -268,21 +274,13 @@ def atomic_write(path: Path, data: bytes | Iterable[bytes], *, keep_same: bool =
         return True
     if keep_same and holds(path, data):
         return False
-    # the same steps as atomic_file, on the descriptor: a file object per output (one for
-    # each document of a corpus of .txt files) cost more than the write
-    fd, tmp = _temporary(path)
-    try:
+    # bytes go straight to the descriptor: a file object per output (one for each document of
+    # a corpus of .txt files) cost more than the write
+    with _replacing(path) as fd:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            write_all(fd, data)
         finally:
             os.close(fd)
-        _publish(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
     return True
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .io import atomic_write, umask
+from .io import atomic_write, umask, write_all
 
 #: ``<run>.<writer>.log``: the run's sequence number, then a token unique to the writing process
 _LOG_NAME = re.compile(r"^(\d{6,})\.([0-9a-z]+)\.log$")
@@ -398,8 +398,6 @@ class Appender:
         with self.lock:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666 & ~umask())
             try:
-                view = memoryview(record)
-                while view:
-                    view = view[os.write(fd, view):]
+                write_all(fd, record)
             finally:
                 os.close(fd)
