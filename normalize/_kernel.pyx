@@ -2798,6 +2798,9 @@ cdef class Wording:
         self.quotes = quotes
 
 
+cdef class Reasoner  # (below: it words reasons of a Doc's sentences)
+
+
 # -- measuring sentences ----------------------------------------------------------------------------------
 @cython.final
 cdef class Doc:
@@ -2898,11 +2901,14 @@ cdef class Doc:
         """The structure reasons of sentence i of text (the document measured), and with
         ``detail`` the fluency reasons that fire, worded from w's templates: what
         flagger.structure.reasons and FluencyModel.reason give, in their order."""
+        if not 0 <= i < self.nsent:
+            raise IndexError(i)
+        return self._wordings(i, text, w, detail)
+
+    cdef list _wordings(self, Py_ssize_t i, str text, Wording w, bint detail):
         cdef int32_t* info
         cdef int32_t* T = self.toks.p
         cdef Py_ssize_t lo, hi, k, n
-        if not 0 <= i < self.nsent:
-            raise IndexError(i)
         info = &self.info_.p[i * NI]
         lo, hi = info[0], info[1]
         R = w.reason
@@ -2966,6 +2972,34 @@ cdef class Doc:
         shown = " ".join([x for x in got if x[0] != "<"])
         return shown if shown else " ".join(got)
 
+    def reasons_of(self, list sentences, list confidence, double at, str text, Reasoner r):
+        """The reasons of each of ``sentences`` as flagger.core.Flagger.reasons words them for a
+        flagged sentence the passes left nothing on (``report`` False), for sentences with no
+        foreign verdict: ``confidence`` the sentences' confidences, ``at`` the confidence at or
+        below which a sentence gets all its reasons (else the cheap ones)."""
+        cdef Py_ssize_t i
+        cdef double c
+        cdef bint low
+        cdef int32_t* info
+        cdef list worded, got
+        out = []
+        for o in sentences:
+            i = o
+            if not 0 <= i < self.nsent:
+                raise IndexError(i)
+            c = confidence[i]
+            low = c <= at
+            worded = self._wordings(i, text, r.w, low)
+            info = &self.info_.p[i * NI]
+            if low and info[20]:  # unknown words: named first, then the rest
+                got = r.oov_reasons(self, i, text)
+                got.extend(worded)
+                worded = got
+            if not worded and low and c < 1.0:  # no signal of its own: what pulled the score down
+                worded = [r.explain(self, i, text)]
+            out.append(worded)
+        return out
+
     @property
     def gated(self):
         """The sentences the foreign gate picked (for langdetect)."""
@@ -2974,6 +3008,163 @@ cdef class Doc:
     def at_most(self, double threshold):
         """The sentences whose confidence is at most threshold, in order."""
         return [i for i in range(self.nsent) if self.conf[i] <= threshold]
+
+
+cdef enum:  # Reasoner: the family of words that explains a feature's low contribution
+    FAM_NONE = 0
+    FAM_FLUENCY = 1
+    FAM_MT_STYLE = 2
+    FAM_RARE = 3
+    FAM_LENGTH = 4
+
+
+@cython.final
+cdef class Reasoner:
+    """What Doc.reasons_of words reasons with, beyond the Wording: the oov reason (its
+    templates, the maximum per sentence, the suggestions: their cache and the function that
+    fills it, OovSignal.suggestion) and the reason of a low score no signal explains
+    (Signals.explain: the combiner's terms, the family each feature's words belong to, the
+    templates). See flagger.core.Flagger.reasons_of."""
+
+    cdef Wording w
+    cdef object reason  # the Reason type
+    cdef dict suggestions
+    cdef object suggest
+    cdef int max_oov
+    cdef str oov_suggested, oov_plain, rare_words, length, low_confidence
+    cdef Py_ssize_t nterms
+    cdef double* coef
+    cdef double* mean
+    cdef double* scale
+    cdef int32_t* feat  # index into FEATURES
+    cdef int32_t* rank  # the rank of the feature's name among the names (sorted: ties of equal terms)
+    cdef int32_t* family
+    cdef double* value  # explain's scratch: each term's contribution ...
+    cdef int32_t* order  # ... and the terms in Combiner.contributions' order
+    cdef double blame_at, long_log_words
+    cdef int32_t log_words
+
+    def __cinit__(self, *args, **kwargs):
+        self.coef = self.mean = self.scale = NULL
+        self.feat = self.rank = self.family = self.order = NULL
+        self.value = NULL
+
+    def __dealloc__(self):
+        free(self.coef)
+        free(self.mean)
+        free(self.scale)
+        free(self.feat)
+        free(self.rank)
+        free(self.family)
+        free(self.value)
+        free(self.order)
+
+    def __init__(self, Wording w, reason, dict suggestions, suggest, int max_oov, str oov_suggested, str oov_plain,
+                 terms, dict families, double blame_at, double long_log_words, str rare_words, str length,
+                 str low_confidence):
+        """``terms``: (name, coefficient, mean, scale) of each of the combiner's features, in its
+        order; ``families``: feature name -> "fluency", "mt-style", "rare-words" or "length"."""
+        cdef Py_ssize_t k, n = len(terms)
+        codes = {"fluency": FAM_FLUENCY, "mt-style": FAM_MT_STYLE, "rare-words": FAM_RARE, "length": FAM_LENGTH}
+        self.w, self.reason, self.suggestions, self.suggest, self.max_oov = w, reason, suggestions, suggest, max_oov
+        self.oov_suggested, self.oov_plain = oov_suggested, oov_plain
+        self.rare_words, self.length, self.low_confidence = rare_words, length, low_confidence
+        self.blame_at, self.long_log_words = blame_at, long_log_words
+        self.log_words = FEATURES.index("log_words")
+        self.coef = <double*>malloc((n + 1) * sizeof(double))
+        self.mean = <double*>malloc((n + 1) * sizeof(double))
+        self.scale = <double*>malloc((n + 1) * sizeof(double))
+        self.feat = <int32_t*>malloc((n + 1) * sizeof(int32_t))
+        self.rank = <int32_t*>malloc((n + 1) * sizeof(int32_t))
+        self.family = <int32_t*>malloc((n + 1) * sizeof(int32_t))
+        self.value = <double*>malloc((n + 1) * sizeof(double))
+        self.order = <int32_t*>malloc((n + 1) * sizeof(int32_t))
+        if not (self.coef and self.mean and self.scale and self.feat and self.rank and self.family and self.value
+                and self.order):
+            raise MemoryError()
+        names = sorted(t[0] for t in terms)
+        for k in range(n):
+            name, c, m, sd = terms[k]
+            self.coef[k], self.mean[k], self.scale[k] = c, m, sd
+            self.feat[k] = FEATURES.index(name) if name in FEATURES else -1  # (a feature the kernel lacks is 0)
+            self.rank[k] = names.index(name)
+            self.family[k] = codes.get(families.get(name), FAM_NONE)
+        self.nterms = n
+
+    cdef object make(self, str code, str message, suggestion):
+        return tuple.__new__(self.reason, (code, message, suggestion))
+
+    cdef list oov_reasons(self, Doc doc, Py_ssize_t i, str text):
+        """OovSignal.reasons of the sentence's unknown words (Doc.oov's)."""
+        cdef int32_t* T = doc.toks.p
+        cdef int32_t* info = &doc.info_.p[i * NI]
+        cdef Py_ssize_t k
+        cdef int32_t b
+        out = []
+        seen = set()
+        for k in range(info[0], info[1]):
+            b = T[4 * k + 2]
+            if b & (WORD | KEPT | LONG | UNKNOWN | UPPER) != (WORD | KEPT | LONG | UNKNOWN):
+                continue
+            if len(out) >= self.max_oov:
+                break
+            word = PyUnicode_Substring(text, T[4 * k], T[4 * k + 1])
+            if word in seen:
+                continue
+            seen.add(word)
+            low = word.lower().replace("\u2019", "'")
+            sug = self.suggestions.get(low, self)
+            if sug is self:
+                sug = self.suggest(low)
+            out.append(self.make("oov", self.oov_suggested.format(word, sug) if sug else self.oov_plain.format(word),
+                                 sug))
+        return out
+
+    cdef object explain(self, Doc doc, Py_ssize_t i, str text):
+        """Signals.explain of a sentence with no reason of its own and a confidence below 1."""
+        cdef double* f = &doc.feats[i * NF]
+        cdef int32_t* info = &doc.info_.p[i * NI]
+        cdef int32_t* T = doc.toks.p
+        cdef double* value = self.value
+        cdef int32_t* order = self.order
+        cdef Py_ssize_t n = self.nterms, k, q, j, p
+        cdef int32_t b, fam
+        for k in range(n):
+            value[k] = self.coef[k] * ((f[self.feat[k]] if self.feat[k] >= 0 else 0.0) - self.mean[k]) / self.scale[k]
+            # insertion sort by (value, name): Combiner.contributions' order
+            q = k
+            while q > 0 and (value[order[q - 1]] > value[k] or (
+                    value[order[q - 1]] == value[k] and self.rank[order[q - 1]] > self.rank[k])):
+                order[q] = order[q - 1]
+                q -= 1
+            order[q] = <int32_t>k
+        for q in range(n):
+            k = order[q]
+            if value[k] > self.blame_at:
+                break
+            fam = self.family[k]
+            if fam == FAM_FLUENCY:
+                return self.make("fluency", self.w.fluency.format(doc.quote(text, info, 15, self.w)), None)
+            if fam == FAM_MT_STYLE:
+                return self.make("mt-style", self.w.mt_style.format(doc.quote(text, info, 17, self.w)), None)
+            if fam == FAM_RARE:
+                shown = []
+                j = 0  # the word's place among the sentence's words
+                for p in range(info[0], info[1]):
+                    b = T[4 * p + 2]
+                    if not b & WORD:
+                        continue
+                    if b & LONG and b & KEPT and b & (UNKNOWN | RARE) and (j > 0 or b & UNKNOWN):
+                        if len(shown) == 4:
+                            break
+                        shown.append(PyUnicode_Substring(text, T[4 * p], T[4 * p + 1]))
+                    j += 1
+                if shown:
+                    return self.make("rare-words", self.rare_words.format(
+                        ", ".join(["\u201c" + x + "\u201d" for x in dict.fromkeys(shown)])), None)
+            elif fam == FAM_LENGTH and f[self.log_words] > self.long_log_words:
+                return self.make("length", self.length.format(info[2]), None)
+        return self.make("low-confidence", self.low_confidence, None)
 
 
 cdef int unmatched(const chr_t* d, Py_ssize_t ls, Py_ssize_t le, IBuf* out) except -1:

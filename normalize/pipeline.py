@@ -155,12 +155,14 @@ class Normalizer:
             chosen = sorted({*measured.at_most(self.threshold), *by_sentence})
             explain_at = min(self.threshold, flagger.threshold)
         flags = []
+        # the sentences only the flagger flags (their reasons never repeat): worded at once
+        alone = [i for i in chosen if i not in by_sentence]
+        worded = iter(flagger.reasons_of(measured, alone, explain_at, self.names) if alone else ())  # type: ignore[union-attr,arg-type]
         for i in chosen:
             s, e = spans[i]
             found = by_sentence.get(i)
-            if found is None:  # the flagger's alone (its reasons never repeat)
-                flags.append(Flag(s, e, final[s:e], measured.confidence[i],  # type: ignore[union-attr]
-                                  flagger.reasons(measured, i, explain_at, False, self.names)))  # type: ignore[union-attr,arg-type]
+            if found is None:
+                flags.append(Flag(s, e, final[s:e], measured.confidence[i], next(worded)))  # type: ignore[union-attr]
                 continue
             conf = min(c for c, _ in found)
             reasons: list[Reason] = [r for _, r in found]

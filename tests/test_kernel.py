@@ -868,6 +868,114 @@ def test_a_seeded_lexicon_gives_the_same_results_and_keeps_its_seeds():
         assert len(lex) == 50  # emptied, then the seeds again
 
 
+@cache
+def wording_pair() -> tuple[Any, Any]:
+    """Two flaggers: the production one, whose compiled kernel words the reasons of a
+    document's flagged sentences in one call (``Doc.reasons_of``), and one that words every
+    reason in Python (``structure.reasons``, ``FluencyModel.reason``, ``OovSignal.reasons``,
+    ``Signals.explain`` with ``Combiner.contributions``), one sentence at a time."""
+    from normalize.flagger import Flagger
+
+    reference = Flagger(rules())
+    reference.signals._wording = None
+    reference._reasoner = None
+    return flagger(), reference
+
+
+#: a document with every kind of reason: structure, fluency, unknown words with and without a
+#: suggestion, a low score no signal explains (rare words, length), an untranslated sentence
+_REASONS_TEXT = (
+    "To study. The the talks went on and on. of The alliance met the press. NATO soldiers barricade Putin. "
+    "The goverment said the mood was lazy. He said it. Zzqx blorfed the frobnicated quibbles yesterday. "
+    "The alliance said the alliance said the alliance said so. \u201cYes,\u201d he said (and left.\n"
+    "Президент России заявил, что переговоры продолжатся на следующей неделе в Москве.\n"
+    + "The committee of the regional council of the federation discussed the question of the budget "
+    "of the next year and the plans of the ministry for the development of the territories. " * 2
+)
+
+
+@needs_compiled
+@pytest.mark.parametrize("threshold", [0.3, 0.562, 0.8, 1.0])
+def test_compiled_reasons_of_are_the_python_reasons(threshold):
+    """``Flagger.reasons_of`` (the compiled kernel's ``Doc.reasons_of``, Python for sentences
+    with a foreign verdict) words each flagged sentence as ``Flagger.reasons`` does in Python,
+    reason for reason, message for message: on the seed articles, a document with every kind
+    of reason, and the first MLQE-PE articles of the bench corpus when ../shared/data is there;
+    at thresholds where some flagged sentences get only their cheap reasons (confidence above
+    the flagger's own threshold) and some confidences are 1."""
+    fast, ref = wording_pair()
+    texts = [*seed_texts(), _REASONS_TEXT]
+    data = ROOT.parent / "shared" / "data" / "mlqe-pe"
+    if data.is_dir():
+        import sys
+
+        sys.path.insert(0, str(ROOT / "bench"))
+        import corpus
+
+        texts += corpus.documents()[5:205]
+    at = min(threshold, fast.threshold)
+    kinds: set[str] = set()
+    foreign = 0
+    for text in texts:
+        m = fast.measure(text)
+        chosen = m.at_most(threshold)
+        got = fast.reasons_of(m, chosen, at)
+        want = [ref.reasons(m, i, at, False) for i in chosen]
+        assert got == want, text[:80]
+        kinds.update(r.code for rs in got for r in rs)
+        foreign += bool(m.foreign)
+    if threshold == 0.562:
+        assert {"fluency", "oov", "fragment", "repetition", "length", "foreign", "low-confidence"} <= kinds, kinds
+        assert foreign
+
+
+@needs_compiled
+@pytest.mark.parametrize("blamed", ["rare_share", "cap_unknown_share", "log_words", "lm_gain", "mt_logprob", None])
+def test_compiled_explanations_of_every_family(tmp_path, blamed):
+    """The reason of a low score no signal explains names what pulled it down most: with
+    weights refitted so that one feature dominates (``blamed``: rare words, capitalised unknown
+    words, length, fluency, mt-style; None: no feature pulls hard enough, "low-confidence"),
+    the compiled ``Reasoner`` and ``Signals.explain`` give the same reason."""
+    import json
+    import shutil
+
+    from normalize.flagger import Flagger
+    from normalize.rules import RuleSet
+
+    shutil.copytree(ROOT / "rules", tmp_path / "rules")
+    path = tmp_path / "rules" / "flagger" / "weights.json"
+    weights = json.loads(path.read_text())
+    weights["coef"] = [(-3.0 if name == blamed else 0.0) for name in weights["features"]]
+    path.write_text(json.dumps(weights))
+    fast = Flagger(RuleSet.load(tmp_path / "rules"))
+    ref = Flagger(RuleSet.load(tmp_path / "rules"))
+    ref.signals._wording, ref._reasoner = None, None
+    text = ("Hirsute troglodytes vexed the lugubrious xylophonist. Oskarsson met Vrandel Quixby. The council met, "
+            + "and the committee of the regional council discussed the question of the budget of the year, "
+            + "while ministers from three countries argued about energy prices and new roads in the north, "
+            + "before a late dinner with journalists who waited outside, it said. "
+            + "\nThe ministers of the federation said that the talks of the delegations went on until late.")
+    m = fast.measure(text)
+    chosen = list(range(len(m)))
+    got = fast.reasons_of(m, chosen, 1.0)
+    assert got == [ref.reasons(m, i, 1.0, False) for i in chosen]
+    want = {"rare_share": "rare-words", "cap_unknown_share": "rare-words", "log_words": "length",
+            "lm_gain": "fluency", "mt_logprob": "mt-style", None: "low-confidence"}[blamed]
+    assert any(r.code == want for rs in got for r in rs), got
+
+
+@needs_compiled
+@ANALYZE
+@given(st.one_of(analyze_text, any_text), st.sampled_from([0.3, 0.562, 1.0]))
+def test_compiled_reasons_of_on_generated_text(text, threshold):
+    """Generated texts: ``reasons_of`` is the Python wording of every flagged sentence."""
+    fast, ref = wording_pair()
+    m = fast.measure(text)
+    chosen = m.at_most(threshold)
+    at = min(threshold, fast.threshold)
+    assert fast.reasons_of(m, chosen, at) == [ref.reasons(m, i, at, False) for i in chosen]
+
+
 @needs_compiled
 def test_doc_features_are_a_copy():
     """The flagger sets the ``foreign`` feature in the list ``features(i)`` gives: the document's

@@ -39,6 +39,11 @@ class Combiner:
         form the kernel computes (a feature ``names`` lacks counts 0, so it is left out)."""
         return [(names.index(n), w) for n, w in self._linear if n in names]
 
+    def terms_table(self) -> list[tuple[str, float, float, float]]:
+        """(name, coefficient, mean, scale) of each feature, in order: what
+        :meth:`contributions` computes with (the compiled kernel's Reasoner takes them)."""
+        return list(self._terms)
+
     def logit(self, feats: dict[str, float]) -> float:
         # offset + w1 f1 + w2 f2 + ..., added left to right, as the kernel does
         z = self._offset

@@ -28,7 +28,7 @@ from .fluency import _FLUENCY, _PUNCT, _SUFFIX_CLASS, FluencyModel, _raw_pieces
 from .fluency import _MT_STYLE as _MT_STYLE_WORDING
 from .foreign import GATE_KNOWN, GATE_NON_LATIN, MIN_WORDS, ForeignSignal, non_latin_count
 from .foreign import has_foreign_letter as _has_foreign_letter
-from .oov import BRITISH, NAME_PARTICLES, PREFIXES, RARE_FREQ, OovSignal
+from .oov import BRITISH, MAX_REASONS, NAME_PARTICLES, OOV_PLAIN, OOV_SUGGESTED, PREFIXES, RARE_FREQ, OovSignal
 from .text import OPENERS, Sentence, words_of
 
 if TYPE_CHECKING:
@@ -46,6 +46,15 @@ _FAMILY = {"lm_logprob": "fluency", "lm_gain": "fluency", "lm_low_share": "fluen
            "mt_logprob": "mt-style", "mt_gain": "mt-style", "oov_share": "rare-words",
            "oov_any": "rare-words", "rare_share": "rare-words", "cap_unknown_share": "rare-words",
            "known_share": "rare-words", "log_words": "length"}
+#: the wording of the reasons :meth:`Signals.explain` gives (the compiled kernel words them from these too)
+RARE_WORDS = "Rare or unknown words for English news: {}; a garbled name or a mistranslated term?"
+LENGTH = "A long sentence ({} words): machine translation goes wrong more often in long sentences."
+LOW_CONFIDENCE = ("Several weak signals together (word choice, phrasing, length) make this sentence look like a "
+                  "poor translation; none is decisive.")
+#: a feature below this many (log1p) words does not make "length" the reason (a sentence of 30 words or fewer)
+LONG_LOG_WORDS = math.log1p(30)
+#: a contribution to the logit above this does not blame its feature (Signals.explain)
+BLAME_AT = -0.15
 _F = {name: i for i, name in enumerate(kernel.FEATURES)}
 _FOREIGN, _KNOWN_SHARE, _LOG_WORDS = _F["foreign"], _F["known_share"], _F["log_words"]
 _LM_GAIN, _MT_STYLE, _OOV_ANY = _F["lm_gain"], _F["mt_style"], _F["oov_any"]
@@ -314,7 +323,7 @@ class Signals:
         together give "low-confidence"."""
         info = m.doc.info(i)
         for contribution, name in blame:
-            if contribution > -0.15:
+            if contribution > BLAME_AT:
                 break
             family = _FAMILY.get(name)
             if family in ("fluency", "mt-style"):
@@ -325,13 +334,10 @@ class Signals:
                          and (j > 0 or b & kernel.UNKNOWN)]
                 if words:
                     shown = ", ".join(f"\u201c{w}\u201d" for w in dict.fromkeys(words[:4]))
-                    return Reason("rare-words", f"Rare or unknown words for English news: {shown}; "
-                                  "a garbled name or a mistranslated term?")
-            if family == "length" and feats.get("log_words", 0.0) > math.log1p(30):
-                return Reason("length", f"A long sentence ({info[2]} words): machine "
-                              "translation goes wrong more often in long sentences.")
-        return Reason("low-confidence", "Several weak signals together (word choice, phrasing, "
-                      "length) make this sentence look like a poor translation; none is decisive.")
+                    return Reason("rare-words", RARE_WORDS.format(shown))
+            if family == "length" and feats.get("log_words", 0.0) > LONG_LOG_WORDS:
+                return Reason("length", LENGTH.format(info[2]))
+        return Reason("low-confidence", LOW_CONFIDENCE)
 
     # -- the API the scripts and tests use ----------------------------------------------------
     def spans(self, text: str, spans: list[tuple[int, int]], names: frozenset[str] = frozenset(),
@@ -374,6 +380,11 @@ class Flagger:
     def __init__(self, rules: RuleSet) -> None:
         self.combiner = Combiner.load(model_dir(rules) / WEIGHTS_FILE)
         self.signals = Signals(rules, combiner=self.combiner)
+        sig = self.signals
+        # the compiled kernel words the reasons of many sentences at once (reasons_of)
+        self._reasoner: Any = None if sig._wording is None else K.Reasoner(
+            sig._wording, Reason, sig.oov._suggestions, sig.oov.suggestion, MAX_REASONS, OOV_SUGGESTED, OOV_PLAIN,
+            self.combiner.terms_table(), _FAMILY, BLAME_AT, LONG_LOG_WORDS, RARE_WORDS, LENGTH, LOW_CONFIDENCE)
 
     def preload(self, names: frozenset[str] = frozenset()) -> None:
         """Load what is otherwise loaded on first use (langdetect's profiles, the spelling
@@ -406,6 +417,20 @@ class Flagger:
         blame = self.combiner.contributions if low and conf < 1.0 else None
         skip = self.signals.skip_words(names) if names else frozenset()
         return self.signals.reasons(m, i, low or report, blame, skip)
+
+    def reasons_of(self, m: Measured, sentences: list[int], explain_at: float | None = None,
+                   names: frozenset[str] = frozenset()) -> list[list[Reason]]:
+        """:meth:`reasons` of each of ``sentences`` (``report`` False), at once: the compiled
+        kernel words those without a foreign verdict in one call (``Doc.reasons_of``)."""
+        at = self.threshold if explain_at is None else explain_at
+        r = self._reasoner
+        if r is None:
+            return [self.reasons(m, i, at, False, names) for i in sentences]
+        foreign = m.foreign
+        if not foreign:
+            return m.doc.reasons_of(sentences, m.confidence, at, m.text, r)
+        worded = iter(m.doc.reasons_of([i for i in sentences if i not in foreign], m.confidence, at, m.text, r))
+        return [self.reasons(m, i, at, False, names) if i in foreign else next(worded) for i in sentences]
 
     def score(self, text: str, spans: list[tuple[int, int]], names: frozenset[str] = frozenset(),
               explain_at: float | None = None, report: Collection[int] = ()) -> list[SentenceScore]:

@@ -34,6 +34,10 @@ PREFIXES = ("anti", "co", "counter", "cyber", "de", "ex", "geo", "hyper", "inter
 RARE_FREQ = 100
 
 
+#: the oov reason's wording, with a suggestion and without (the compiled kernel words it from these too)
+OOV_SUGGESTED = "\u201c{}\u201d is not an English word (not in the dictionary); did you mean \u201c{}\u201d?"
+OOV_PLAIN = "\u201c{}\u201d is not an English word (not in the dictionary): a misspelling or an untranslated word?"
+
 #: only words at least this frequent are offered as corrections: a rare word is no clear fix
 SUGGEST_MIN_FREQ = 500
 
@@ -165,7 +169,5 @@ class OovSignal:
                 continue
             seen.add(w)
             sug = self.suggestion(w.lower().replace("’", "'"))
-            msg = f"\u201c{w}\u201d is not an English word (not in the dictionary)"
-            msg += f"; did you mean \u201c{sug}\u201d?" if sug else ": a misspelling or an untranslated word?"
-            reasons.append(Reason("oov", msg, sug))
+            reasons.append(Reason("oov", OOV_SUGGESTED.format(w, sug) if sug else OOV_PLAIN.format(w), sug))
         return reasons
