@@ -1105,6 +1105,60 @@ cdef Py_ssize_t chars_in(const uint8_t* bits, const chr_t* d, Py_ssize_t i, Py_s
     return -1
 
 
+def bio_lines(str text, CharSet lead, CharSet tail, CharSet enders, CharSet words, Py_ssize_t min_enders,
+              Py_ssize_t max_words):
+    """The lines that may be author bios (see kernel.py)."""
+    cdef int kind = PyUnicode_KIND(text)
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
+    out = []
+    if kind == 1:
+        bio_lines_of(<uint8_t*>PyUnicode_DATA(text), n, lead, tail, enders, words, min_enders, max_words, out)
+    elif kind == 2:
+        bio_lines_of(<uint16_t*>PyUnicode_DATA(text), n, lead, tail, enders, words, min_enders, max_words, out)
+    else:
+        bio_lines_of(<uint32_t*>PyUnicode_DATA(text), n, lead, tail, enders, words, min_enders, max_words, out)
+    return out
+
+
+cdef int bio_lines_of(const chr_t* d, Py_ssize_t n, CharSet lead, CharSet tail, CharSet enders, CharSet words,
+                      Py_ssize_t min_enders, Py_ssize_t max_words, list out) except -1:
+    cdef Py_ssize_t pos = 0, end, i, count, b, t, first
+    cdef bint dot, last
+    cdef uint32_t c
+    cdef const uint8_t* E = enders.bits
+    while pos < n:
+        # the line: to the next "\n" (its "\r" left out), or to the end
+        i = pos
+        dot = False
+        count = 0
+        while i < n and d[i] != 10:
+            c = d[i]
+            if c == 46:
+                dot = True
+            if E[c >> 3] >> (c & 7) & 1:
+                count += 1
+            i += 1
+        last = i >= n
+        end = i - 1 if not last and i > pos and d[i - 1] == 13 else i
+        if not last and end < i and (E[13 >> 3] >> (13 & 7) & 1):
+            count -= 1  # (a "\r" left out of the line does not count)
+        if dot and count >= min_enders:
+            b = pos
+            while b < end and lead.bits[d[b] >> 3] >> (d[b] & 7) & 1:
+                b += 1
+            t = end
+            while t > b and tail.bits[d[t - 1] >> 3] >> (d[t - 1] & 7) & 1:
+                t -= 1
+            first = chars_in(E, d, b, t)
+            if first < 0 or least_runs_of(words.bits, d, b, first) <= max_words:
+                out.append(pos)
+                out.append(end)
+        if last:
+            break
+        pos = i + 1
+    return 0
+
+
 @cython.final
 cdef class Words:
     """A set of strings looked up for every run of letters and digits (see kernel.py). A run is

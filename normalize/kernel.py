@@ -217,6 +217,33 @@ class CharSet:
         return n
 
 
+def bio_lines(text: str, lead: CharSet, tail: CharSet, enders: CharSet, words: CharSet, min_enders: int,
+              max_words: int) -> list[int]:
+    """Flat [start, end, ...] of the lines of ``text`` that may be author bios (the debris pass
+    looks at these only). Lines are cut at "\n", a "\r" before it left out (as
+    ``normalize.passes.base.iter_lines`` cuts them). A line is kept when it holds a full stop
+    and at least ``min_enders`` characters of ``enders``, and its body (the line without the
+    characters of ``lead`` at its start and of ``tail`` at its end) has no character of
+    ``enders``, or at most ``max_words`` :meth:`CharSet.least_runs` of ``words`` before the
+    first."""
+    out: list[int] = []
+    lead_chars, tail_chars = "".join(lead.chars), "".join(tail.chars)
+    pos, n = 0, len(text)
+    while pos < n:
+        nl = text.find("\n", pos)
+        end = n if nl < 0 else nl - 1 if nl > pos and text[nl - 1] == "\r" else nl
+        line = text[pos:end]
+        if "." in line and sum(line.count(c) for c in enders.chars) >= min_enders:
+            body = line.lstrip(lead_chars).rstrip(tail_chars)
+            first = enders.find(body)
+            if first < 0 or words.least_runs(body, 0, first) <= max_words:
+                out += (pos, end)
+        if nl < 0:
+            break
+        pos = nl + 1
+    return out
+
+
 class Words:
     """A set of strings, looked up for every run of letters and digits (``str.isalnum``) of a
     text: :meth:`hits` gives where a run's lowercase form (read from ``lowered``, the text

@@ -15,7 +15,9 @@ Several passes skip work with a cheap test in front of an expensive one:
   bounded by the last character before its hint that no phrase holds;
 - the debris pass reads a line fragment by fragment as an author bio only when its first
   fragment may be short enough: ``CharSet.least_runs`` of the ASCII word characters there is at
-  most the words its regex finds (and exactly them in ASCII text).
+  most the words its regex finds (and exactly them in ASCII text); those lines are picked in one
+  kernel pass (``bio_lines``), which keeps exactly the lines the per-line checks keep, and drop
+  caps are looked for only on the lines one stdlib scan finds (``LineHeads``).
 
 A gate that is too strict does not crash or warn: it silently skips a match, and the output
 quietly keeps a credit line or a piece of mojibake. So each claim the gates rest on is tested
@@ -39,7 +41,7 @@ import pytest
 import regex
 import yaml
 from ftfy import badness, chardata
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from normalize.literals import fold, prefixes, required
@@ -234,11 +236,11 @@ def test_each_rules_own_examples_pass_its_gate():
     }
     patterns = _gate_patterns()
     checked: set[tuple[str, int]] = set()
-    for section, _line, rid, example, positive in r.examples:
+    for section, _line, rid, ex, positive in r.examples:
         key = owners.get((section, rid))
         if key is None or not positive:
             continue
-        for text in _strings(example)[:1]:  # the input, not the expected output
+        for text in _strings(ex)[:1]:  # the input, not the expected output
             if patterns[key].search(text):
                 assert key in p.gate.keys_for(text), (rid, text)
                 checked.add(key)
@@ -658,3 +660,51 @@ def test_a_bio_with_non_ascii_words_is_still_found_and_a_long_first_fragment_is_
     assert [text[e.start : e.end].strip() for e in got] == [bio]
     long = "Jūratė’s friends and neighbours met in Vilnius on Friday. Reader. Coffee specialist. Music junkie."
     assert p.run(f"The talks ended.\n{long}\n", None).edits == []
+
+
+# The lines that may be bios are picked in the kernel (bio_lines), in one pass over the text:
+# exactly the lines the pass's per-line checks would keep, in both kernels.
+_BIO_ALPHABET = st.sampled_from(
+    ["Amateur", "fan", "Reader", "x", "3", "é", "Жур", "a-b", " ", "  ", "\u00a0", "\t", ".", ". ", "!", "?", "...",
+     ",", "“", "”", "«", "-", ":", "\n", "\n", "\r\n", "\r", "\u2028", "😀"])
+
+
+@settings(max_examples=600, **SETTINGS)
+@given(st.lists(_BIO_ALPHABET, max_size=40).map("".join), st.integers(1, 4), st.integers(0, 4))
+@example("Jūratė’s “amateur” fan. Reader. Coffee specialist. Music junkie.\r\n. . .x\n", 3, 5)
+def test_the_bio_line_scan_keeps_the_lines_the_line_checks_keep(text, min_enders, max_words):
+    from normalize import kernel
+    from normalize.passes import debris
+    from normalize.passes.base import iter_lines
+
+    want: list[int] = []
+    for s, e, line in iter_lines(text):
+        if "." not in line or line.count(".") + line.count("!") + line.count("?") < min_enders:
+            continue
+        body = debris.bio_body(line)
+        first = debris._FRAGMENT_END.find(body)
+        if first >= 0 and debris._ASCII_WORD.least_runs(body, 0, first) > max_words:
+            continue
+        want += (s, e)
+    for k in {kernel, debris._K}:
+        sets = [k.CharSet(x.chars) for x in (debris._BIO_LEAD_SET, debris._BIO_TAIL_SET, debris._FRAGMENT_END,
+                                             debris._ASCII_WORD)]
+        assert k.bio_lines(text, *sets, min_enders, max_words) == want, k
+
+
+# Drop caps are looked for only on the lines whose head (the line without its leading spaces
+# and tabs) is a capital but A and I followed by "." or a space, all found in one scan.
+_HEAD_ALPHABET = st.sampled_from(["B", "A", "I", "Z", "b", ".", " ", "\t", "x", "\n", "\r\n", "\r", "\u2028", "É"])
+
+
+@settings(max_examples=600, **SETTINGS)
+@given(st.lists(_HEAD_ALPHABET, max_size=24).map("".join))
+def test_the_drop_cap_heads_are_the_lines_that_begin_so(text):
+    from normalize.passes import debris
+    from normalize.passes.base import iter_lines
+
+    def head(line: str) -> str:
+        return line.lstrip(" \t") if line[:1] in " \t" else line
+
+    want = [s for s, _, line in iter_lines(text) if head(line)[:1] in debris._CAPS and head(line)[1:2] in (".", " ")]
+    assert debris._DROPCAP_HEAD.starts(text) == want

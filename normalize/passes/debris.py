@@ -7,6 +7,7 @@ editorial note) and turns matches into edits. Removed text stays in the audit tr
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,7 @@ def bio_body(line: str) -> str:
     return line.lstrip(_BIO_LEAD).rstrip(_BIO_TAIL)
 
 
+_K: Any = kernel.compiled or kernel
 _FRAGMENT = regex.compile(r"[^.!?]+[.!?]")
 _CLOSERS = "”’\"')]»"
 _CAPS = frozenset("BCDEFGHJKLMNOPQRSTUVWXYZ")  # a drop cap: a capital but A and I
@@ -43,6 +45,30 @@ _CAPS = frozenset("BCDEFGHJKLMNOPQRSTUVWXYZ")  # a drop cap: a capital but A and
 _ASCII_WORD: Any = (kernel.compiled or kernel).CharSet(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_'-")
 _FRAGMENT_END: Any = (kernel.compiled or kernel).CharSet(".!?")
+_BIO_LEAD_SET: Any = (kernel.compiled or kernel).CharSet(_BIO_LEAD)
+_BIO_TAIL_SET: Any = (kernel.compiled or kernel).CharSet(_BIO_TAIL)
+
+
+class LineHeads:
+    """The line starts of a text (0, and every place after a "\n", as iter_lines cuts lines)
+    where a line begins with what a stdlib ``re`` pattern matches, found in one scan: the
+    pattern is looked for behind each "\n" (a literal the scan jumps to) and at 0, not tried at
+    every character as a multiline "^" would be."""
+
+    def __init__(self, head: str) -> None:
+        self.first = re.compile(head)
+        self.rest = re.compile(f"\n(?={head})")
+
+    def starts(self, text: str) -> list[int]:
+        got = [m.end() for m in self.rest.finditer(text)]
+        if self.first.match(text):
+            got.insert(0, 0)
+        return got
+
+
+# the lines whose head (after spaces and tabs) _dropcaps looks at: a capital but A and I, then
+# "." or a space (the blanks are possessive: the head is the line with all of them stripped)
+_DROPCAP_HEAD = LineHeads(r"[ \t]*+[BCDEFGHJKLMNOPQRSTUVWXYZ][. ]")
 
 
 @dataclass
@@ -338,20 +364,26 @@ class DebrisPass(Pass):
             return sections is None or s in sections
 
         edits: list[Edit] = []
-        lines = list(iter_lines(text)) if text else []
         active = self.gate.keys_for(text)
+        cut: list[list[tuple[int, int, str]]] = []
+
+        def lines() -> list[tuple[int, int, str]]:  # the text's lines, cut when a section needs them
+            if not cut:
+                cut.append(list(iter_lines(text)) if text else [])
+            return cut[0]
+
         if want("prefixes"):
             edits += self._prefixes(text, rule_id, metadata if metadata is not None else {}, active)
         if want("lines"):
             edits += self._lines(text, lines, rule_id, active)
         if want("bullet_credits") and ("bullet", 0) in active:
-            edits += self._bullets(text, lines)
+            edits += self._bullets(text, lines())
         if want("trailers"):
             edits += self._trailers(text, lines, rule_id, active)
         if want("bios"):
-            edits += self._bios(text, lines, rule_id)
+            edits += self._bios(text, rule_id)
         if want("dropcaps"):
-            edits += self._dropcaps(text, lines)
+            edits += self._dropcaps(text)
         if want("joins"):
             edits += self._joins(text, rule_id, active)
         return edits
@@ -385,11 +417,12 @@ class DebrisPass(Pass):
                 at += m.end()
         return out
 
-    def _lines(self, text: str, lines: list[tuple[int, int, str]], rule_id: str | None, active: set) -> list[Edit]:
+    def _lines(self, text: str, cut: Any, rule_id: str | None, active: set) -> list[Edit]:
         out: list[Edit] = []
-        found = self.line_matches(text, rule_id, active, [s for s, _, _ in lines])
+        found = self.line_matches(text, rule_id, active, lambda: [s for s, _, _ in cut()])
         if not found:
             return out
+        lines = cut()
         first_content = next((i for i, (_, _, ln) in enumerate(lines) if ln.strip()), None)
         for rule, m in found:
             start, end = m.start(), m.end()
@@ -408,20 +441,21 @@ class DebrisPass(Pass):
         return out
 
     def line_matches(self, text: str, rule_id: str | None = None, active: set | None = None,
-                     starts: list[int] | None = None) -> list[tuple[_LineRule, regex.Match[str]]]:
+                     starts: Any = None) -> list[tuple[_LineRule, regex.Match[str]]]:
         """The matches of the line rules (of the one named ``rule_id``), rule by rule in order,
         each rule's in text order: what each rule's own ``finditer`` gives. A line rule is
         ``^(?:...)$`` in multiline mode, so its matches start at line starts: each rule whose
         gate the text passes (``active``: :class:`PatternGate` keys, computed when not given)
-        is tried at each line start (``starts``) past its last match."""
+        is tried at each line start (``starts``: a function giving them, computed when not
+        given) past its last match that begins with what every match of it begins with
+        (:class:`_Starts`)."""
         rules = self.r.lines
         if active is None:
             active = self.gate.keys_for(text)
         idx = [i for i in range(len(rules)) if ("line", i) in active and (rule_id is None or rules[i].id == rule_id)]
         if not idx:
             return []
-        if starts is None:
-            starts = [0, *(b + 1 for b in line_breaks(text))]
+        at_starts = starts() if starts is not None else [0, *(b + 1 for b in line_breaks(text))]
         found: list[tuple[_LineRule, regex.Match[str]]] = []
         folded: str | None = None
         for i in idx:
@@ -431,7 +465,7 @@ class DebrisPass(Pass):
             if begins.known and begins.ignore:
                 hay = folded = fold(text) if folded is None else folded
             last = 0
-            for at in starts:
+            for at in at_starts:
                 if at < last or (begins.known and not begins.at(hay, at)):
                     continue
                 m = match(text, at, timeout=self.timeout)
@@ -469,11 +503,12 @@ class DebrisPass(Pass):
             i = items[-1] + 1
         return out
 
-    def _trailers(self, text: str, lines: list[tuple[int, int, str]], rule_id: str | None, active: set) -> list[Edit]:
+    def _trailers(self, text: str, cut: Any, rule_id: str | None, active: set) -> list[Edit]:
         out = []
         for k, it in enumerate(self.r.trailers):
             if (rule_id and it["id"] != rule_id) or ("trailer", k) not in active:
                 continue
+            lines = cut()
             max_lines, max_words = int(it.get("max_lines", 12)), int(it.get("max_words", 30))
             for i, (s, _e, line) in enumerate(lines):
                 if not it["header"].fullmatch(line, timeout=self.timeout):
@@ -491,7 +526,7 @@ class DebrisPass(Pass):
                 out.append(self._remove(text, s, lines[last][1], it["id"], 0.9))
         return out
 
-    def _bios(self, text: str, lines: list[tuple[int, int, str]], rule_id: str | None) -> list[Edit]:
+    def _bios(self, text: str, rule_id: str | None) -> list[Edit]:
         out = []
         for it in self.r.bios:
             if rule_id and it["id"] != rule_id:
@@ -499,15 +534,12 @@ class DebrisPass(Pass):
             min_frag = int(it.get("min_fragments", 3))
             min_bio = int(it.get("min_bio_words", 2))
             max_words = int(it.get("max_words_per_fragment", 5))
-            for s, e, line in lines:
-                # each fragment ends in . ! or ?, and a bio has at least min_frag of them
-                if "." not in line or line.count(".") + line.count("!") + line.count("?") < min_frag:
-                    continue
-                body = bio_body(line)
-                # the first fragment's words, at least as many as counted in one pass: too many?
-                first = _FRAGMENT_END.find(body)
-                if first >= 0 and _ASCII_WORD.least_runs(body, 0, first) > max_words:
-                    continue
+            # the lines with at least min_frag ends of fragments (. ! ?) whose first fragment has
+            # at most max_words words (at least as many as counted in one pass): in the kernel
+            found = _K.bio_lines(text, _BIO_LEAD_SET, _BIO_TAIL_SET, _FRAGMENT_END, _ASCII_WORD, min_frag, max_words)
+            for k in range(0, len(found), 2):
+                s, e = found[k], found[k + 1]
+                body = bio_body(text[s:e])
                 # every fragment must be short and capitalised: looked at one by one, so that a
                 # line of ordinary sentences is set aside at its first
                 frags: list[str] = []
@@ -533,14 +565,15 @@ class DebrisPass(Pass):
     _DOT_CAP = regex.compile(r"[ \t]*(?P<cap>[B-HJ-Z])\.(?P<word>[A-Z][a-z]+)\b")
     _SPLIT_CAP = regex.compile(r"[ \t]*(?P<cap>[B-HJ-Z]) (?P<rest>[a-z]+)\b")
 
-    def _dropcaps(self, text: str, lines: list[tuple[int, int, str]]) -> list[Edit]:
+    def _dropcaps(self, text: str) -> list[Edit]:
         out = []
         english = self.rules.english
         minf = self.r.dropcap_min_frequency
-        for s, _e, line in lines:
-            head = line.lstrip(" \t") if line[:1] in " \t" else line  # both patterns: a capital, then . or a space
-            if head[:1] not in _CAPS or head[1:2] not in (".", " "):
-                continue
+        # the lines whose head (the line without its leading spaces and tabs) is a capital but A
+        # and I, then "." or a space: what both patterns begin with
+        for s in _DROPCAP_HEAD.starts(text):
+            nl = text.find("\n", s)
+            line = text[s:] if nl < 0 else text[s : nl - 1 if nl > s and text[nl - 1] == "\r" else nl]
             m = self._DOT_CAP.match(line)
             if m and english.frequency(m["word"]) >= minf:
                 out.append(Edit(s + m.start("cap"), s + m.start("word"), "", rule="dropcap",
