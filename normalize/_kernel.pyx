@@ -18,6 +18,7 @@ from cpython.unicode cimport (
     PyUnicode_GET_LENGTH,
     PyUnicode_KIND,
     PyUnicode_READ,
+    PyUnicode_READ_CHAR,
     PyUnicode_Substring,
 )
 from cpython.version cimport PY_VERSION_HEX
@@ -2841,15 +2842,38 @@ cdef class Wording:
     cdef readonly str doubled, phrase, unbalanced_quote, unbalanced_bracket, lowercase, midcap, fluency, mt_style
     cdef readonly str quotes
     cdef readonly dict punct  # a mark -> its raw token (fluency._PUNCT; others "<p>")
+    cdef tuple fluency_parts, mt_style_parts  # the templates cut at their one "{}" (None: formatted)
 
     def __init__(self, reason, pieces, dict templates, str fluency, str mt_style, str quotes, dict punct):
         self.reason, self.pieces, self.punct = reason, pieces, punct
+        self.fluency_parts, self.mt_style_parts = _one_slot(fluency), _one_slot(mt_style)
         self.fragment = [None, templates["fragment-1"], templates["fragment-2"], templates["fragment-3"]]
         self.doubled, self.phrase = templates["doubled"], templates["phrase"]
         self.unbalanced_quote, self.unbalanced_bracket = templates["unbalanced-quote"], templates["unbalanced-bracket"]
         self.lowercase, self.midcap = templates["lowercase-start"], templates["midsentence-capital"]
         self.fluency, self.mt_style = fluency, mt_style
         self.quotes = quotes
+
+
+cdef tuple _one_slot(str template):
+    """(before, after) of a template whose only replacement field is one "{}" (what
+    ``template.format(x)`` joins x between), else None."""
+    parts = template.split("{}")
+    if len(parts) == 2 and "{" not in parts[0] + parts[1] and "}" not in parts[0] + parts[1]:
+        return (parts[0], parts[1])
+    return None
+
+
+cdef inline str fill(tuple parts, str template, str x):
+    """template.format(x), for a template :func:`_one_slot` cut into ``parts``."""
+    if parts is None:
+        return template.format(x)
+    return <str>parts[0] + x + <str>parts[1]
+
+
+cdef inline object reason_of(object R, str code, str message, object suggestion):
+    """R(code, message, suggestion) for the Reason named tuple, made without calling it."""
+    return tuple.__new__(R, (code, message, suggestion))
 
 
 cdef class Reasoner  # (below: it words reasons of a Doc's sentences)
@@ -2970,33 +2994,34 @@ cdef class Doc:
         if info[3]:  # fragment
             for k in range(lo, hi):
                 if T[4 * k + 2] & WORD:
-                    out.append(R("fragment", w.fragment[info[3]].format(PyUnicode_Substring(text, T[4 * k], T[4 * k + 1]))))
+                    out.append(reason_of(R, "fragment", w.fragment[info[3]].format(PyUnicode_Substring(text, T[4 * k], T[4 * k + 1])), None))
                     break
         if info[4] >= 0:  # a doubled word
             k = info[4]
-            out.append(R("repetition", w.doubled.format(PyUnicode_Substring(text, T[4 * k], T[4 * k + 5])),
-                         PyUnicode_Substring(text, T[4 * k], T[4 * k + 1])))
+            out.append(reason_of(R, "repetition", w.doubled.format(PyUnicode_Substring(text, T[4 * k], T[4 * k + 5])),
+                                 PyUnicode_Substring(text, T[4 * k], T[4 * k + 1])))
         if info[5] >= 0:  # a phrase said twice
             words = [k for k in range(lo, hi) if T[4 * k + 2] & WORD][info[5] : info[5] + info[6]]
             gram = " ".join([PyUnicode_Substring(text, T[4 * k], T[4 * k + 1]).lower().replace("’", "'") for k in words])
-            out.append(R("repetition", w.phrase.format(gram)))
+            out.append(reason_of(R, "repetition", w.phrase.format(gram), None))
         if info[7]:  # an unbalanced mark
             ch = chr(info[7])
-            out.append(R("unbalanced", (w.unbalanced_quote if ch in w.quotes else w.unbalanced_bracket).format(ch)))
+            out.append(reason_of(R, "unbalanced", (w.unbalanced_quote if ch in w.quotes else w.unbalanced_bracket).format(ch), None))
         if info[8] >= 0:
             k = info[8]
-            out.append(R("lowercase-start", w.lowercase.format(PyUnicode_Substring(text, T[4 * k], T[4 * k + 1]))))
+            out.append(reason_of(R, "lowercase-start", w.lowercase.format(PyUnicode_Substring(text, T[4 * k], T[4 * k + 1])), None))
         if info[9] >= 0:
             k = info[9]
             word = PyUnicode_Substring(text, T[4 * k], T[4 * k + 1])
-            out.append(R("midsentence-capital", w.midcap.format(
+            out.append(reason_of(R, "midsentence-capital", w.midcap.format(
                 PyUnicode_Substring(text, T[4 * k - 4], T[4 * k - 3]), word,
                 PyUnicode_Substring(text, T[4 * k + 4], T[4 * k + 5])), word.lower()))
         if detail and info[19]:
             if info[19] & 1:
-                out.append(R("fluency", w.fluency.format(self.quote(text, info, 15, w))))
+                out.append(reason_of(R, "fluency", fill(w.fluency_parts, w.fluency, self.quote(text, info, 15, w)), None))
             if info[19] & 2:
-                out.append(R("mt-style", w.mt_style.format(self.quote(text, info, 17, w))))
+                out.append(reason_of(R, "mt-style", fill(w.mt_style_parts, w.mt_style, self.quote(text, info, 17, w)),
+                                     None))
         return out
 
     cdef str quote(self, str text, int32_t* info, int at, Wording w):
@@ -3005,18 +3030,26 @@ cdef class Doc:
         cdef Py_ssize_t a = info[at], b = info[at + 1], lo = info[0], k
         cdef int32_t* T = self.toks.p
         cdef int32_t bits
+        cdef list got = []
+        cdef str x
+        cdef bint classes = False  # a class name was quoted
         pieces, punct = w.pieces, w.punct
-        got = []
         if not info[14]:  # no possessive: a token is one raw token
             for k in range(lo + a, lo + b):
                 tok = PyUnicode_Substring(text, T[4 * k], T[4 * k + 1])
                 bits = T[4 * k + 2]
-                if bits & WORD:  # a word: as written, with ' for ’
+                if bits & WORD:  # a word: as written, with ' for ’ (a word never begins with "<")
                     got.append(tok.replace("\u2019", "'") if "\u2019" in tok else tok)
-                elif bits & NUMBER:  # "<num>" or "<year>"
-                    got.append(pieces(tok)[0])
+                    continue
+                if bits & NUMBER:  # "<num>" or "<year>"
+                    x = pieces(tok)[0]
                 else:  # a mark
-                    got.append(punct.get(tok, "<p>"))
+                    x = punct.get(tok, "<p>")
+                got.append(x)
+                if not x or PyUnicode_READ_CHAR(x, 0) == 60:
+                    classes = True
+            if not classes:
+                return " ".join(got)
         else:
             for k in range(lo, info[1]):
                 got.extend(pieces(PyUnicode_Substring(text, T[4 * k], T[4 * k + 1])))
@@ -3198,9 +3231,11 @@ cdef class Reasoner:
                 break
             fam = self.family[k]
             if fam == FAM_FLUENCY:
-                return self.make("fluency", self.w.fluency.format(doc.quote(text, info, 15, self.w)), None)
+                return self.make("fluency", fill(self.w.fluency_parts, self.w.fluency, doc.quote(text, info, 15, self.w)),
+                                 None)
             if fam == FAM_MT_STYLE:
-                return self.make("mt-style", self.w.mt_style.format(doc.quote(text, info, 17, self.w)), None)
+                return self.make("mt-style", fill(self.w.mt_style_parts, self.w.mt_style,
+                                                  doc.quote(text, info, 17, self.w)), None)
             if fam == FAM_RARE:
                 shown = []
                 j = 0  # the word's place among the sentence's words

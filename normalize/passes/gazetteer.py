@@ -138,6 +138,9 @@ class GazetteerPass(Pass):
                               *((p.lower(), None) for p in g.protected)], self.english.frequency)
         self.scanner = _K.NameScanner(self.describe, self._tables())
         self._near_cache: dict[str, list[tuple[float, int, str]]] = {}
+        # per key's forms (the index's payload): the texts of its canonical forms, which leave
+        # a match that is exactly one of them as it is (the first thing _known_form checks)
+        self._canonical: dict[tuple[int, ...], frozenset[str]] = {}
 
     def describe(self, word: str) -> tuple[int, str | None]:
         """What the rules beyond the list see in a capitalised word (kernel.NameScanner)."""
@@ -258,9 +261,13 @@ class GazetteerPass(Pass):
         self._cache = {}
         self._breaks_of = None
         protected_index = SpanIndex(protected)
+        canonical = self._canonical
         for s, e, ids in _leftmost_longest([m for m in found if m[2] is not None]):
             known.append((s, e))
-            if protected_index.overlaps(s, e):
+            texts = canonical.get(ids)
+            if texts is None:
+                texts = canonical[ids] = frozenset(g.forms[i].text for i in ids if g.forms[i].kind == "canonical")
+            if text[s:e] in texts or protected_index.overlaps(s, e):
                 continue
             self._known_form(text, lowered, s, e, ids, edits)
         pairs, near, groups, plurals = self.scanner.scan(text)
@@ -574,6 +581,8 @@ def _initials_match(words: list[str], acr: str) -> bool:
 
 
 def _sorted_unique(edits: list[Edit]) -> list[Edit]:
+    if not edits:
+        return edits
     fixes = sorted((e for e in edits if e.action != "suggest"), key=lambda e: (e.start, e.end))
     out: list[Edit] = []
     last = -1
