@@ -10,7 +10,6 @@ import json
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -231,19 +230,66 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-@contextlib.contextmanager
-def _replacing(path: Path) -> Iterator[int]:
-    """The descriptor of a new temporary file beside ``path`` (its folder made if missing), for
-    the block to write and close: the file takes the usual permissions and is renamed to
-    ``path`` when the block ends, or is removed if the block raises."""
+#: how a temporary file is made: new (never an existing file or link), closed on exec
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_TEMP_CHARS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+class _TempNames:
+    """The 8 characters that make a temporary name unique: a counter from a random start,
+    drawn again in a forked child (so that workers do not walk the same names). A name that
+    exists already is skipped (the file is made with O_EXCL)."""
+
+    def __init__(self) -> None:
+        self.reseed()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self.reseed)
+
+    def reseed(self) -> None:
+        self.n = int.from_bytes(os.urandom(6), "big")
+
+    def next(self) -> str:
+        self.n = n = (self.n + 1) % 36**8
+        out = []
+        for _ in range(8):
+            n, d = divmod(n, 36)
+            out.append(_TEMP_CHARS[d])
+        return "".join(out)
+
+
+_TEMP_NAMES = _TempNames()
+
+
+def _new_temp(path: Path) -> tuple[int, str]:
+    """A new temporary file beside ``path`` (its folder made if missing), open for writing:
+    (descriptor, name). The name is ``.NAME.XXXXXXXX.tmp`` (what a new run sweeps); the file
+    takes the usual permissions (0666 less the umask: the mode asked for when it is made;
+    ``mkstemp`` made 0600 and needed a chmod) and is made with O_EXCL, never over a file."""
+    folder, prefix = os.fspath(path.parent), temp_prefix(path.name)
+    made = False
+    for _ in range(1000):
+        tmp = os.path.join(folder, f"{prefix}{_TEMP_NAMES.next()}.tmp")
+        try:
+            return os.open(tmp, _TEMP_FLAGS, 0o666), tmp
+        except FileExistsError:
+            continue
+        except FileNotFoundError:  # the folder is made only when it is missing (one system call less)
+            if made:
+                raise
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made = True
+    raise FileExistsError(f"no free temporary name beside {path}")
+
+
+def _publish(fd: int, tmp: str, path: Path, data: bytes | None) -> None:
+    """Write ``data`` (if given) to the temporary file, close it and rename it to ``path``;
+    on any failure, remove it."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
-    except FileNotFoundError:  # the folder is made only when it is missing (one system call less)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
-    try:
-        yield fd
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
+        try:
+            if data is not None:
+                write_all(fd, data)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -257,8 +303,21 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
     file, never a part: the bytes go to a temporary file beside ``path`` (its folder is made if
     missing), which takes the usual permissions and is renamed to ``path`` when the block ends,
     or is removed if the block raises."""
-    with _replacing(path) as fd, os.fdopen(fd, "wb") as fh:
-        yield fh
+    fd, tmp = _new_temp(path)
+    try:
+        fh = os.fdopen(fd, "wb")
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    try:
+        with fh:
+            yield fh
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 def atomic_write(path: Path, data: bytes | Iterable[bytes], *, keep_same: bool = False) -> bool:
@@ -276,11 +335,8 @@ def atomic_write(path: Path, data: bytes | Iterable[bytes], *, keep_same: bool =
         return False
     # bytes go straight to the descriptor: a file object per output (one for each document of
     # a corpus of .txt files) cost more than the write
-    with _replacing(path) as fd:
-        try:
-            write_all(fd, data)
-        finally:
-            os.close(fd)
+    fd, tmp = _new_temp(path)
+    _publish(fd, tmp, path, data)
     return True
 
 

@@ -32,6 +32,7 @@ import hashlib
 import io
 import json
 import marshal
+import math
 import operator
 import os
 import re
@@ -58,6 +59,7 @@ from .io import (
     parse_jsonl_line,
     umask,
 )
+from .model import Flag
 from .partlog import Appender, PartLogs, Record, encode, identity_key
 from .recindex import ASSEMBLED, INDEX_FILE, INDEXED, IndexWriter
 from .rules import RulesError, RuleSet, RuleTimeout
@@ -625,14 +627,12 @@ class _Part:
     def _drop_documents(self) -> None:
         """Forget the documents' lines and their tally (the errors stay)."""
         self.out = {name: [] for name in SECTIONS} | {"errors.jsonl": self.out["errors.jsonl"]}
-        self._csv_buf = io.StringIO()
-        self._csv = csv.writer(self._csv_buf)
         self.chars = [0, 0]
         self.edits: Counter[tuple[str, str, str]] = Counter()
         self.reasons: Counter[str] = Counter()
         self.flags = 0
 
-    def document(self, info: dict[str, Any], edits: list[dict[str, Any]], flags: list[dict[str, Any]]) -> None:
+    def document(self, info: dict[str, Any], edits: list[dict[str, Any]], flags: list[Flag], line: int | None) -> None:
         """A cleaned document's lines: its row, edits and flags (and their CSV rows)."""
         self.out["documents.jsonl"].append(_json_line(info))
         self.chars[0] += info["chars_in"]
@@ -641,11 +641,12 @@ class _Part:
         for e in edits:
             out.append(_json_line(e))
             self.edits[(e["pass"], e["rule"], e["action"])] += 1
-        out = self.out["flags.jsonl"]
+        out, rows, file = self.out["flags.jsonl"], self.out["flags.csv"], info["file"]
         for f in flags:
-            out.append(_json_line(f))
-            self._csv.writerow(flag_csv_row(f))
-            self.reasons.update(r["code"] for r in f["reasons"])
+            jline, row = flag_lines(f, file, line)
+            out.append(jline)
+            rows.append(row)
+            self.reasons.update([r.code for r in f.reasons])
         self.flags += len(flags)
 
     def error(self, row: dict[str, Any]) -> None:
@@ -690,7 +691,6 @@ class _Part:
                             "edits": [[*k, n] for k, n in sorted(self.edits.items())],
                             "reasons": dict(sorted(self.reasons.items()))},
                   "timings": {k: round(v, 6) for k, v in sorted(self.timings.items())}}
-        self.out["flags.csv"] = [self._csv_buf.getvalue()]
         return encode(header, ["".join(self.out[name]).encode("utf-8", "backslashreplace") for name in SECTIONS])
 
 
@@ -749,7 +749,7 @@ def _clean(normalizer: Normalizer, rel: str, line: int | None, text: str, encodi
         info["encoding"] = encoding
     info.update(chars_in=len(text), chars_out=len(res.text), edits=len(res.edits),
                 flags=len(res.flags), metadata=res.metadata)
-    part.document(info, [e.to_json(rel, line) for e in res.edits], [f.to_json(rel, line) for f in res.flags])
+    part.document(info, [e.to_json(rel, line) for e in res.edits], res.flags, line)
     part.written += 1
     return res.text
 
@@ -1079,6 +1079,66 @@ def csv_safe(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
+
+
+_JSON_STR = json.encoder.encode_basestring  # a str as JSON writes it when ensure_ascii is off (dumps_record)
+
+
+def _csv_cell(value: Any) -> str:
+    """A cell of flags.csv as csv.writer (excel dialect, minimal quoting) writes it, after
+    :func:`csv_safe`; ``value`` a str, an int or a float."""
+    if type(value) is not str:
+        return str(value)
+    if value[:1] in _FORMULA:
+        value = "'" + value
+    if '"' in value:
+        return '"' + value.replace('"', '""') + '"'
+    if "," in value or "\n" in value or "\r" in value:
+        return '"' + value + '"'
+    return value
+
+
+def _json_reason(r: Any) -> str | None:
+    """A reason's JSON object as the shared encoder writes it (None: not of the usual types)."""
+    code, message, suggestion = r
+    if type(code) is not str or type(message) is not str:
+        return None
+    if suggestion is None:
+        return f'{{"code": {_JSON_STR(code)}, "message": {_JSON_STR(message)}, "suggestion": null}}'
+    if type(suggestion) is not str:
+        return None
+    return f'{{"code": {_JSON_STR(code)}, "message": {_JSON_STR(message)}, "suggestion": {_JSON_STR(suggestion)}}}'
+
+
+def flag_lines(flag: Flag, file: str, line: int | None = None) -> tuple[str, str]:
+    """The flag's line of flags.jsonl and its row of flags.csv, as :func:`_json_line` of
+    ``flag.to_json(file, line)`` and ``csv.writer`` of :func:`flag_csv_row` of it write them,
+    made without the dictionaries (a run writes several flags per document; tests compare the
+    two ways on generated flags). Values of other types than the pipeline makes go the
+    general way."""
+    conf = round(flag.confidence, 4)
+    reasons = flag.reasons
+    start, end, text = flag.start, flag.end, flag.text
+    objects = list(map(_json_reason, reasons))
+    if None in objects or type(file) is not str or not (line is None or type(line) is int) \
+            or type(start) is not int or type(end) is not int or type(text) is not str \
+            or not (type(conf) is int or (type(conf) is float and math.isfinite(conf))):
+        d = flag.to_json(file, line)
+        buf = io.StringIO()
+        csv.writer(buf).writerow(flag_csv_row(d))
+        return _json_line(d), buf.getvalue()
+    enc = _JSON_STR
+    at = "" if line is None else f', "line": {line!r}'
+    jline = (f'{{"file": {enc(file)}{at}, "start": {start!r}, "end": {end!r}, "text": {enc(text)}, '
+             f'"confidence": {conf!r}, "reasons": [{", ".join(objects)}]}}\n')
+    cell = _csv_cell
+    row = (f'{cell(file)},{"" if line is None else line},{start},{end},{conf!r},'
+           f'{cell("; ".join([r.code for r in reasons]))},{cell("; ".join([r.message for r in reasons]))},'
+           f'{cell("; ".join([r.suggestion for r in reasons if r.suggestion]))},{cell(text)}\r\n')
+    return jline, row
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what csv_safe neutralises at the start of a cell
 
 
 def flag_csv_row(flag: dict[str, Any]) -> list[Any]:

@@ -265,3 +265,33 @@ def test_a_record_line_is_what_json_dumps_writes(obj):
     from normalize.io import dumps_record
 
     assert dumps_record(obj) == json.dumps(obj, ensure_ascii=False)
+
+
+_CELL = st.one_of(st.text(alphabet=st.sampled_from(["a", "é", " ", ",", '"', "'", "\r", "\n", ";", "=", "+",
+                                                      "-", "@", "\t", "“", "\\", "\x00", "\u2028", "😀"]), max_size=8),
+                  st.text(max_size=6))
+_REASON = st.builds(normalize.Reason, _CELL, _CELL, st.one_of(st.none(), _CELL))
+_CONFIDENCE = st.one_of(st.floats(0, 1), st.sampled_from([0.0, 1.0, 0.56215, 1e-05, 0.12345678, -0.0]),
+                        st.floats(allow_nan=True, allow_infinity=True), st.integers(-2, 2))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.builds(normalize.Flag, st.integers(0, 10**6), st.integers(0, 10**12), _CELL, _CONFIDENCE,
+                 st.lists(_REASON, max_size=4)),
+       _CELL, st.one_of(st.none(), st.integers(0, 10**6)))
+@example(normalize.Flag(0, 5, "=1+2", 0.5, [normalize.Reason("oov", "a, \"b\"", "")]), "-x.txt", None)
+def test_a_flags_lines_are_its_json_and_its_csv_row(flag, file, line):
+    """The runner writes a flag's line of flags.jsonl and its row of flags.csv directly, without
+    making its dictionary: the same text as ``json.dumps`` (the shared encoder) of
+    ``Flag.to_json`` and as ``csv.writer`` of ``flag_csv_row`` (spreadsheet formulas
+    neutralised, minimal quoting), for any text, numbers that are not finite included."""
+    import csv
+    import io
+
+    from normalize.io import dumps_record
+    from normalize.runner import flag_csv_row, flag_lines
+
+    d = flag.to_json(file, line)
+    buf = io.StringIO()
+    csv.writer(buf).writerow(flag_csv_row(d))
+    assert flag_lines(flag, file, line) == (dumps_record(d) + "\n", buf.getvalue())
