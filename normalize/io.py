@@ -260,12 +260,13 @@ class _TempNames:
 _TEMP_NAMES = _TempNames()
 
 
-def _new_temp(path: Path) -> tuple[int, str]:
+def _new_temp(path: Path | str) -> tuple[int, str]:
     """A new temporary file beside ``path`` (its folder made if missing), open for writing:
     (descriptor, name). The name is ``.NAME.XXXXXXXX.tmp`` (what a new run sweeps); the file
     takes the usual permissions (0666 less the umask: the mode asked for when it is made;
     ``mkstemp`` made 0600 and needed a chmod) and is made with O_EXCL, never over a file."""
-    folder, prefix = os.fspath(path.parent), temp_prefix(path.name)
+    folder, name = os.path.split(os.fspath(path))
+    prefix = temp_prefix(name)
     made = False
     for _ in range(1000):
         tmp = os.path.join(folder, f"{prefix}{_TEMP_NAMES.next()}.tmp")
@@ -276,12 +277,12 @@ def _new_temp(path: Path) -> tuple[int, str]:
         except FileNotFoundError:  # the folder is made only when it is missing (one system call less)
             if made:
                 raise
-            path.parent.mkdir(parents=True, exist_ok=True)
+            os.makedirs(folder or ".", exist_ok=True)
             made = True
     raise FileExistsError(f"no free temporary name beside {path}")
 
 
-def _publish(fd: int, tmp: str, path: Path, data: bytes | None) -> None:
+def _publish(fd: int, tmp: str, path: Path | str, data: bytes | None) -> None:
     """Write ``data`` (if given) to the temporary file, close it and rename it to ``path``;
     on any failure, remove it."""
     try:
@@ -298,7 +299,7 @@ def _publish(fd: int, tmp: str, path: Path, data: bytes | None) -> None:
 
 
 @contextlib.contextmanager
-def atomic_file(path: Path) -> Iterator[BinaryIO]:
+def atomic_file(path: Path | str) -> Iterator[BinaryIO]:
     """A binary file to write ``path`` through, so that readers see either nothing or the whole
     file, never a part: the bytes go to a temporary file beside ``path`` (its folder is made if
     missing), which takes the usual permissions and is renamed to ``path`` when the block ends,
@@ -320,7 +321,7 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
         raise
 
 
-def atomic_write(path: Path, data: bytes | Iterable[bytes], *, keep_same: bool = False) -> bool:
+def atomic_write(path: Path | str, data: bytes | Iterable[bytes], *, keep_same: bool = False) -> bool:
     """Write a file through :func:`atomic_file`. ``data``: the bytes, or pieces of them written
     one after the other (never all held at once). With ``keep_same`` (``data`` as bytes), a
     regular file (not a link, not hard-linked) that already holds exactly ``data`` with the

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import gzip
 import hashlib
 import io
@@ -318,10 +319,10 @@ _READ = os.O_RDONLY | getattr(os, "O_BINARY", 0)
 _READ_NONBLOCK = _READ | getattr(os, "O_NONBLOCK", 0)
 
 
-def _open_regular(path: Path | str) -> tuple[int, os.stat_result]:
+def _open_regular(path: Path | str, flags: int = 0) -> tuple[int, os.stat_result]:
     """A descriptor of ``path`` opened for reading without blocking (so a FIFO put in place of a
     file cannot hang the run), and its status; what is not a regular file is refused."""
-    fd = os.open(path, _READ_NONBLOCK)
+    fd = os.open(path, _READ_NONBLOCK | flags)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -332,12 +333,12 @@ def _open_regular(path: Path | str) -> tuple[int, os.stat_result]:
     return fd, st
 
 
-def open_input(path: Path) -> Any:
-    """Open an input file for reading in binary, refusing what is not a regular file."""
-    fd = _open_regular(path)[0]
+def open_input(path: Path | str, flags: int = 0) -> Any:
+    """Open an input file for reading in binary, refusing what is not a regular file (``flags``:
+    more ``os.open`` flags). Reading a regular file is not changed by O_NONBLOCK (which keeps a
+    FIFO from hanging the open), so the descriptor is read as it is opened."""
+    fd = _open_regular(path, flags)[0]
     try:
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
@@ -788,23 +789,33 @@ def _open_unit(in_dir: Inputs, unit: Unit) -> Any:
     """The unit's input, opened; a link is checked again (it may have changed since the plan)."""
     if isinstance(in_dir, UrlInputs):
         return in_dir.open(unit.rel)
-    path = in_dir / unit.rel
-    if path.is_symlink():
-        problem = _link_problem(path, in_dir.resolve(), directory=False)
+    path = os.path.join(in_dir, unit.rel)
+    if _NOFOLLOW:  # opened as it is, unless it is a symbolic link (one system call for most files)
+        try:
+            return open_input(path, _NOFOLLOW)
+        except OSError as exc:
+            if exc.errno not in (errno.ELOOP, errno.EMLINK):
+                raise
+    if os.path.islink(path):
+        problem = _link_problem(Path(path), in_dir.resolve(), directory=False)
         if problem:
             raise InputError(problem)
     return open_input(path)
+
+
+#: os.open refuses a symbolic link with this flag (ELOOP; EMLINK on FreeBSD); 0 where unknown
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 #: (OUT, folder) pairs this process has checked (no symbolic link on the way) and made
 _CHECKED_DIRS: set[tuple[str, str]] = set()
 
 
-def _output_path(out_dir: Path, rel: str) -> Path:
+def _output_path(out_dir: Path, rel: str) -> Path | str:
     """OUT/rel with its folders made, never through a symbolic link inside OUT."""
     folder, name = os.path.split(rel)
     if (str(out_dir), folder) in _CHECKED_DIRS and name not in ("", ".", ".."):
-        return out_dir / rel
+        return os.path.join(out_dir, rel)
     parts = Path(rel).parts
     if not parts or Path(rel).is_absolute() or any(p in ("..", ".") for p in parts):
         raise OutputError(f"output path {rel!r} is not a plain relative path; nothing written")
