@@ -2994,7 +2994,8 @@ cdef class Doc:
         if info[3]:  # fragment
             for k in range(lo, hi):
                 if T[4 * k + 2] & WORD:
-                    out.append(reason_of(R, "fragment", w.fragment[info[3]].format(PyUnicode_Substring(text, T[4 * k], T[4 * k + 1])), None))
+                    out.append(reason_of(R, "fragment", w.fragment[info[3]].format(
+                        PyUnicode_Substring(text, T[4 * k], T[4 * k + 1])), None))
                     break
         if info[4] >= 0:  # a doubled word
             k = info[4]
@@ -3006,10 +3007,12 @@ cdef class Doc:
             out.append(reason_of(R, "repetition", w.phrase.format(gram), None))
         if info[7]:  # an unbalanced mark
             ch = chr(info[7])
-            out.append(reason_of(R, "unbalanced", (w.unbalanced_quote if ch in w.quotes else w.unbalanced_bracket).format(ch), None))
+            out.append(reason_of(R, "unbalanced", (w.unbalanced_quote if ch in w.quotes else w.unbalanced_bracket).format(ch),
+                                 None))
         if info[8] >= 0:
             k = info[8]
-            out.append(reason_of(R, "lowercase-start", w.lowercase.format(PyUnicode_Substring(text, T[4 * k], T[4 * k + 1])), None))
+            out.append(reason_of(R, "lowercase-start", w.lowercase.format(
+                PyUnicode_Substring(text, T[4 * k], T[4 * k + 1])), None))
         if info[9] >= 0:
             k = info[9]
             word = PyUnicode_Substring(text, T[4 * k], T[4 * k + 1])
@@ -3111,7 +3114,9 @@ cdef class Reasoner:
     templates, the maximum per sentence, the suggestions: their cache and the function that
     fills it, OovSignal.suggestion) and the reason of a low score no signal explains
     (Signals.explain: the combiner's terms, the family each feature's words belong to, the
-    templates). See flagger.core.Flagger.reasons_of."""
+    templates). See flagger.core.Flagger.reasons_of. Compiled only, as Wording is: the Python
+    twin of what it does is the flagger's own wording (Flagger.reasons), which
+    tests/test_kernel.py compares it with."""
 
     cdef Wording w
     cdef object reason  # the Reason type
