@@ -900,9 +900,10 @@ def test_compiled_reasons_of_are_the_python_reasons(threshold):
     """``Flagger.reasons_of`` (the compiled kernel's ``Doc.reasons_of``, Python for sentences
     with a foreign verdict) words each flagged sentence as ``Flagger.reasons`` does in Python,
     reason for reason, message for message: on the seed articles, a document with every kind
-    of reason, and the first MLQE-PE articles of the bench corpus when ../shared/data is there;
-    at thresholds where some flagged sentences get only their cheap reasons (confidence above
-    the flagger's own threshold) and some confidences are 1."""
+    of reason a signal gives, and the first MLQE-PE articles of the bench corpus when
+    ../shared/data is there (they hold low scores explained by length or by nothing); at
+    thresholds where some flagged sentences get only their cheap reasons (confidence above the
+    flagger's own threshold) and some confidences are 1."""
     fast, ref = wording_pair()
     texts = [*seed_texts(), _REASONS_TEXT]
     data = ROOT.parent / "shared" / "data" / "mlqe-pe"
@@ -925,8 +926,10 @@ def test_compiled_reasons_of_are_the_python_reasons(threshold):
         kinds.update(r.code for rs in got for r in rs)
         foreign += bool(m.foreign)
     if threshold == 0.562:
-        assert {"fluency", "oov", "fragment", "repetition", "length", "foreign", "low-confidence"} <= kinds, kinds
+        assert {"fluency", "oov", "fragment", "repetition", "foreign"} <= kinds, kinds
         assert foreign
+        if data.is_dir():  # low scores explained by length or by nothing: real MT articles have them
+            assert {"length", "low-confidence"} <= kinds, kinds
 
 
 @needs_compiled
