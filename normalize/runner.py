@@ -333,16 +333,57 @@ def _open_regular(path: Path | str, flags: int = 0) -> tuple[int, os.stat_result
     return fd, st
 
 
-def open_input(path: Path | str, flags: int = 0) -> Any:
-    """Open an input file for reading in binary, refusing what is not a regular file (``flags``:
-    more ``os.open`` flags). Reading a regular file is not changed by O_NONBLOCK (which keeps a
-    FIFO from hanging the open), so the descriptor is read as it is opened."""
-    fd = _open_regular(path, flags)[0]
-    try:
-        return os.fdopen(fd, "rb")
-    except BaseException:
+class _Input:
+    """A local input opened for reading: its descriptor, its status when it was opened, and
+    ``read`` with plain system calls (a small file is one ``read``; no buffered file object is
+    made for it). ``file()`` gives a buffered reader on the same descriptor for reading lines.
+    Reading a regular file is not changed by O_NONBLOCK (which keeps a FIFO from hanging the
+    open), so the descriptor is read as it is opened."""
+
+    __slots__ = ("_file", "fd", "st")
+
+    def __init__(self, fd: int, st: os.stat_result) -> None:
+        self.fd, self.st, self._file = fd, st, None
+
+    def __enter__(self) -> _Input:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.fd < 0:
+            return
+        if self._file is not None:
+            self._file.close()
+        fd, self.fd = self.fd, -1
         os.close(fd)
-        raise
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def read(self, n: int) -> bytes:
+        """Up to ``n`` bytes, fewer only at the end of the file."""
+        data = os.read(self.fd, n)
+        if 0 < len(data) < n:  # at the end of the file (some filesystems also read short)
+            parts, got = [data], len(data)
+            while got < n and (block := os.read(self.fd, n - got)):
+                parts.append(block)
+                got += len(block)
+            data = b"".join(parts)
+        return data
+
+    def file(self) -> io.BufferedReader:
+        """A buffered reader of the descriptor (closed with this input, the descriptor after it)."""
+        if self._file is None:
+            self._file = io.BufferedReader(io.FileIO(self.fd, "rb", closefd=False))
+        return self._file
+
+
+def open_input(path: Path | str, flags: int = 0) -> _Input:
+    """Open an input file for reading in binary, refusing what is not a regular file (``flags``:
+    more ``os.open`` flags)."""
+    return _Input(*_open_regular(path, flags))
 
 
 def file_sha256(path: Path) -> str:
@@ -767,7 +808,9 @@ def _worker_inputs(where: str) -> Inputs:
 
 def _opened_stat(in_dir: Inputs, fh: Any) -> os.stat_result | None:
     """The status of a local input just opened, before it is read (None behind a URL)."""
-    return None if isinstance(in_dir, UrlInputs) else os.fstat(fh.fileno())
+    if isinstance(in_dir, UrlInputs):
+        return None
+    return fh.st if isinstance(fh, _Input) else os.fstat(fh.fileno())
 
 
 def _read_stat(in_dir: Inputs, unit: Unit, fh: Any, part: _Part, read_at_ns: int,
@@ -885,11 +928,12 @@ def _jsonl_lines(in_dir: Inputs, unit: Unit, limit: int, part: _Part) -> Iterato
     read_at = time.time_ns()
     with _open_unit(in_dir, unit) as raw_fh:
         before = _opened_stat(in_dir, raw_fh)
+        buffered = raw_fh.file() if isinstance(raw_fh, _Input) else raw_fh
         if unit.rel.endswith(".gz"):
-            fh: Any = gzip.GzipFile(filename="", mode="rb", fileobj=_HashingReader(raw_fh, h))
+            fh: Any = gzip.GzipFile(filename="", mode="rb", fileobj=_HashingReader(buffered, h))
             hashed = True
         else:
-            fh = raw_fh
+            fh = buffered
             fh.seek(unit.start)
             hashed = False
         remaining = None if unit.end is None else unit.end - unit.start

@@ -680,6 +680,31 @@ def test_a_new_file_changed_while_its_worker_reads_it(tmp_path, monkeypatch):
     assert read_jsonl(out / "_normalize" / "errors.jsonl") == []
 
 
+@pytest.mark.parametrize("step", [1, 3, 4096])
+def test_an_input_that_reads_short_is_read_to_the_end(tmp_path, monkeypatch, step):
+    """A worker reads a local input with plain ``os.read`` calls. A regular file on a local
+    disk gives all that is asked up to its end in one call, but some filesystems (FUSE, some
+    network mounts) give less: the input asks again until it has what it asked for or the
+    file ends, and a buffered reader for lines starts where that left off."""
+    from normalize import runner
+
+    body = "Tenth ,  line of the “text”.\n".encode() * 200
+    path = tmp_path / "a.txt"
+    path.write_bytes(body)
+    real_read = os.read
+    monkeypatch.setattr(runner.os, "read", lambda fd, n: real_read(fd, min(n, step)))
+    with runner.open_input(path) as fh:
+        assert fh.st.st_size == len(body)
+        assert fh.read(10) == body[:10]
+        assert fh.read(len(body) + 1) == body[10:]  # one byte more than is left: the end
+        assert fh.read(5) == b""
+    with runner.open_input(path) as fh:
+        assert fh.read(len(body) // 2) == body[: len(body) // 2]
+        assert fh.file().readline() == body[len(body) // 2 :].split(b"\n")[0] + b"\n"
+    assert fh.fd == -1  # closed (and closing again is harmless)
+    fh.close()
+
+
 def test_a_file_that_grows_after_it_is_opened_is_read_to_its_end(tmp_path, monkeypatch):
     """A worker asks for the bytes the file held when it opened it (plus one), not for the
     8 MiB limit: a file that grew in between is still read on to its end (or to the limit),
