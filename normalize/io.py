@@ -223,6 +223,19 @@ def umask() -> int:
     return _UMASK
 
 
+def read_up_to(fd: int, n: int) -> bytes:
+    """``n`` bytes from the descriptor ``fd``, fewer only at the end of the file (``os.read``
+    may give fewer before it: some filesystems, such as FUSE and network mounts, read short)."""
+    data = os.read(fd, n)
+    if 0 < len(data) < n:
+        parts, got = [data], len(data)
+        while got < n and (block := os.read(fd, n - got)):
+            parts.append(block)
+            got += len(block)
+        data = b"".join(parts)
+    return data
+
+
 def write_all(fd: int, data: bytes) -> None:
     """Write all of ``data`` to the descriptor ``fd`` (``os.write`` may write only a part)."""
     view = memoryview(data)
@@ -356,10 +369,7 @@ def holds(path: Path | str, data: bytes) -> bool:
         if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 or st.st_size != len(data) \
                 or stat.S_IMODE(st.st_mode) != 0o666 & ~_UMASK:
             return False
-        got = b""
-        while len(got) <= len(data) and (block := os.read(fd, len(data) + 1 - len(got))):
-            got += block
-        return got == data
+        return read_up_to(fd, len(data) + 1) == data  # (one byte more: a file that grew)
     except OSError:
         return False
     finally:

@@ -58,6 +58,7 @@ from .io import (
     dumps_record,
     input_kind,
     parse_jsonl_line,
+    read_up_to,
     umask,
 )
 from .model import Flag
@@ -364,14 +365,7 @@ class _Input:
 
     def read(self, n: int) -> bytes:
         """Up to ``n`` bytes, fewer only at the end of the file."""
-        data = os.read(self.fd, n)
-        if 0 < len(data) < n:  # at the end of the file (some filesystems also read short)
-            parts, got = [data], len(data)
-            while got < n and (block := os.read(self.fd, n - got)):
-                parts.append(block)
-                got += len(block)
-            data = b"".join(parts)
-        return data
+        return read_up_to(self.fd, n)
 
     def file(self) -> io.BufferedReader:
         """A buffered reader of the descriptor (closed with this input, the descriptor after it)."""
