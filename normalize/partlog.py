@@ -44,6 +44,8 @@ _SCAN_BLOCK = 1 << 16
 _HAS_STAT, _LIVE = 1, 2
 #: what the index's 64-bit arrays hold
 _INT64 = range(-(2**63), 2**63)
+#: the marks with _LIVE cleared (bytes.translate)
+_UNMARK_LIVE = bytes(m & ~_LIVE for m in range(256))
 
 
 @dataclass(slots=True)
@@ -132,6 +134,9 @@ class PartLogs:
     def __init__(self, directory: str) -> None:
         self.dir = directory
         self.sizes: dict[str, int] = {}  # every log's size in bytes
+        self.idents: dict[str, tuple[int, int, int]] = {}  # every log's (mtime_ns, ctime_ns, inode) when indexed
+        #: the index differs from the file it was restored from (logs were indexed since)
+        self.dirty = True
         self.last_run = 0
         self._open: dict[str, BinaryIO] = {}  # the logs read from so far
         self._rows: dict[str, int] = {}  # file -> the row of its chunk 0 (a whole file's unit)
@@ -159,30 +164,34 @@ class PartLogs:
 
     # -- kept across the work phase ---------------------------------------------------------
     _ARRAYS = ("_log", "_offset", "_size", "_key", "_chunks", "_start", "_stat")
-    _PLAIN = ("sizes", "last_run", "_rows", "_logs", "_runs", "_keys", "_key_index", "_odd_sha")
+    _PLAIN = ("sizes", "idents", "last_run", "_rows", "_logs", "_runs", "_keys", "_key_index", "_odd_sha")
+    _VERSION = 2  # of what save() writes
 
     def save(self, path: str) -> None:
-        """Write the index to ``path`` (marshalled: this process alone reads it back), so that
-        the runner need not hold it while it forks its workers, nor index the logs again after
-        them: :meth:`restore`."""
-        state = {name: getattr(self, name) for name in self._PLAIN}
+        """Write the index to ``path``, atomically (marshalled: only this version of normalize
+        reads it back, :meth:`restore`). The runner saves it before it forks its workers (they
+        need not inherit it, and assembly need not index the logs again after them) and after
+        assembling (so that the next run's plan need not index them either)."""
+        state: dict[str, Any] = {name: getattr(self, name) for name in self._PLAIN}
         state["_chunk_rows"] = [[rel, chunk, row] for (rel, chunk), row in self._chunk_rows.items()]
         state.update({name: (getattr(self, name).typecode, getattr(self, name).tobytes()) for name in self._ARRAYS})
         state["_sha"], state["_marks"], state["dir"] = bytes(self._sha), bytes(self._marks), self.dir
-        with open(path, "wb") as fh:
-            marshal.dump(state, fh)
+        state["version"] = self._VERSION
+        atomic_write(Path(path), marshal.dumps(state))
+        self.dirty = False
 
     @classmethod
-    def restore(cls, directory: str, path: str) -> PartLogs:
+    def restore(cls, directory: str, path: str, *, live: bool = True) -> PartLogs:
         """The index :meth:`save` wrote to ``path``, with the logs written since indexed too: the
         same index as ``PartLogs(directory)`` would build. The directory is indexed anew when
-        the saved index is missing or not of it, when a log it indexed is gone or changed, or
-        when a new log would not come after those (the order in which records supersede
-        one another)."""
+        the saved index is missing, unreadable or not of it, when a log it indexed is gone or
+        is not the file it indexed (size, modification and change times, inode), or when a
+        new log would not come after those (the order in which records supersede one another).
+        ``live`` False: no record is marked live yet (see :meth:`keep`), as for a new plan."""
         try:
             with open(path, "rb") as fh:
                 state = marshal.load(fh)
-            if not isinstance(state, dict) or state.get("dir") != directory:
+            if not isinstance(state, dict) or state.get("dir") != directory or state.get("version") != cls._VERSION:
                 return cls(directory)
             self = cls.__new__(cls)
             for name in cls._PLAIN:
@@ -192,16 +201,21 @@ class PartLogs:
                 code, data = state[name]
                 setattr(self, name, array(code, data))
             self._sha, self._marks = bytearray(state["_sha"]), bytearray(state["_marks"])
-            self.dir, self._open = directory, {}
+            self.dir, self._open, self.dirty = directory, {}, False
             names = [n for n in os.listdir(directory) if _LOG_NAME.match(n)]
+            if len(self._marks) != len(self._log) or set(self.idents) != set(self.sizes):
+                return cls(directory)
         except (OSError, ValueError, EOFError, TypeError, KeyError):
             return cls(directory)
         for name, size in self.sizes.items():
             try:
-                if os.stat(os.path.join(directory, name)).st_size != size:
-                    return cls(directory)
+                st = os.stat(os.path.join(directory, name))
             except OSError:
                 return cls(directory)
+            if st.st_size != size or (st.st_mtime_ns, st.st_ctime_ns, st.st_ino) != tuple(self.idents[name]):
+                return cls(directory)
+        if not live:
+            self._marks = bytearray(self._marks.translate(_UNMARK_LIVE))
         new = sorted((n for n in names if n not in self.sizes), key=_log_order)
         if new and self.sizes and _log_order(new[0]) < max(map(_log_order, self.sizes)):
             return cls(directory)
@@ -268,7 +282,10 @@ class PartLogs:
         except OSError:
             return
         with fh:
-            size = self.sizes[name] = os.fstat(fh.fileno()).st_size
+            st = os.fstat(fh.fileno())
+            size = self.sizes[name] = st.st_size
+            self.idents[name] = (st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+            self.dirty = True
             if not size:
                 return
             log = len(self._logs)
@@ -358,10 +375,12 @@ class PartLogs:
             fh.close()
         self._open.clear()
 
-    def compact(self, *, prune: bool = False) -> None:
+    def compact(self, *, prune: bool = False) -> bool:
         """Drop what no unit needs: logs without a live record are removed, and the live
         records are copied into one new log when dead bytes outweigh them or the logs are too
-        many. ``prune``: only the records :meth:`keep` marked stay (default: all of them)."""
+        many. ``prune``: only the records :meth:`keep` marked stay (default: all of them).
+        True when the records were copied: the index no longer describes the logs (it still
+        does when logs were only removed: none of its rows is in them)."""
         marks, logs, sizes = self._marks, self._logs, self._size
         live = [row for row in range(len(self._log)) if not prune or marks[row] & _LIVE]
         live_bytes: dict[str, int] = dict.fromkeys(self.sizes, 0)
@@ -371,7 +390,8 @@ class PartLogs:
         dead = sum(self.sizes[n] - live_bytes[n] for n in used)
         dropped = prune and any(not marks[row] & _LIVE and live_bytes[logs[self._log[row]]]
                                 for row in range(len(self._log)))
-        if dropped or dead > sum(live_bytes.values()) or len(used) > MAX_LOGS:
+        rewritten = dropped or dead > sum(live_bytes.values()) or len(used) > MAX_LOGS
+        if rewritten:
             order = [_log_order(n) for n in logs]
             live.sort(key=lambda row: (order[self._log[row]], self._offset[row]))
             try:  # (copied a record at a time: the logs can hold gigabytes)
@@ -379,10 +399,12 @@ class PartLogs:
             finally:
                 self.close()
             used = []
-        for name in self.sizes:
-            if name not in used:
-                with contextlib.suppress(OSError):
-                    os.unlink(os.path.join(self.dir, name))
+        for name in [n for n in self.sizes if n not in used]:
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(self.dir, name))
+            del self.sizes[name], self.idents[name]  # (rows point at logs by position: _logs keeps it)
+            self.dirty = True
+        return rewritten
 
 
 class Appender:

@@ -72,8 +72,11 @@ if TYPE_CHECKING:  # imported when a worker starts cleaning (a re-run may need n
 
 META_DIR = "_normalize"
 PARTS_DIR = "parts"
-#: the plan's index of the part logs while the workers run (see PartLogs.save)
-PARTS_INDEX = ".parts-index.tmp"
+#: the index of the part logs, kept from one run to the next (see PartLogs.save): the plan
+#: reads it instead of indexing every log again when the logs are the files it indexed
+PARTS_INDEX = ".parts-index"
+#: its name before it was kept between runs (a leftover the sweep removes)
+_OLD_PARTS_INDEX = ".parts-index.tmp"
 #: plain .jsonl files larger than this are split into chunks of about this size
 CHUNK_BYTES = 8 * 1024 * 1024
 #: a document (a .txt file, or one line of a .jsonl) larger than this many bytes is not cleaned:
@@ -494,6 +497,49 @@ def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int, known: Record | Non
     return sha, size, mtime_ns, whole
 
 
+class _OutputFiles:
+    """Whether OUT holds a file at a relative path (``os.path.isfile``), answered from one
+    ``os.scandir`` of its folder: the plan asks about the files of one folder after another
+    (:func:`discover` yields a folder's files together), and a stat per file cost a re-run
+    more than its own reading of the folders. A folder that cannot be listed, or that holds
+    more than :data:`LISTED_AT_MOST` entries, is asked file by file."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.folder: str | None = None
+        self.names: set[str] | None = None
+
+    def has(self, rel: str) -> bool:
+        folder, _, name = rel.rpartition("/")
+        if folder != self.folder:
+            self.folder, self.names = folder, self._list(folder)
+        if self.names is None:
+            return os.path.isfile(os.path.join(self.root, rel))
+        return name in self.names
+
+    def _list(self, folder: str) -> set[str] | None:
+        names: set[str] = set()
+        try:
+            with os.scandir(os.path.join(self.root, folder)) as it:
+                for entry in it:
+                    if len(names) >= LISTED_AT_MOST:
+                        return None
+                    try:
+                        if entry.is_file():  # (follows a link, as isfile does)
+                            names.add(entry.name)
+                    except OSError:
+                        return None
+        except (FileNotFoundError, NotADirectoryError):
+            return names
+        except OSError:
+            return None
+        return names
+
+
+#: the most entries of an OUT folder that the plan holds the names of (see _OutputFiles)
+LISTED_AT_MOST = 200_000
+
+
 def plan(in_dir: Inputs, logs: PartLogs, out_dir: Path, options: RunOptions, key: str) -> Iterator[Unit]:
     """Every unit of the run, in a fixed order, each marked ``reuse`` when its record in
     ``logs`` is current; the records of the units are marked live in ``logs``
@@ -501,6 +547,7 @@ def plan(in_dir: Inputs, logs: PartLogs, out_dir: Path, options: RunOptions, key
     local = not isinstance(in_dir, UrlInputs)
     listing = discover(in_dir) if local else in_dir.walk(META_DIR)
     trust = not options.checksum
+    outputs = _OutputFiles(str(out_dir))
     for rel, problem, warning in listing:
         logs.keep(rel, 0)
         if problem:
@@ -524,7 +571,7 @@ def plan(in_dir: Inputs, logs: PartLogs, out_dir: Path, options: RunOptions, key
         # reused when every chunk's record is current and the output is there
         reuse = not options.force and bool(sha) and all(
             (rec := known if i == 0 else logs.get(rel, i)) is not None and rec.current(sha, key, n, s)
-            for i, (s, _e, _fl) in enumerate(bounds)) and os.path.isfile(os.path.join(out_dir, rel))
+            for i, (s, _e, _fl) in enumerate(bounds)) and outputs.has(rel)
         for i, (s, e, fl) in enumerate(bounds):
             yield Unit(rel, sha, i, n, s, None if e < 0 else e, fl, reuse=reuse, size=size, mtime_ns=mtime_ns)
 
@@ -1252,7 +1299,7 @@ def _sweep_temporaries(out_dir: Path) -> int:
     for dirpath, _dirnames, filenames in os.walk(out_dir):
         for name in filenames:
             if _TMP_NAME.match(name) or (name.startswith(".") and name.endswith(".jsonl.tmp")) \
-                    or name in (".flags.csv.tmp", ".plan.tmp", PARTS_INDEX, f".{INDEX_FILE}.tmp"):
+                    or name in (".flags.csv.tmp", ".plan.tmp", _OLD_PARTS_INDEX, f".{INDEX_FILE}.tmp"):
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(dirpath, name))
                     removed += 1
@@ -1310,7 +1357,7 @@ def _run(in_dir: Inputs, out_dir: Path, options: RunOptions, t0: float, meta: Pa
     spool = _Spool(meta)
     todo = reused = 0
     digest = hashlib.sha256(f"{key}\n".encode())
-    logs = PartLogs(str(parts))
+    logs = PartLogs.restore(str(parts), str(meta / PARTS_INDEX), live=False)
     try:
         for unit in plan(in_dir, logs, out_dir, options, key):
             spool.add(unit)
@@ -1359,8 +1406,6 @@ def _run(in_dir: Inputs, out_dir: Path, options: RunOptions, t0: float, meta: Pa
         summary = _assemble(spool, in_dir, out_dir, options, threshold, key, run_seq)
     finally:
         spool.close()
-        with contextlib.suppress(OSError):
-            (meta / PARTS_INDEX).unlink()
     assembled_from = summary.pop("_digest")
     summary["units"] = {"total": todo + reused, "done": todo, "reused": reused}
     summary["timings"] = {"wall_seconds": round(time.perf_counter() - t0, 3), "plan_seconds": round(t_plan, 3),
@@ -1587,7 +1632,12 @@ def _stale(out_dir: Path, logs: PartLogs, *, prune: bool) -> dict[str, Any]:
                 with contextlib.suppress(OSError):
                     target.unlink()
                     removed.append(rel)
-    logs.compact(prune=prune)
+    index = out_dir / META_DIR / PARTS_INDEX
+    if logs.compact(prune=prune):  # the records moved: the next plan indexes the logs again
+        with contextlib.suppress(OSError):
+            index.unlink()
+    elif logs.dirty:  # (kept for the next plan)
+        logs.save(str(index))
     return {"outputs": gone, "removed": sorted(removed)}
 
 

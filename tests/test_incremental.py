@@ -1,8 +1,9 @@
 """Incremental, resumable and distributed runs (the runner's plan / work / assemble steps).
 
 Outputs are compared byte for byte, except summary.json (timings and reuse counts) and the
-runner's own bookkeeping: the parts/ folder (its headers carry timings) and the .assembled
-marker (the digest of the plan the outputs were assembled from).
+runner's own bookkeeping: the parts/ folder (its headers carry timings), the index of its logs
+(.parts-index, which names them) and the .assembled marker (the digest of the plan the outputs
+were assembled from).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def outputs(out: Path) -> dict[str, bytes]:
     got = {}
     for p in sorted(out.rglob("*")):
         rel = p.relative_to(out).as_posix()
-        if p.is_file() and rel not in ("_normalize/summary.json", "_normalize/.assembled") \
+        if p.is_file() and rel not in ("_normalize/summary.json", "_normalize/.assembled", "_normalize/.parts-index") \
                 and not rel.startswith("_normalize/parts/"):
             data = p.read_bytes()
             if rel == "_normalize/report.html":  # it names the output folder
@@ -106,6 +107,69 @@ def test_a_rerun_with_nothing_new_neither_reads_the_rules_nor_rewrites_an_output
     got = run(corpus, out, RunOptions(rules=RuleSet.shell(), jobs=1, quiet=True))
     assert got.summary["units"] == {"total": 7, "done": 1, "reused": 6}
     assert "Andrzej Duda" in (meta / "edits.jsonl").read_text(encoding="utf-8")
+
+
+def test_a_rerun_takes_the_index_of_the_part_logs_it_kept_instead_of_reading_them(corpus, tmp_path, monkeypatch):
+    """After assembling, a run keeps its index of the part logs (OUT/_normalize/.parts-index);
+    the next plan reads it instead of every record's header, as long as every log it indexed
+    is still the file it read (size, times, inode). The same units are reused either way."""
+    from normalize.partlog import PartLogs
+    from normalize.rules import RuleSet
+    from normalize.runner import PARTS_INDEX, RunOptions, run
+
+    out = tmp_path / "out"
+    options = RunOptions(rules=RuleSet.load(), jobs=1, quiet=True, flagger=False)
+    run(corpus, out, options)
+    assert (out / "_normalize" / PARTS_INDEX).is_file()
+    scanned: list[str] = []
+    real = PartLogs._scan
+
+    def counted(self, name):
+        scanned.append(name)
+        return real(self, name)
+
+    monkeypatch.setattr(PartLogs, "_scan", counted)
+    assert run(corpus, out, options).summary["units"] == {"total": 7, "done": 0, "reused": 7}
+    assert scanned == []
+    # a log that is not the file the index read (here: a torn record appended to it) is read again
+    (log,) = (out / "_normalize" / "parts").glob("*.log")
+    with open(log, "ab") as fh:
+        fh.write(b'[99, {"file": "sub/a.txt"')
+    assert run(corpus, out, options).summary["units"] == {"total": 7, "done": 0, "reused": 7}
+    assert log.name in scanned
+    # a changed input is redone, and the next plan again reads no log
+    (corpus / "sub" / "a.txt").write_text("Andrej Doubt spoke.\n", encoding="utf-8")
+    assert run(corpus, out, options).summary["units"] == {"total": 7, "done": 1, "reused": 6}
+    scanned.clear()
+    assert run(corpus, out, options).summary["units"] == {"total": 7, "done": 0, "reused": 7}
+    assert scanned == []
+    # without the kept index (deleted), the logs are read, and the index is kept again
+    (out / "_normalize" / PARTS_INDEX).unlink()
+    assert run(corpus, out, options).summary["units"] == {"total": 7, "done": 0, "reused": 7}
+    assert scanned and (out / "_normalize" / PARTS_INDEX).is_file()
+
+
+def test_the_plan_sees_an_output_where_isfile_sees_one(tmp_path, monkeypatch):
+    """The plan asks whether OUT holds each output from one listing of its folder
+    (runner._OutputFiles), and answers as os.path.isfile: links followed, a folder or a FIFO is
+    not a file, a missing folder holds nothing; also for a folder listed file by file (more
+    entries than LISTED_AT_MOST)."""
+    from normalize import runner
+
+    root = tmp_path / "out"
+    (root / "d" / "deep").mkdir(parents=True)
+    for rel in ("a.txt", "d/b.txt", "d/deep/c.txt"):
+        (root / rel).write_text("x")
+    (root / "link").symlink_to("a.txt")
+    (root / "d" / "to_dir").symlink_to("deep")
+    (root / "dangling").symlink_to("missing.txt")
+    os.mkfifo(root / "fifo")
+    asked = ["a.txt", "b.txt", "link", "dangling", "fifo", "d", "d/b.txt", "d/x.txt", "d/to_dir", "d/deep/c.txt",
+             "d/to_dir/c.txt", "a.txt", "none/x.txt", "a.txt/x", "d/b.txt"]
+    for limit in (runner.LISTED_AT_MOST, 1):
+        monkeypatch.setattr(runner, "LISTED_AT_MOST", limit)
+        files = runner._OutputFiles(str(root))
+        assert [files.has(rel) for rel in asked] == [os.path.isfile(root / rel) for rel in asked]
 
 
 def _count_hashing(monkeypatch, root: Path) -> list[str]:
@@ -380,12 +444,14 @@ def test_a_new_run_sweeps_what_a_killed_assembly_left(tmp_path):
     the end, and the plan's index waits in a file while the workers run; a run killed in between
     leaves those names, and the next run removes them (never a finished file)."""
     from normalize.recindex import INDEX_FILE
-    from normalize.runner import PARTS_INDEX, SECTIONS, _sweep_temporaries
+    from normalize.runner import _OLD_PARTS_INDEX, PARTS_INDEX, SECTIONS, _sweep_temporaries
 
     meta = tmp_path / "_normalize"
     meta.mkdir()
-    left = [f".{name}.tmp" for name in (*SECTIONS, "manifest.jsonl", INDEX_FILE)] + [".plan.tmp", PARTS_INDEX]
-    for name in [*left, "flags.jsonl", INDEX_FILE]:
+    left = [f".{name}.tmp" for name in (*SECTIONS, "manifest.jsonl", INDEX_FILE)]
+    left += [".plan.tmp", _OLD_PARTS_INDEX, f".{PARTS_INDEX}.0a1b2c3d.tmp"]
+    for name in [*left, "flags.jsonl", INDEX_FILE, PARTS_INDEX]:
         (meta / name).write_text("x")
     assert _sweep_temporaries(tmp_path) == len(left)
-    assert sorted(p.name for p in meta.iterdir()) == sorted(["flags.jsonl", INDEX_FILE])
+    # (the index of the part logs is kept from one run to the next; PartLogs.restore checks it)
+    assert sorted(p.name for p in meta.iterdir()) == sorted(["flags.jsonl", INDEX_FILE, PARTS_INDEX])

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from unittest.mock import patch
 
@@ -216,7 +217,7 @@ def test_a_header_the_index_cannot_hold_ends_the_log_there(tmp_path, field, valu
 
 
 def _state(logs: PartLogs) -> dict:
-    return {k: v for k, v in vars(logs).items() if k != "_open"}
+    return {k: v for k, v in vars(logs).items() if k not in ("_open", "dirty")}
 
 
 @settings(max_examples=60, deadline=None)
@@ -264,3 +265,65 @@ def test_an_index_kept_across_the_work_is_the_one_indexing_again_gives(tmp_path_
     other = str(tmp_path_factory.mktemp("other"))
     assert _state(PartLogs.restore(other, saved)) == _state(PartLogs(other))
     assert _state(PartLogs.restore(d, os.path.join(d, "missing"))) == _state(PartLogs(d))
+    # kept for the next run's plan: the same index, no record marked live yet
+    marked(PartLogs(d)).save(saved)
+    assert _state(PartLogs.restore(d, saved, live=False)) == _state(PartLogs(d))
+
+
+def _records(logs: PartLogs) -> dict:
+    """What an index says: every unit's record, and the logs it indexed."""
+    return {"units": {u: logs.get(*u) for u in logs.units()}, "sizes": logs.sizes, "idents": logs.idents,
+            "next_run": logs.next_run}
+
+
+def test_a_kept_index_is_not_taken_for_a_log_rewritten_in_place_with_its_size_and_time(tmp_path):
+    """A log overwritten in place by as many bytes, its modification time put back, is still
+    not the file the kept index read: its change time moved, which no program can set back."""
+    d, saved = str(tmp_path / "parts"), str(tmp_path / "index")
+    Appender(d, 1).append(record("a.txt", sha="1" * 64))
+    PartLogs(d).save(saved)
+    (log,) = Path(d).iterdir()
+    before = log.stat()
+    log.write_bytes(log.read_bytes().replace(b"1" * 64, b"2" * 64))
+    os.utime(log, ns=(before.st_atime_ns, before.st_mtime_ns))
+    while log.stat().st_ctime_ns == before.st_ctime_ns:  # (within one tick of a coarse clock)
+        time.sleep(0.005)
+        os.utime(log, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = log.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (before.st_size, before.st_mtime_ns, before.st_ino)
+    got = PartLogs.restore(d, saved)
+    assert got.get("a.txt", 0).sha256 == "2" * 64 and got.dirty
+    assert _records(got) == _records(PartLogs(d))
+
+
+def test_an_index_saved_in_another_version_or_torn_is_not_taken(tmp_path):
+    d, saved = str(tmp_path / "parts"), str(tmp_path / "index")
+    Appender(d, 1).append(record("a.txt"))
+    PartLogs(d).save(saved)
+    data = Path(saved).read_bytes()
+    for bad in (data[: len(data) // 2], b"", b"not marshal", data.replace(b"version", b"versioN")):
+        Path(saved).write_bytes(bad)
+        got = PartLogs.restore(d, saved)
+        assert got.dirty and _records(got) == _records(PartLogs(d))
+
+
+def test_compaction_says_when_the_index_no_longer_describes_the_logs(tmp_path):
+    """Removing logs whose every record a later one superseded leaves the index true (no row
+    points into them): kept, it restores to what indexing again gives. Copying the live
+    records into a new log moves them, and compact says so (the runner then drops the kept
+    index)."""
+    d, saved = str(tmp_path), str(tmp_path / "index")
+    Appender(d, 1).append(record("a.txt", sha="old"))
+    second = Appender(d, 2)
+    second.append(record("a.txt", sha="new"))
+    second.append(record("b.txt"))
+    logs = PartLogs(d)
+    assert logs.compact() is False and len(list(Path(d).glob("*.log"))) == 1
+    logs.save(saved)
+    got = PartLogs.restore(d, saved)
+    assert not got.dirty and _records(got) == _records(PartLogs(d))
+    assert got.get("a.txt", 0).sha256 == "new"
+    for run in range(3, 3 + MAX_LOGS):  # more logs than compaction lets stand: copied into one
+        Appender(d, run).append(record(f"{run}.txt"))
+    logs = PartLogs.restore(d, saved)
+    assert logs.compact() is True and len(list(Path(d).glob("*.log"))) == 1
