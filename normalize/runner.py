@@ -1636,8 +1636,12 @@ def _stale(out_dir: Path, logs: PartLogs, *, prune: bool) -> dict[str, Any]:
     if logs.compact(prune=prune):  # the records moved: the next plan indexes the logs again
         with contextlib.suppress(OSError):
             index.unlink()
-    elif logs.dirty:  # (kept for the next plan)
-        logs.save(str(index))
+    elif logs.dirty:  # kept for the next plan, which does without it if it cannot be written
+        try:
+            logs.save(str(index))
+        except OSError:
+            with contextlib.suppress(OSError):
+                index.unlink()
     return {"outputs": gone, "removed": sorted(removed)}
 
 

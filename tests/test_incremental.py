@@ -147,6 +147,22 @@ def test_a_rerun_takes_the_index_of_the_part_logs_it_kept_instead_of_reading_the
     (out / "_normalize" / PARTS_INDEX).unlink()
     assert run(corpus, out, options).summary["units"] == {"total": 7, "done": 0, "reused": 7}
     assert scanned and (out / "_normalize" / PARTS_INDEX).is_file()
+    # a run that cannot keep it (a full disk, say) ends as it would have, without it
+    saves: list[str] = []
+    real_save = PartLogs.save
+
+    def full_disk(self, path):
+        saves.append(path)
+        if len(saves) > 1:  # (the plan's save, before the work, goes through)
+            raise OSError(28, "No space left on device")
+        return real_save(self, path)
+
+    monkeypatch.setattr(PartLogs, "save", full_disk)
+    (corpus / "sub" / "a.txt").write_text("Andrej Doubt spoke again.\n", encoding="utf-8")
+    got = run(corpus, out, options)
+    assert got.summary["units"] == {"total": 7, "done": 1, "reused": 6} and got.exit_code == 1  # (the bad line)
+    assert len(saves) == 2 and not (out / "_normalize" / PARTS_INDEX).exists()
+    assert (out / "_normalize" / ".assembled").is_file()
 
 
 def test_the_plan_sees_an_output_where_isfile_sees_one(tmp_path, monkeypatch):
