@@ -379,8 +379,9 @@ class PartLogs:
         """Drop what no unit needs: logs without a live record are removed, and the live
         records are copied into one new log when dead bytes outweigh them or the logs are too
         many. ``prune``: only the records :meth:`keep` marked stay (default: all of them).
-        True when the records were copied: the index no longer describes the logs (it still
-        does when logs were only removed: none of its rows is in them)."""
+        True when the index no longer describes the logs: the records were copied, or records
+        it holds were dropped (``prune``). It still does when logs were only removed: none of
+        its rows is in them."""
         marks, logs, sizes = self._marks, self._logs, self._size
         live = [row for row in range(len(self._log)) if not prune or marks[row] & _LIVE]
         live_bytes: dict[str, int] = dict.fromkeys(self.sizes, 0)
@@ -391,6 +392,7 @@ class PartLogs:
         dropped = prune and any(not marks[row] & _LIVE and live_bytes[logs[self._log[row]]]
                                 for row in range(len(self._log)))
         rewritten = dropped or dead > sum(live_bytes.values()) or len(used) > MAX_LOGS
+        orphaned = prune and any(not m & _LIVE for m in marks)  # rows of records about to go
         if rewritten:
             order = [_log_order(n) for n in logs]
             live.sort(key=lambda row: (order[self._log[row]], self._offset[row]))
@@ -404,7 +406,7 @@ class PartLogs:
                 os.unlink(os.path.join(self.dir, name))
             del self.sizes[name], self.idents[name]  # (rows point at logs by position: _logs keeps it)
             self.dirty = True
-        return rewritten
+        return rewritten or orphaned
 
 
 class Appender:

@@ -327,3 +327,11 @@ def test_compaction_says_when_the_index_no_longer_describes_the_logs(tmp_path):
         Appender(d, run).append(record(f"{run}.txt"))
     logs = PartLogs.restore(d, saved)
     assert logs.compact() is True and len(list(Path(d).glob("*.log"))) == 1
+    # pruning: a gone unit's record alone in its log goes with the log, and its row is stale
+    Appender(d, 30).append(record("gone.txt"))
+    logs = PartLogs(d)
+    for unit in logs.units():
+        if unit != ("gone.txt", 0):
+            logs.keep(*unit)
+    assert logs.compact(prune=True) is True
+    assert PartLogs(d).get("gone.txt", 0) is None
