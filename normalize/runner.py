@@ -1097,7 +1097,7 @@ def _local(spec: WorkSpec, units: Iterable[Unit], jobs: int, rules: RuleSet) -> 
             broken = False
             try:
                 while not broken:
-                    alone = any((u.rel, u.chunk) in retried for b in inflight.values() for u in b)
+                    alone = bool(retried) and any((u.rel, u.chunk) in retried for b in inflight.values() for u in b)
                     while not alone and len(inflight) < 2 * jobs:
                         if suspects:
                             if inflight:
@@ -1108,7 +1108,7 @@ def _local(spec: WorkSpec, units: Iterable[Unit], jobs: int, rules: RuleSet) -> 
                         if batch is None:
                             break
                         inflight[executor.submit(work_batch, spec, batch)] = batch
-                        alone = any((u.rel, u.chunk) in retried for u in batch)
+                        alone = bool(retried) and any((u.rel, u.chunk) in retried for u in batch)
                     if not inflight:
                         return
                     done, _ = wait(inflight, return_when=FIRST_COMPLETED)
