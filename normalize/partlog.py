@@ -133,8 +133,8 @@ class PartLogs:
 
     def __init__(self, directory: str) -> None:
         self.dir = directory
-        self.sizes: dict[str, int] = {}  # every log's size in bytes
-        self.idents: dict[str, tuple[int, int, int]] = {}  # every log's (mtime_ns, ctime_ns, inode) when indexed
+        #: every log's (size, mtime_ns, ctime_ns, inode) when it was indexed
+        self.idents: dict[str, tuple[int, int, int, int]] = {}
         #: the index differs from the file it was restored from (logs were indexed since)
         self.dirty = True
         self.last_run = 0
@@ -164,8 +164,13 @@ class PartLogs:
 
     # -- kept across the work phase ---------------------------------------------------------
     _ARRAYS = ("_log", "_offset", "_size", "_key", "_chunks", "_start", "_stat")
-    _PLAIN = ("sizes", "idents", "last_run", "_rows", "_logs", "_runs", "_keys", "_key_index", "_odd_sha")
-    _VERSION = 2  # of what save() writes
+    _PLAIN = ("idents", "last_run", "_rows", "_logs", "_runs", "_keys", "_key_index", "_odd_sha")
+    _VERSION = 3  # of what save() writes
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        """Every log's size in bytes when it was indexed."""
+        return {name: ident[0] for name, ident in self.idents.items()}
 
     def save(self, path: str) -> None:
         """Write the index to ``path``, atomically (marshalled: only this version of normalize
@@ -203,21 +208,21 @@ class PartLogs:
             self._sha, self._marks = bytearray(state["_sha"]), bytearray(state["_marks"])
             self.dir, self._open, self.dirty = directory, {}, False
             names = [n for n in os.listdir(directory) if _LOG_NAME.match(n)]
-            if len(self._marks) != len(self._log) or set(self.idents) != set(self.sizes):
+            if len(self._marks) != len(self._log):
                 return cls(directory)
         except (OSError, ValueError, EOFError, TypeError, KeyError):
             return cls(directory)
-        for name, size in self.sizes.items():
+        for name, ident in self.idents.items():
             try:
                 st = os.stat(os.path.join(directory, name))
             except OSError:
                 return cls(directory)
-            if st.st_size != size or (st.st_mtime_ns, st.st_ctime_ns, st.st_ino) != tuple(self.idents[name]):
+            if (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino) != tuple(ident):
                 return cls(directory)
         if not live:
             self._marks = bytearray(self._marks.translate(_UNMARK_LIVE))
-        new = sorted((n for n in names if n not in self.sizes), key=_log_order)
-        if new and self.sizes and _log_order(new[0]) < max(map(_log_order, self.sizes)):
+        new = sorted((n for n in names if n not in self.idents), key=_log_order)
+        if new and self.idents and _log_order(new[0]) < max(map(_log_order, self.idents)):
             return cls(directory)
         for name in new:
             self._scan(name)
@@ -283,8 +288,8 @@ class PartLogs:
             return
         with fh:
             st = os.fstat(fh.fileno())
-            size = self.sizes[name] = st.st_size
-            self.idents[name] = (st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+            size = st.st_size
+            self.idents[name] = (size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
             self.dirty = True
             if not size:
                 return
@@ -384,11 +389,12 @@ class PartLogs:
         its rows is in them."""
         marks, logs, sizes = self._marks, self._logs, self._size
         live = [row for row in range(len(self._log)) if not prune or marks[row] & _LIVE]
-        live_bytes: dict[str, int] = dict.fromkeys(self.sizes, 0)
+        log_sizes = self.sizes
+        live_bytes: dict[str, int] = dict.fromkeys(log_sizes, 0)
         for row in live:
             live_bytes[logs[self._log[row]]] += sizes[row]
-        used = [n for n in self.sizes if live_bytes[n]]
-        dead = sum(self.sizes[n] - live_bytes[n] for n in used)
+        used = [n for n in log_sizes if live_bytes[n]]
+        dead = sum(log_sizes[n] - live_bytes[n] for n in used)
         dropped = prune and any(not marks[row] & _LIVE and live_bytes[logs[self._log[row]]]
                                 for row in range(len(self._log)))
         rewritten = dropped or dead > sum(live_bytes.values()) or len(used) > MAX_LOGS
@@ -401,10 +407,10 @@ class PartLogs:
             finally:
                 self.close()
             used = []
-        for name in [n for n in self.sizes if n not in used]:
+        for name in [n for n in log_sizes if n not in used]:
             with contextlib.suppress(OSError):
                 os.unlink(os.path.join(self.dir, name))
-            del self.sizes[name], self.idents[name]  # (rows point at logs by position: _logs keeps it)
+            del self.idents[name]  # (rows point at logs by position: _logs keeps it)
             self.dirty = True
         return rewritten or orphaned
 

@@ -502,7 +502,7 @@ class _OutputFiles:
     ``os.scandir`` of its folder: the plan asks about the files of one folder after another
     (:func:`discover` yields a folder's files together), and a stat per file cost a re-run
     more than its own reading of the folders. A folder that cannot be listed, or that holds
-    more than :data:`LISTED_AT_MOST` entries, is asked file by file."""
+    more than :data:`LISTED_AT_MOST` files, is asked file by file."""
 
     def __init__(self, root: str) -> None:
         self.root = root
@@ -536,7 +536,7 @@ class _OutputFiles:
         return names
 
 
-#: the most entries of an OUT folder that the plan holds the names of (see _OutputFiles)
+#: the most files of an OUT folder that the plan holds the names of (see _OutputFiles)
 LISTED_AT_MOST = 200_000
 
 
