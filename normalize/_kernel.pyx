@@ -382,23 +382,38 @@ cdef class StrMap:
         return k.h
 
     cdef int _grow(self) except -1:
+        return self._rebuild(self.cap * 2, 2147483647)
+
+    cdef int _rebuild(self, Py_ssize_t cap, int32_t below) except -1:
+        """The slots made again, ``cap`` of them, holding the keys whose value is below ``below``."""
         cdef Slot* old = self.slots
-        cdef Py_ssize_t old_cap = self.cap, i, j, mask
-        cdef Slot* s = <Slot*>normalize_big_alloc(old_cap * 2 * sizeof(Slot))
+        cdef Py_ssize_t old_cap = self.cap, i, j, mask, kept = 0
+        cdef Slot* s = <Slot*>normalize_big_alloc(cap * sizeof(Slot))
         if s == NULL:
             raise MemoryError()
         self.slots = s
-        self.cap = old_cap * 2
-        mask = self.cap - 1
-        for i in range(self.cap):
+        self.cap = cap
+        mask = cap - 1
+        for i in range(cap):
             s[i].value = -1
         for i in range(old_cap):
-            if old[i].value >= 0:
+            if 0 <= old[i].value < below:
                 j = <Py_ssize_t>(self.slot_hash(&old[i]) & mask)
                 while s[j].value >= 0:
                     j = (j + 1) & mask
                 s[j] = old[i]
+                kept += 1
         free(old)
+        self.count = kept
+        return 0
+
+    cdef int truncate(self, int32_t below, Py_ssize_t arena_n) except -1:
+        """Back to an earlier state of a map whose values number its keys in order of insertion
+        (sm_intern, the lexicon's table): the keys whose value is ``below`` or more are dropped,
+        and so is the arena past ``arena_n`` (its length when they were added). The capacity
+        stays: the map is about to fill again."""
+        self._rebuild(self.cap, below)
+        self.arena_n = arena_n
         return 0
 
     cdef str key_at(self, Py_ssize_t i):
@@ -2342,12 +2357,14 @@ cdef class Lexicon:
     cdef IBuf ents  # per entry, one after the other: bits, fluency code, low id, non-Latin characters
     cdef Vocabulary vocab
     cdef StrMap skip
-    cdef list seeds
+    cdef int32_t kept, kept_lows  # the entries (lowercase forms) kept when the table starts afresh
+    cdef Py_ssize_t kept_arena, kept_lows_arena
 
     def __init__(self, describe, Py_ssize_t max_entries=100_000, Vocabulary vocabulary=None, skip=()):
         self.describe = describe
         self.max_entries = max_entries
-        self.seeds = []
+        self.kept = self.kept_lows = 0
+        self.kept_arena = self.kept_lows_arena = 0
         self.table = StrMap()
         self.lows = StrMap()
         self.vocab = vocabulary
@@ -2360,19 +2377,23 @@ cdef class Lexicon:
         return self.table.count
 
     def fresh(self):
-        """Before a document: start afresh when the table is full."""
-        if self.table.count >= self.max_entries:
+        """Before a document: start afresh when the table is full, back to the seeded entries."""
+        if self.table.count < self.max_entries:
+            return
+        if 2 * self.kept <= self.max_entries:
+            self.table.truncate(self.kept, self.kept_arena)
+            self.lows.truncate(self.kept_lows, self.kept_lows_arena)
+        else:  # (seeded after more than half the table had filled: nothing kept)
             self.table.clear()
             self.lows.clear()
-            self.ents.n = 0
-            for tok in self.seeds:
-                self.entry(tok)
+        self.ents.n = 4 * self.table.count
 
     def seed(self, tokens):
-        """Describe ``tokens`` now (see kernel.py), and again whenever the table starts afresh."""
-        self.seeds = list(dict.fromkeys(t for t in tokens if t))[: self.max_entries // 2]
-        for tok in self.seeds:
+        """Describe ``tokens`` now (see kernel.py); a table that starts afresh keeps them."""
+        for tok in list(dict.fromkeys(t for t in tokens if t))[: self.max_entries // 2]:
             self.entry(tok)
+        self.kept, self.kept_arena = self.table.count, self.table.arena_n
+        self.kept_lows, self.kept_lows_arena = self.lows.count, self.lows.arena_n
 
     cdef int32_t low_id(self, object low) except -2:
         if low is None:

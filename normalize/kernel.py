@@ -29,6 +29,7 @@ Definitions (both implementations):
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -509,7 +510,7 @@ class Lexicon:
         self.entries: dict[str, Entry] = {}
         self.lows: dict[str, int] = {}
         self.low_strings: list[str] = []
-        self.seeds: list[str] = []
+        self.kept = self.kept_lows = 0  # the entries (lowercase forms) kept when the table starts afresh
 
     def _low_id(self, low: str | None) -> int:
         if low is None:
@@ -524,22 +525,23 @@ class Lexicon:
         return len(self.entries)
 
     def fresh(self) -> None:
-        """Before a document: start afresh when the table is full."""
-        if len(self.entries) >= self.max_entries:
-            self.entries = {}
-            self.lows = {}
-            self.low_strings = []
-            for tok in self.seeds:
-                self.entry(tok)
+        """Before a document: start afresh when the table is full, back to the seeded entries."""
+        if len(self.entries) < self.max_entries:
+            return
+        kept, kept_lows = (self.kept, self.kept_lows) if 2 * self.kept <= self.max_entries else (0, 0)
+        self.entries = dict(itertools.islice(self.entries.items(), kept))
+        self.lows = dict(itertools.islice(self.lows.items(), kept_lows))
+        del self.low_strings[kept_lows:]
 
     def seed(self, tokens: Iterable[str]) -> None:
-        """Describe ``tokens`` now (the common words, before the first document), and again
-        whenever the table starts afresh: they are then looked up, never described, inside a
-        document. At most half of ``max_entries`` are kept, so the table has room for the rest;
-        like the table itself, this changes nothing but speed."""
-        self.seeds = list(dict.fromkeys(t for t in tokens if t))[: self.max_entries // 2]
-        for tok in self.seeds:
+        """Describe ``tokens`` now (the common words, before the first document): they are then
+        looked up, never described, inside a document, and a table that starts afresh keeps
+        their entries (and any made before them) instead of emptying. At most half of
+        ``max_entries`` are seeds, so the table has room for the rest; like the table itself,
+        this changes nothing but speed."""
+        for tok in list(dict.fromkeys(t for t in tokens if t))[: self.max_entries // 2]:
             self.entry(tok)
+        self.kept, self.kept_lows = len(self.entries), len(self.low_strings)
 
     def entry(self, tok: str) -> Entry:
         got = self.entries.get(tok)
