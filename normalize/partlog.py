@@ -110,6 +110,14 @@ def head_fields(buf: Any, start: int, end: int) -> tuple[int, str, str, str, int
     return h["bytes"], h["file"], h["sha256"], h["key"], h["chunk"], h["chunks"], h["start"], stat
 
 
+def _zeroed(typecode: str, nbytes: int) -> array:
+    """An array of ``nbytes`` bytes of zeros, made without a bytes object of them first."""
+    itemsize = array(typecode).itemsize
+    if nbytes % itemsize:
+        raise ValueError("not a whole number of items")
+    return array(typecode, bytes(itemsize)) * (nbytes // itemsize)
+
+
 def _log_name(run: int) -> str:
     """The name of a new log of run ``run``."""
     return f"{run:06d}.{secrets.token_hex(6)}.log"
@@ -165,7 +173,7 @@ class PartLogs:
     # -- kept across the work phase ---------------------------------------------------------
     _ARRAYS = ("_log", "_offset", "_size", "_key", "_chunks", "_start", "_stat")
     _PLAIN = ("idents", "last_run", "_rows", "_logs", "_runs", "_keys", "_key_index", "_odd_sha")
-    _VERSION = 3  # of what save() writes
+    _VERSION = 4  # of what save() writes
 
     @property
     def sizes(self) -> dict[str, int]:
@@ -173,16 +181,19 @@ class PartLogs:
         return {name: ident[0] for name, ident in self.idents.items()}
 
     def save(self, path: str) -> None:
-        """Write the index to ``path``, atomically (marshalled: only this version of normalize
-        reads it back, :meth:`restore`). The runner saves it before it forks its workers (they
-        need not inherit it, and assembly need not index the logs again after them) and after
-        assembling (so that the next run's plan need not index them either)."""
+        """Write the index to ``path``, atomically: its dictionaries and lists marshalled (only
+        this version of normalize reads them back, :meth:`restore`), then the bytes of its
+        arrays as they are in memory, written from there (a copy of them all would double the
+        memory a million units take, about 100 MB, while it is written). The runner saves it
+        before it forks its workers (they need not inherit it, and assembly need not index the
+        logs again after them) and after assembling (so that the next run's plan need not
+        index them either)."""
         state: dict[str, Any] = {name: getattr(self, name) for name in self._PLAIN}
         state["_chunk_rows"] = [[rel, chunk, row] for (rel, chunk), row in self._chunk_rows.items()]
-        state.update({name: (getattr(self, name).typecode, getattr(self, name).tobytes()) for name in self._ARRAYS})
-        state["_sha"], state["_marks"], state["dir"] = bytes(self._sha), bytes(self._marks), self.dir
-        state["version"] = self._VERSION
-        atomic_write(Path(path), marshal.dumps(state))
+        raw = [(name, getattr(self, name)) for name in (*self._ARRAYS, "_sha", "_marks")]
+        state["raw"] = [(name, getattr(a, "typecode", "B"), len(a) * getattr(a, "itemsize", 1)) for name, a in raw]
+        state["dir"], state["version"] = self.dir, self._VERSION
+        atomic_write(Path(path), [marshal.dumps(state), *(memoryview(a).cast("B") for _, a in raw)])
         self.dirty = False
 
     @classmethod
@@ -196,20 +207,26 @@ class PartLogs:
         try:
             with open(path, "rb") as fh:
                 state = marshal.load(fh)
-            if not isinstance(state, dict) or state.get("dir") != directory or state.get("version") != cls._VERSION:
+                if not isinstance(state, dict) or state.get("dir") != directory or state.get("version") != cls._VERSION:
+                    return cls(directory)
+                self = cls.__new__(cls)
+                for name in cls._PLAIN:
+                    setattr(self, name, state[name])
+                self._chunk_rows = {(rel, chunk): row for rel, chunk, row in state["_chunk_rows"]}
+                if [name for name, _, _ in state["raw"]] != [*cls._ARRAYS, "_sha", "_marks"]:
+                    raise ValueError("not the arrays of an index")
+                for name, code, nbytes in state["raw"]:  # read into their arrays, not through a copy
+                    got = bytearray(nbytes) if name in ("_sha", "_marks") else _zeroed(code, nbytes)
+                    if fh.readinto(memoryview(got).cast("B")) != nbytes:
+                        raise ValueError("a torn index")
+                    setattr(self, name, got)
+                if fh.read(1):
+                    raise ValueError("more than an index")
+            rows = len(self._marks)
+            if any(len(getattr(self, name)) != rows for name in cls._ARRAYS) or len(self._sha) != 32 * rows:
                 return cls(directory)
-            self = cls.__new__(cls)
-            for name in cls._PLAIN:
-                setattr(self, name, state[name])
-            self._chunk_rows = {(rel, chunk): row for rel, chunk, row in state["_chunk_rows"]}
-            for name in cls._ARRAYS:
-                code, data = state[name]
-                setattr(self, name, array(code, data))
-            self._sha, self._marks = bytearray(state["_sha"]), bytearray(state["_marks"])
             self.dir, self._open, self.dirty = directory, {}, False
             names = [n for n in os.listdir(directory) if _LOG_NAME.match(n)]
-            if len(self._marks) != len(self._log):
-                return cls(directory)
         except (OSError, ValueError, EOFError, TypeError, KeyError):
             return cls(directory)
         for name, ident in self.idents.items():

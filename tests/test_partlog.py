@@ -297,11 +297,15 @@ def test_a_kept_index_is_not_taken_for_a_log_rewritten_in_place_with_its_size_an
 
 
 def test_an_index_saved_in_another_version_or_torn_is_not_taken(tmp_path):
+    """Whatever is wrong with a kept index (cut short, even by one byte of its arrays, with
+    bytes after its end, of another version, its arrays not the ones expected, not one at
+    all), the logs are indexed anew."""
     d, saved = str(tmp_path / "parts"), str(tmp_path / "index")
     Appender(d, 1).append(record("a.txt"))
     PartLogs(d).save(saved)
     data = Path(saved).read_bytes()
-    for bad in (data[: len(data) // 2], b"", b"not marshal", data.replace(b"version", b"versioN")):
+    for bad in (data[: len(data) // 2], data[:-1], data + b"\0", b"", b"not marshal", data.replace(b"version", b"versioN"),
+                data.replace(b"_marks", b"_marx")):
         Path(saved).write_bytes(bad)
         got = PartLogs.restore(d, saved)
         assert got.dirty and _records(got) == _records(PartLogs(d))
