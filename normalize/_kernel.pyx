@@ -382,9 +382,9 @@ cdef class StrMap:
         return k.h
 
     cdef int _grow(self) except -1:
-        return self._rebuild(self.cap * 2, 2147483647)
+        return self._rebuild(self.cap * 2, <int64_t>1 << 31)  # (every value: all are below 2**31)
 
-    cdef int _rebuild(self, Py_ssize_t cap, int32_t below) except -1:
+    cdef int _rebuild(self, Py_ssize_t cap, int64_t below) except -1:
         """The slots made again, ``cap`` of them, holding the keys whose value is below ``below``."""
         cdef Slot* old = self.slots
         cdef Py_ssize_t old_cap = self.cap, i, j, mask, kept = 0
