@@ -27,3 +27,15 @@ def test_the_tool_comparison_prints_a_row_per_tool_it_ran_and_says_which_it_skip
         assert "monofixer (bifixer)" not in rows
     else:
         assert "monofixer (bifixer)" in rows
+
+
+def test_the_lexicon_fill_bench_makes_the_lexicon_start_afresh_below_its_cap():
+    """bench/lexicon_fill.py caps the flagger's lexicons: at 100,000 entries the seeds' first
+    20 documents never fill them, at 200 they start afresh again and again; a row a cap."""
+    got = subprocess.run([sys.executable, "bench/lexicon_fill.py", "--docs", "20", "--caps", "100000,200",
+                          "--passes", "2", "--reps", "1"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert got.returncode == 0, got.stderr
+    rows = [line.split(" | ") for line in got.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    assert [r[0].lstrip("| ") for r in rows] == ["cap", "100,000", "200"]
+    assert int(rows[1][2]) == 0 and int(rows[2][2]) > 0
+    assert rows[1][5].rstrip(" |") == "+0%"
