@@ -327,11 +327,12 @@ cdef class StrMap:
     cdef Py_ssize_t count
     cdef uint32_t* arena
     cdef Py_ssize_t arena_n, arena_cap
+    cdef Py_ssize_t marked, marked_arena  # what mark() saw: keys, code points of the arena
 
     def __cinit__(self):
         self.slots = NULL
         self.arena = NULL
-        self.cap = self.count = self.arena_n = self.arena_cap = 0
+        self.cap = self.count = self.arena_n = self.arena_cap = self.marked = self.marked_arena = 0
         self._alloc(16)
 
     def __dealloc__(self):
@@ -356,8 +357,7 @@ cdef class StrMap:
 
     cdef int clear(self) except -1:
         self._alloc(16)
-        self.count = 0
-        self.arena_n = 0
+        self.count = self.arena_n = self.marked = self.marked_arena = 0
         return 0
 
     cdef const uint32_t* slot_chars(self, Slot* slot, uint32_t* buf, Py_ssize_t* n) noexcept:
@@ -407,13 +407,18 @@ cdef class StrMap:
         self.count = kept
         return 0
 
-    cdef int truncate(self, int32_t below, Py_ssize_t arena_n) except -1:
-        """Back to an earlier state of a map whose values number its keys in order of insertion
-        (sm_intern, the lexicon's table): the keys whose value is ``below`` or more are dropped,
-        and so is the arena past ``arena_n`` (its length when they were added). The capacity
-        stays: the map is about to fill again."""
-        self._rebuild(self.cap, below)
-        self.arena_n = arena_n
+    cdef int mark(self) except -1:
+        """Remember the map as it is now, for :meth:`back_to_mark`."""
+        self.marked, self.marked_arena = self.count, self.arena_n
+        return 0
+
+    cdef int back_to_mark(self) except -1:
+        """Back to the map :meth:`mark` saw (nothing when not marked), for a map whose values
+        number its keys in order of insertion (sm_intern, the lexicon's table): the keys added
+        since are dropped, and their part of the arena. The capacity stays: the map is about
+        to fill again."""
+        self._rebuild(self.cap, self.marked)
+        self.arena_n = self.marked_arena
         return 0
 
     cdef str key_at(self, Py_ssize_t i):
@@ -2357,14 +2362,12 @@ cdef class Lexicon:
     cdef IBuf ents  # per entry, one after the other: bits, fluency code, low id, non-Latin characters
     cdef Vocabulary vocab
     cdef StrMap skip
-    cdef int32_t kept, kept_lows  # the entries (lowercase forms) kept when the table starts afresh
-    cdef Py_ssize_t kept_arena, kept_lows_arena
+    cdef Py_ssize_t kept  # the entries kept when the table starts afresh (table and lows: marked then)
 
     def __init__(self, describe, Py_ssize_t max_entries=100_000, Vocabulary vocabulary=None, skip=()):
         self.describe = describe
         self.max_entries = max_entries
-        self.kept = self.kept_lows = 0
-        self.kept_arena = self.kept_lows_arena = 0
+        self.kept = 0
         self.table = StrMap()
         self.lows = StrMap()
         self.vocab = vocabulary
@@ -2381,8 +2384,8 @@ cdef class Lexicon:
         if self.table.count < self.max_entries:
             return
         if 2 * self.kept <= self.max_entries:
-            self.table.truncate(self.kept, self.kept_arena)
-            self.lows.truncate(self.kept_lows, self.kept_lows_arena)
+            self.table.back_to_mark()
+            self.lows.back_to_mark()
         else:  # (seeded after more than half the table had filled: nothing kept)
             self.table.clear()
             self.lows.clear()
@@ -2392,8 +2395,9 @@ cdef class Lexicon:
         """Describe ``tokens`` now (see kernel.py); a table that starts afresh keeps them."""
         for tok in list(dict.fromkeys(t for t in tokens if t))[: self.max_entries // 2]:
             self.entry(tok)
-        self.kept, self.kept_arena = self.table.count, self.table.arena_n
-        self.kept_lows, self.kept_lows_arena = self.lows.count, self.lows.arena_n
+        self.kept = self.table.count
+        self.table.mark()
+        self.lows.mark()
 
     cdef int32_t low_id(self, object low) except -2:
         if low is None:

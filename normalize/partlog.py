@@ -190,10 +190,10 @@ class PartLogs:
         index them either)."""
         state: dict[str, Any] = {name: getattr(self, name) for name in self._PLAIN}
         state["_chunk_rows"] = [[rel, chunk, row] for (rel, chunk), row in self._chunk_rows.items()]
-        raw = [(name, getattr(self, name)) for name in (*self._ARRAYS, "_sha", "_marks")]
-        state["raw"] = [(name, getattr(a, "typecode", "B"), len(a) * getattr(a, "itemsize", 1)) for name, a in raw]
+        raw = {name: getattr(self, name) for name in (*self._ARRAYS, "_sha", "_marks")}
+        state["raw"] = [(name, getattr(a, "typecode", "B"), memoryview(a).nbytes) for name, a in raw.items()]
         state["dir"], state["version"] = self.dir, self._VERSION
-        atomic_write(Path(path), [marshal.dumps(state), *(memoryview(a).cast("B") for _, a in raw)])
+        atomic_write(Path(path), [marshal.dumps(state), *(memoryview(a).cast("B") for a in raw.values())])
         self.dirty = False
 
     @classmethod
