@@ -97,7 +97,9 @@ def main() -> None:
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="TOML settings: rules, jobs, only, skip, text_field, threshold, flagger, engine, scheduler, chunk_mb, "
                    "max_document_mb, checksum, quiet.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1),
+              help="Worker processes (default: every core this process may use, after its CPU affinity "
+                   "and any container CPU quota).")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default=None,
               help="Execution engine: local worker processes (default) or a Dask cluster.")
 @click.option("--scheduler", metavar="ADDR",

@@ -601,6 +601,16 @@ class WorkSpec:
     run: int = field(default=1, compare=False)
 
 
+def usable_cores() -> int:
+    """How many CPUs this process may use: the machine's, narrowed by its CPU affinity (taskset,
+    Slurm, numactl) and by a container's CPU quota (cgroups v1 and v2: docker --cpus, Kubernetes
+    limits), as loky (joblib's process pool) counts them. The default of ``--jobs``: a worker
+    for a core the process may not use would only add memory and contention."""
+    from loky import cpu_count  # imported here: only a run without --jobs asks
+
+    return cpu_count()
+
+
 def normalizer_for(spec: WorkSpec, rules: RuleSet | None = None) -> Normalizer:
     """The worker's pipeline, built once per worker process and spec."""
     if _STATE.get("spec") != spec:
@@ -1351,7 +1361,7 @@ def _run(in_dir: Inputs, out_dir: Path, options: RunOptions, t0: float, meta: Pa
     _sweep_temporaries(out_dir)
     threshold = effective_threshold(options)
     key = run_key(options, threshold)
-    jobs = options.jobs or os.cpu_count() or 1
+    jobs = options.jobs or usable_cores()
 
     # 1. plan
     spool = _Spool(meta)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -97,6 +98,27 @@ def test_output_is_deterministic_across_job_counts(seed_run, tmp_path):
         assert (out / "_normalize" / name).read_bytes() == (seed_run / "_normalize" / name).read_bytes()
     for src in CORPUS.glob("*.txt"):
         assert (out / src.name).read_bytes() == (seed_run / src.name).read_bytes()
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs CPU affinity and two CPUs to narrow it to one")
+def test_jobs_default_to_the_cores_the_process_may_use(tmp_path):
+    """Started under `taskset -c N` (or a Slurm allocation of one CPU) on a machine of several,
+    a run without --jobs starts one worker, not one per CPU of the machine."""
+    inp = tmp_path / "in"
+    inp.mkdir()
+    for i in range(3):
+        (inp / f"{i}.txt").write_text(f"Article {i}: NATO ,  the Alliance said so.\n")
+    one = min(os.sched_getaffinity(0))
+    r = subprocess.run([sys.executable, "-m", "normalize", "run", str(inp), str(tmp_path / "o1"), "-q"],
+                       preexec_fn=lambda: os.sched_setaffinity(0, {one}), capture_output=True, timeout=300)
+    assert r.returncode == 0, r.stderr.decode()
+    assert json.loads((tmp_path / "o1" / "_normalize" / "summary.json").read_text())["timings"]["jobs"] == 1
+    # unrestricted, every CPU of the affinity set (this machine has no tighter container quota)
+    assert cli("run", str(inp), str(tmp_path / "o2"), "-q").returncode == 0
+    jobs = json.loads((tmp_path / "o2" / "_normalize" / "summary.json").read_text())["timings"]["jobs"]
+    assert 2 <= jobs <= len(os.sched_getaffinity(0))
+    assert (tmp_path / "o1" / "0.txt").read_bytes() == (tmp_path / "o2" / "0.txt").read_bytes()
 
 
 @pytest.mark.parametrize("where", ["same", "inside"])
