@@ -416,7 +416,7 @@ def test_dask_engine_gives_the_same_bytes_as_the_local_engine(corpus, tmp_path):
 def test_the_dask_engine_sends_small_files_in_batches(tmp_path):
     """One task per small file spends more on the scheduler than on the file (3,636 files:
     27.5 s against 4.1 s with the local engine); a task holds a batch of units, as the local
-    engine's do. Counted on the scheduler, for 70 files: as many tasks as batches, every file
+    engine's do. Counted on the scheduler, for two batches' worth of files and six more: as many tasks as batches, every file
     written, the same bytes as the local engine."""
     pytest.importorskip("distributed")
     from distributed import LocalCluster
@@ -427,7 +427,8 @@ def test_the_dask_engine_sends_small_files_in_batches(tmp_path):
 
     inp = tmp_path / "in"
     inp.mkdir()
-    for i in range(70):
+    files = 2 * BATCH_UNITS + 6  # two full batches and a short one
+    for i in range(files):
         (inp / f"{i:03d}.txt").write_text(f"Report {i}: NATO ,  the Alliance met.\n", encoding="utf-8")
 
     class Tasks(SchedulerPlugin):
@@ -443,9 +444,9 @@ def test_the_dask_engine_sends_small_files_in_batches(tmp_path):
         cluster.scheduler.add_plugin(tasks)
         res = run(inp, tmp_path / "dask", RunOptions(rules=RuleSet.load(), engine="dask",
                                                        scheduler=cluster.scheduler_address, quiet=True))
-    assert res.exit_code == 0 and res.summary["documents"]["written"] == 70
+    assert res.exit_code == 0 and res.summary["documents"]["written"] == files
     batches = [k for k in tasks.keys if k.startswith("work_batch")]
-    assert len(batches) == -(-70 // BATCH_UNITS) == len(tasks.keys), tasks.keys
+    assert len(batches) == 3 == len(tasks.keys), tasks.keys
     cli("run", str(inp), str(tmp_path / "local"), "-q", "--jobs", "2")
     assert outputs(tmp_path / "dask") == outputs(tmp_path / "local")
 
