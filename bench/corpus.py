@@ -39,9 +39,10 @@ def copies(docs: list[str], n: int) -> Iterator[tuple[str, str]]:
             yield f"{k:03d}/{i:05d}.txt", (text if k == 0 else f"Copy {k}.\n{text}")
 
 
-def write(out: Path, n: int = 1) -> tuple[int, int]:
-    """Write the corpus under ``out``; returns (documents, bytes)."""
-    docs = documents()
+def write(out: Path, n: int = 1, docs_wanted: int | None = None) -> tuple[int, int]:
+    """Write the corpus (its first ``docs_wanted`` documents, else all) under ``out``; returns
+    (documents, bytes)."""
+    docs = documents()[:docs_wanted]
     count = size = 0
     for rel, text in copies(docs, n):
         path = out / rel

@@ -2,10 +2,10 @@
 real command line, alternating, with the same number of workers (the Dask engine on a
 LocalCluster it starts, as `normalize run IN OUT --engine dask` does without --scheduler).
 
-    python bench/dask_engine.py [--copies 1] [--jobs 2] [--reps 2]
+    python bench/dask_engine.py [--copies 1] [--docs N] [--jobs 2] [--reps 2]
 
 Prints each engine's wall time and work phase (summary.json), their ratio, and whether the two
-runs' outputs are the same bytes (the part logs, summary.json and .assembled aside).
+runs' outputs are the same bytes (the part logs and their index, summary.json and .assembled aside).
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import write
 from targets import cli_run
 
-SKIP = ("_normalize/summary.json", "_normalize/.assembled", "_normalize/.by-file.tsv", "_normalize/report.html")
+# what names the part logs or the run (the part logs themselves, their index) may differ by engine
+SKIP = ("_normalize/summary.json", "_normalize/.assembled", "_normalize/.by-file.tsv", "_normalize/report.html",
+        "_normalize/.parts-index")
 
 
 def outputs(out: Path) -> dict[str, bytes]:
@@ -33,12 +35,13 @@ def outputs(out: Path) -> dict[str, bytes]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--copies", type=int, default=1)
+    ap.add_argument("--docs", type=int, default=None, help="the corpus's first N documents only")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--reps", type=int, default=2)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         inp = Path(tmp) / "in"
-        files, size = write(inp, args.copies)
+        files, size = write(inp, args.copies, args.docs)
         print(f"{files:,} files, {size / 1e6:.1f} MB; --jobs {args.jobs}; {args.reps} alternating runs each")
         wall: dict[str, list[float]] = {"local": [], "dask": []}
         work: dict[str, list[float]] = {"local": [], "dask": []}

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -39,3 +41,16 @@ def test_the_lexicon_fill_bench_makes_the_lexicon_start_afresh_below_its_cap():
     assert [r[0].lstrip("| ") for r in rows] == ["cap", "100,000", "200"]
     assert int(rows[1][2]) == 0 and int(rows[2][2]) > 0
     assert rows[1][5].rstrip(" |") == "+0%"
+
+
+def test_the_dask_bench_runs_both_engines_and_finds_the_same_bytes():
+    """bench/dask_engine.py over 300 documents (three tasks of each engine): a row an engine,
+    and the two runs' outputs compared byte for byte."""
+    pytest.importorskip("distributed")
+    got = subprocess.run([sys.executable, "bench/dask_engine.py", "--docs", "300", "--reps", "1"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert got.returncode == 0, got.stderr
+    assert got.stdout.startswith("300 files")
+    rows = [line.split(" | ")[0].lstrip("| ") for line in got.stdout.splitlines() if line.startswith("| ")]
+    assert rows == ["engine", "---", "local", "dask"]
+    assert got.stdout.rstrip().endswith("the same output bytes: yes")
