@@ -43,8 +43,9 @@ import sys
 import time
 import traceback
 import zlib
+from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -1063,6 +1064,28 @@ def work_batch(spec: WorkSpec, units: list[Unit]) -> int:
     return len(units)
 
 
+def work_range(spec: WorkSpec, todo_file: str, start: int, end: int) -> int:
+    """:func:`work_batch` on the units the plan's todo file holds from byte ``start`` to
+    ``end``: the local engine's task. The worker reads its units there itself, so the main
+    process, which feeds every worker, neither reads nor pickles them (see :class:`_Spool`)."""
+    with open(todo_file, "rb") as fh:
+        fh.seek(start)
+        return work_batch(spec, _read_units(fh.read(end - start)))
+
+
+def _read_units(data: bytes) -> list[Unit]:
+    """The units of the spool records in ``data`` (each a 4-byte length and a marshalled unit)."""
+    out: list[Unit] = []
+    pos, end = 0, len(data)
+    while pos < end:
+        size = int.from_bytes(data[pos : pos + 4], "little")
+        out.append(Unit(*marshal.loads(data[pos + 4 : pos + 4 + size])))
+        pos += 4 + size
+    if pos != end:
+        raise ValueError("a plan record cut short")
+    return out
+
+
 #: a task holds consecutive units up to this many, or this many input bytes (at 32 units, the
 #: main process spent 0.35 s of CPU handing out and collecting the 455 tasks of 14,544 small
 #: files, CPU that two workers on two cores lose; at 128, 0.18 s)
@@ -1070,27 +1093,37 @@ BATCH_UNITS = 128
 BATCH_BYTES = 256 * 1024
 
 
-def _batches(units: Iterable[Unit]) -> Iterator[list[Unit]]:
-    batch: list[Unit] = []
-    size = 0
-    for u in units:
-        n = (u.end - u.start) if u.end is not None else max(u.size, 0)
-        if batch and (len(batch) >= BATCH_UNITS or size + n > BATCH_BYTES):
-            yield batch
-            batch, size = [], 0
-        batch.append(u)
-        size += n
-    if batch:
-        yield batch
+def batch_units(remaining: int, workers: int) -> int:
+    """How many units the next task holds when ``remaining`` units are left for ``workers``:
+    :data:`BATCH_UNITS` while there are many, then fewer as the run nears its end (a share of
+    what is left, "guided" scheduling), so that the workers finish together instead of one
+    idling while another ends a full batch."""
+    return max(1, min(BATCH_UNITS, remaining // (4 * max(workers, 1))))
 
 
-def _local(spec: WorkSpec, units: Iterable[Unit], jobs: int, rules: RuleSet) -> Iterator[int]:
-    """Does ``units`` in ``jobs`` worker processes; yields how many units each task finished."""
+def task_bounds(sizes: Sequence[int], workers: int) -> Iterator[tuple[int, int]]:
+    """The tasks over units of these input ``sizes``, in order, as index ranges ``[a, b)``: each
+    of :func:`batch_units` units, or fewer where they would hold more than :data:`BATCH_BYTES`
+    of input (a larger unit goes alone)."""
+    total, a = len(sizes), 0
+    while a < total:
+        want, b, size = batch_units(total - a, workers), a + 1, sizes[a]
+        while b < total and b - a < want and size + sizes[b] <= BATCH_BYTES:
+            size += sizes[b]
+            b += 1
+        yield a, b
+        a = b
+
+
+def _local(spec: WorkSpec, spool: _Spool, jobs: int, rules: RuleSet) -> Iterator[int]:
+    """Does the units ``spool`` has still to do in ``jobs`` worker processes; yields how many
+    units each task finished."""
     if jobs == 1:
         normalizer_for(spec, rules)
-        for u in units:
-            work(spec, u)
-            yield 1
+        for bounds in task_bounds(spool.todo_bytes, 1):  # a task's units at a time: memory stays flat
+            for u in spool.todo_units(*bounds):
+                work(spec, u)
+                yield 1
         return
     import gc
     import multiprocessing
@@ -1104,28 +1137,32 @@ def _local(spec: WorkSpec, units: Iterable[Unit], jobs: int, rules: RuleSet) -> 
     # A worker the system kills (out of memory, say) breaks the pool: every unit then in flight
     # is run again, alone in a fresh pool; one that kills its worker alone gets no part, which
     # the assembly reports as a failed file. The run goes on either way.
-    todo = _batches(units)
+    todo_file = str(spool.todo_path)
+    todo = task_bounds(spool.todo_bytes, jobs)
     suspects: deque[Unit] = deque()
     retried: set[tuple[str, int]] = set()
     try:
         while True:
-            inflight: dict[Future[int], list[Unit]] = {}
+            # a task's units: a range of the todo file, or a suspect (a list of one unit)
+            inflight: dict[Future[int], tuple[int, int] | list[Unit]] = {}
             executor = ProcessPoolExecutor(jobs, mp_context=ctx)
             broken = False
             try:
                 while not broken:
-                    alone = bool(retried) and any((u.rel, u.chunk) in retried for b in inflight.values() for u in b)
+                    alone = any(isinstance(t, list) for t in inflight.values())  # a suspect runs alone
                     while not alone and len(inflight) < 2 * jobs:
                         if suspects:
                             if inflight:
-                                break  # a suspect runs alone
-                            batch: list[Unit] | None = [suspects.popleft()]
-                        else:
-                            batch = next(todo, None)
-                        if batch is None:
+                                break
+                            unit = suspects.popleft()
+                            inflight[executor.submit(work_batch, spec, [unit])] = [unit]
+                            alone = True
+                            continue
+                        bounds = next(todo, None)
+                        if bounds is None:
                             break
-                        inflight[executor.submit(work_batch, spec, batch)] = batch
-                        alone = bool(retried) and any((u.rel, u.chunk) in retried for u in batch)
+                        start, end = spool.todo_span(*bounds)
+                        inflight[executor.submit(work_range, spec, todo_file, start, end)] = bounds
                     if not inflight:
                         return
                     done, _ = wait(inflight, return_when=FIRST_COMPLETED)
@@ -1139,8 +1176,8 @@ def _local(spec: WorkSpec, units: Iterable[Unit], jobs: int, rules: RuleSet) -> 
                         yield finished
             finally:
                 executor.shutdown(wait=True, cancel_futures=True)
-            for b in inflight.values():  # the pool broke: these get one more chance, each alone
-                for u in b:
+            for task in inflight.values():  # the pool broke: these get one more chance, each alone
+                for u in task if isinstance(task, list) else spool.todo_units(*task):
                     key = (u.rel, u.chunk)
                     if key not in retried:
                         retried.add(key)
@@ -1149,8 +1186,9 @@ def _local(spec: WorkSpec, units: Iterable[Unit], jobs: int, rules: RuleSet) -> 
         gc.unfreeze()
 
 
-def _dask(spec: WorkSpec, units: Iterable[Unit], jobs: int, scheduler: str | None) -> Iterator[int]:
-    """Does ``units`` on a Dask cluster; yields how many units each task finished."""
+def _dask(spec: WorkSpec, spool: _Spool, jobs: int, scheduler: str | None) -> Iterator[int]:
+    """Does the units ``spool`` has still to do on a Dask cluster; yields how many units each
+    task finished."""
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError:
@@ -1162,13 +1200,14 @@ def _dask(spec: WorkSpec, units: Iterable[Unit], jobs: int, scheduler: str | Non
         cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
     try:
-        window = max(4, 4 * sum(client.nthreads().values()))  # tasks in flight: memory stays flat
+        threads = sum(client.nthreads().values())
+        window = max(4, 4 * threads)  # tasks in flight: memory stays flat
         pending = as_completed()
         # a task holds a batch of units, as the local engine's do: one task per small file
         # would spend more on the scheduler's round trips than on cleaning the file
-        it = _batches(units)
-        for batch in it:
-            pending.add(client.submit(work_batch, spec, batch, pure=False))
+        it = task_bounds(spool.todo_bytes, threads)
+        for bounds in it:
+            pending.add(client.submit(work_batch, spec, spool.todo_units(*bounds), pure=False))
             if pending.count() >= window:
                 break
         for fut in pending:
@@ -1176,7 +1215,7 @@ def _dask(spec: WorkSpec, units: Iterable[Unit], jobs: int, scheduler: str | Non
             fut.release()
             nxt = next(it, None)
             if nxt is not None:
-                pending.add(client.submit(work_batch, spec, nxt, pure=False))
+                pending.add(client.submit(work_batch, spec, spool.todo_units(*nxt), pure=False))
     finally:
         client.close()
         if cluster is not None:
@@ -1283,18 +1322,48 @@ class _Sink:
 
 class _Spool:
     """The plan in a temporary file, a unit's fields at a time (marshalled: this process alone
-    reads it back, and JSON cost a re-run more than hashing its inputs): replayed for work and
-    for assembly."""
+    reads it back, and JSON cost a re-run more than hashing its inputs): replayed for
+    assembly. The units still to do are also written to a second file, which the work reads:
+    a local worker reads its task's units there itself, given where they lie (:meth:`todo_span`),
+    so the main process neither reads nor pickles them."""
 
     def __init__(self, meta: Path) -> None:
         self.path = meta / ".plan.tmp"
+        self.todo_path = meta / ".todo.tmp"
         self.fh = open(self.path, "w+b")  # noqa: SIM115
+        self.todo_fh = open(self.todo_path, "w+b")  # noqa: SIM115
         self.count = 0
+        #: where each unit still to do starts in the todo file, then where the file ends
+        self.todo_at = array("q", [0])
+        #: each unit's input bytes (a chunk's, or the file's), for sizing tasks
+        self.todo_bytes = array("q")
 
     def add(self, unit: Unit) -> None:
         data = marshal.dumps(_unit_fields(unit))
-        self.fh.write(len(data).to_bytes(4, "little") + data)
+        record = len(data).to_bytes(4, "little") + data
+        self.fh.write(record)
         self.count += 1
+        if not unit.reuse:
+            self.todo_fh.write(record)
+            self.todo_at.append(self.todo_at[-1] + len(record))
+            self.todo_bytes.append((unit.end - unit.start) if unit.end is not None else max(unit.size, 0))
+
+    def flush(self) -> None:
+        self.fh.flush()
+        self.todo_fh.flush()
+
+    def todo_span(self, a: int, b: int) -> tuple[int, int]:
+        """Where units ``a`` to ``b`` (excluded) of those still to do lie in the todo file."""
+        return self.todo_at[a], self.todo_at[b]
+
+    def todo_units(self, a: int, b: int) -> list[Unit]:
+        """Units ``a`` to ``b`` (excluded) of those still to do."""
+        start, end = self.todo_span(a, b)
+        self.todo_fh.flush()
+        self.todo_fh.seek(start)
+        data = self.todo_fh.read(end - start)
+        self.todo_fh.seek(0, os.SEEK_END)
+        return _read_units(data)
 
     def __iter__(self) -> Iterator[Unit]:
         self.fh.flush()
@@ -1303,9 +1372,10 @@ class _Spool:
                 yield Unit(*marshal.loads(fh.read(int.from_bytes(head, "little"))))
 
     def close(self) -> None:
-        self.fh.close()
-        with contextlib.suppress(OSError):
-            self.path.unlink()
+        for fh, path in ((self.fh, self.path), (self.todo_fh, self.todo_path)):
+            fh.close()
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
 _TMP_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
@@ -1317,7 +1387,7 @@ def _sweep_temporaries(out_dir: Path) -> int:
     for dirpath, _dirnames, filenames in os.walk(out_dir):
         for name in filenames:
             if _TMP_NAME.match(name) or (name.startswith(".") and name.endswith(".jsonl.tmp")) \
-                    or name in (".flags.csv.tmp", ".plan.tmp", _OLD_PARTS_INDEX, f".{INDEX_FILE}.tmp"):
+                    or name in (".flags.csv.tmp", ".plan.tmp", ".todo.tmp", _OLD_PARTS_INDEX, f".{INDEX_FILE}.tmp"):
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(dirpath, name))
                     removed += 1
@@ -1406,13 +1476,13 @@ def _run(in_dir: Inputs, out_dir: Path, options: RunOptions, t0: float, meta: Pa
         if todo:
             t1 = time.perf_counter()
             rules = options.loaded_rules()
-            units = (u for u in spool if not u.reuse)
+            spool.flush()
             if options.engine == "dask":
-                results = _dask(spec, units, jobs, options.scheduler)
+                results = _dask(spec, spool, jobs, options.scheduler)
             else:
                 normalizer_for(spec, rules)  # (timed apart: what every run pays once, before its workers start)
                 t_load = time.perf_counter() - t1
-                results = _local(spec, units, min(jobs, todo), rules)
+                results = _local(spec, spool, min(jobs, todo), rules)
             for finished in results:
                 if progress is not None:
                     progress.update(finished)

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus_in"
@@ -413,17 +415,62 @@ def test_dask_engine_gives_the_same_bytes_as_the_local_engine(corpus, tmp_path):
     assert outputs(dask) == outputs(local)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 300_000), max_size=1500), st.integers(1, 128))
+def test_tasks_hold_every_unit_once_and_shrink_as_the_run_nears_its_end(sizes, workers):
+    """Tasks take the plan's units in order, each once; a task holds at most BATCH_UNITS units
+    and BATCH_BYTES of input (a larger unit goes alone), and at most a quarter of a worker's
+    share of what is left, so there are at least as many tasks as workers (while there are as
+    many units) and the last tasks are small."""
+    from normalize.runner import BATCH_BYTES, BATCH_UNITS, task_bounds
+
+    tasks = list(task_bounds(sizes, workers))
+    assert [i for a, b in tasks for i in range(a, b)] == list(range(len(sizes)))
+    for a, b in tasks:
+        assert 1 <= b - a <= max(1, min(BATCH_UNITS, (len(sizes) - a) // (4 * workers)))
+        assert b - a == 1 or sum(sizes[a:b]) <= BATCH_BYTES
+        # cut only where the next unit would not fit
+        if b < len(sizes) and b - a < max(1, min(BATCH_UNITS, (len(sizes) - a) // (4 * workers))):
+            assert sum(sizes[a : b + 1]) > BATCH_BYTES
+    assert len(tasks) >= min(workers, len(sizes))
+
+
+def _finish(tasks: list[int], workers: int) -> int:
+    """When the last worker is done: each takes the next task as it comes free (a unit, a tick)."""
+    import heapq
+
+    free = [0] * workers
+    for n in tasks:
+        heapq.heappush(free, heapq.heappop(free) + n)
+    return max(free)
+
+
+@pytest.mark.parametrize("units,workers", [(3636, 64), (3636, 2), (14544, 2), (500, 16), (100_000, 96)])
+def test_with_many_workers_every_worker_gets_work_and_all_finish_together(units, workers):
+    """3,636 small files on 64 cores: tasks of a fixed 128 units would be 29, so 35 workers would
+    get none and the run would take 128 units' time where 57 would do (2.2x); guided tasks finish
+    within a few units of the ideal, for few or many workers."""
+    from normalize.runner import BATCH_UNITS, task_bounds
+
+    tasks = [b - a for a, b in task_bounds([1000] * units, workers)]
+    ideal = -(-units // workers)
+    assert _finish(tasks, workers) <= ideal + 4
+    fixed = [min(BATCH_UNITS, units - k) for k in range(0, units, BATCH_UNITS)]
+    if (units, workers) == (3636, 64):
+        assert len(fixed) == 29 and _finish(fixed, workers) == 128 and ideal == 57
+
+
 def test_the_dask_engine_sends_small_files_in_batches(tmp_path):
     """One task per small file spends more on the scheduler than on the file (3,636 files:
     27.5 s against 4.1 s with the local engine); a task holds a batch of units, as the local
-    engine's do. Counted on the scheduler, for two batches' worth of files and six more: as many tasks as batches, every file
+    engine's do. Counted on the scheduler, for two full tasks' worth of files and six more: as many tasks as batches, every file
     written, the same bytes as the local engine."""
     pytest.importorskip("distributed")
     from distributed import LocalCluster
     from distributed.diagnostics.plugin import SchedulerPlugin
 
     from normalize.rules import RuleSet
-    from normalize.runner import BATCH_UNITS, RunOptions, run
+    from normalize.runner import BATCH_UNITS, RunOptions, run, task_bounds
 
     inp = tmp_path / "in"
     inp.mkdir()
@@ -446,7 +493,9 @@ def test_the_dask_engine_sends_small_files_in_batches(tmp_path):
                                                        scheduler=cluster.scheduler_address, quiet=True))
     assert res.exit_code == 0 and res.summary["documents"]["written"] == files
     batches = [k for k in tasks.keys if k.startswith("work_batch")]
-    assert len(batches) == 3 == len(tasks.keys), tasks.keys
+    # one worker thread: tasks of 65, 49, 37, ... units (a quarter of what is left), down to 1
+    expected = len(list(task_bounds([100] * files, 1)))
+    assert 10 < len(batches) == expected == len(tasks.keys) < files, tasks.keys
     cli("run", str(inp), str(tmp_path / "local"), "-q", "--jobs", "2")
     assert outputs(tmp_path / "dask") == outputs(tmp_path / "local")
 
@@ -466,7 +515,7 @@ def test_a_new_run_sweeps_what_a_killed_assembly_left(tmp_path):
     meta = tmp_path / "_normalize"
     meta.mkdir()
     left = [f".{name}.tmp" for name in (*SECTIONS, "manifest.jsonl", INDEX_FILE)]
-    left += [".plan.tmp", _OLD_PARTS_INDEX, f".{PARTS_INDEX}.0a1b2c3d.tmp"]
+    left += [".plan.tmp", ".todo.tmp", _OLD_PARTS_INDEX, f".{PARTS_INDEX}.0a1b2c3d.tmp"]
     for name in [*left, "flags.jsonl", INDEX_FILE, PARTS_INDEX]:
         (meta / name).write_text("x")
     assert _sweep_temporaries(tmp_path) == len(left)
