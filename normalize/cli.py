@@ -6,8 +6,11 @@ Exit codes: 0 all documents processed; 1 some documents failed (the rest still w
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,35 @@ def _mib(mb: float) -> int:
     if mb <= 0:
         raise UsageError(f"a size in MB must be positive, not {mb}")
     return int(mb * 1024 * 1024)
+
+
+class _Stopped(Exception):
+    """A run stopped by Ctrl-C (SIGINT) or SIGTERM (kill, timeout, a batch scheduler)."""
+
+    def __init__(self, signum: int, what: str) -> None:
+        super().__init__(what)
+        self.signum, self.what = signum, what
+
+
+@contextlib.contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """Turn SIGTERM and Ctrl-C into :class:`_Stopped`, so that the run ends as it does on
+    any error (the tasks in hand finish, temporary files go, the lock is let go) and the
+    command exits 128 + the signal's number (143, 130) with a word on how to go on."""
+    def terminated(signum: int, frame: Any) -> None:
+        raise _Stopped(signum, "stopped (SIGTERM)")
+
+    try:
+        before = signal.signal(signal.SIGTERM, terminated)
+    except ValueError:  # not the main thread (the command run from a thread): leave it be
+        before = None
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise _Stopped(signal.SIGINT, "interrupted (Ctrl-C)") from None
+    finally:
+        if before is not None:
+            signal.signal(signal.SIGTERM, before)
 
 
 def _fail(message: str) -> None:
@@ -158,10 +190,15 @@ def run_cmd(in_dir: str, out_dir: Path, rules_dir: str | None, config_file: Path
         )
         if options.scheduler and options.engine != "dask":
             raise UsageError("--scheduler needs --engine dask")
-        result = run(in_dir, out_dir, options)
+        with _stopped_by_signals():
+            result = run(in_dir, out_dir, options)
     except UsageError as exc:
         _fail(str(exc))
         return
+    except _Stopped as exc:
+        click.echo(f"normalize: {exc.what}; the files finished so far are kept and no partial file is visible: "
+                   "run the same command again to finish", err=True)
+        sys.exit(128 + exc.signum)
     s = result.summary
     if not options.quiet:
         docs = s["documents"]

@@ -1115,6 +1115,32 @@ def task_bounds(sizes: Sequence[int], workers: int) -> Iterator[tuple[int, int]]
         a = b
 
 
+def _worker_start() -> None:
+    """In each local worker process as it starts. It lets go of the run's lock (a forked worker
+    inherits the descriptor, and a worker that outlived the main process would keep the next
+    run out). It ends when the main process ends, however that ends: killed, by the system or
+    by ``kill``, the main process could not stop it, and it would wait for work forever. Ctrl-C
+    is the main process's to handle (it lets the tasks in hand finish), and SIGTERM ends it at once."""
+    import multiprocessing
+    import signal
+    import threading
+
+    fd = _STATE.pop("lock_fd", None)
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)  # (the lock holds while the main process keeps its own descriptor)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_end_with, args=(parent,), name="normalize-orphan-watch", daemon=True).start()
+
+
+def _end_with(parent: Any) -> None:
+    parent.join()  # returns when the main process is gone (its end of a pipe closed)
+    os._exit(1)
+
+
 def _local(spec: WorkSpec, spool: _Spool, jobs: int, rules: RuleSet) -> Iterator[int]:
     """Does the units ``spool`` has still to do in ``jobs`` worker processes; yields how many
     units each task finished."""
@@ -1145,7 +1171,7 @@ def _local(spec: WorkSpec, spool: _Spool, jobs: int, rules: RuleSet) -> Iterator
         while True:
             # a task's units: a range of the todo file, or a suspect (a list of one unit)
             inflight: dict[Future[int], tuple[int, int] | list[Unit]] = {}
-            executor = ProcessPoolExecutor(jobs, mp_context=ctx)
+            executor = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_start)
             broken = False
             try:
                 while not broken:
@@ -1430,8 +1456,10 @@ def _only_run(meta: Path) -> Iterator[None]:
         except OSError:
             raise UsageError(f"another normalize run is writing to {meta.parent} (it holds {meta / LOCK_FILE}); "
                              "wait for it to end") from None
+        _STATE["lock_fd"] = fd  # a worker lets go of its inherited copy (_worker_start)
         yield
     finally:
+        _STATE.pop("lock_fd", None)
         os.close(fd)
 
 

@@ -405,6 +405,86 @@ def test_killed_runs_resume_to_the_same_bytes_and_never_show_a_partial_file(tmp_
     assert not [p for p in out.rglob("*.tmp")], "temporary files were left behind"
 
 
+def _children(pid: int) -> list[int]:
+    """The processes ``pid`` started (its workers), from Linux's /proc."""
+    got: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        got += [int(c) for c in (task / "children").read_text().split()]
+    return got
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs still (a zombie waiting to be reaped has ended)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+@pytest.fixture
+def slow_corpus(tmp_path: Path) -> Path:
+    """Enough small files that a run with two workers is still working a second after it starts."""
+    inp = tmp_path / "in"
+    inp.mkdir()
+    seeds = [p.read_text(encoding="utf-8") for p in sorted(CORPUS.glob("*.txt"))]
+    for i in range(1500):
+        (inp / f"{i:04d}.txt").write_text(f"Copy {i}.\n" + seeds[i % len(seeds)][:1500], encoding="utf-8")
+    return inp
+
+
+def _started(inp: Path, out: Path) -> tuple[subprocess.Popen, list[int]]:
+    """`normalize run --jobs 2` in a session of its own, once its workers have written a part."""
+    proc = subprocess.Popen([sys.executable, "-m", "normalize", "run", str(inp), str(out), "--jobs", "2"],
+                            cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    parts = out / "_normalize" / "parts"
+    while not (parts.is_dir() and any(p.stat().st_size for p in parts.iterdir())):
+        assert proc.poll() is None and time.monotonic() < deadline, "the run ended before it could be stopped"
+        time.sleep(0.01)
+    workers = _children(proc.pid)
+    assert len(workers) == 2, workers
+    return proc, workers
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds the workers in Linux's /proc")
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "Ctrl-C"])
+def test_a_run_stopped_by_a_signal_leaves_no_worker_behind_and_the_next_run_finishes_it(slow_corpus, tmp_path, how):
+    """The main process killed alone (`kill -9 PID`, the system's out-of-memory killer): its
+    workers end with it, instead of waiting for work forever while holding OUT's lock, and the
+    next run finishes the job. SIGTERM (`kill PID`, `timeout`, a batch scheduler) and Ctrl-C
+    (SIGINT to the whole process group, as a terminal sends it) end the run as an error does:
+    exit 143 or 130, a word on how to go on, no temporary file left."""
+    ref = tmp_path / "ref"
+    assert cli("run", str(slow_corpus), str(ref), "-q", "--jobs", "2").returncode == 0
+    out = tmp_path / "out"
+    proc, workers = _started(slow_corpus, out)
+    if how == "Ctrl-C":
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        os.kill(proc.pid, getattr(signal, how))
+    try:
+        proc.wait(timeout=60)
+        deadline = time.monotonic() + 10
+        while any(map(_alive, workers)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(map(_alive, workers)), "a worker outlived the run"
+    finally:
+        for pid in filter(_alive, workers):  # (a failing test leaves no process behind)
+            os.kill(pid, signal.SIGKILL)
+    err = proc.stderr.read()
+    if how == "SIGKILL":
+        assert proc.returncode == -signal.SIGKILL
+    else:
+        assert proc.returncode == {"SIGTERM": 143, "Ctrl-C": 130}[how], err.decode()
+        assert b"run the same command again to finish" in err and b"Traceback" not in err, err.decode()
+        assert not list((out / "_normalize").glob("*.tmp")), "the plan's temporary files were left"
+    r = cli("run", str(slow_corpus), str(out), "-q", "--jobs", "2")
+    assert r.returncode == 0, r.stderr.decode()  # (not "another normalize run is writing to ...")
+    assert summary(out)["units"]["reused"] > 0
+    assert outputs(out) == outputs(ref)
+
+
 def test_dask_engine_gives_the_same_bytes_as_the_local_engine(corpus, tmp_path):
     pytest.importorskip("distributed")
     local, dask = tmp_path / "local", tmp_path / "dask"
