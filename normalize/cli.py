@@ -7,6 +7,7 @@ Exit codes: 0 all documents processed; 1 some documents failed (the rest still w
 from __future__ import annotations
 
 import contextlib
+import errno
 import signal
 import sys
 import tomllib
@@ -63,6 +64,18 @@ def _stopped_by_signals() -> Iterator[None]:
     finally:
         if before is not None:
             signal.signal(signal.SIGTERM, before)
+
+
+#: a run stopped by the system refusing a read or write (a full disk, a quota, a file system
+#: gone read-only): sysexits.h's EX_IOERR
+EXIT_IO = 74
+
+
+def _os_error(exc: OSError) -> str:
+    """"No space left on device (ENOSPC) at PATH", from an OSError raised here or in a worker."""
+    name = errno.errorcode.get(exc.errno or 0)
+    where = f" at {exc.filename}" if exc.filename else ""
+    return f"{exc.strerror or exc}{f' ({name})' if name else ''}{where}"
 
 
 def _fail(message: str) -> None:
@@ -199,6 +212,10 @@ def run_cmd(in_dir: str, out_dir: Path, rules_dir: str | None, config_file: Path
         click.echo(f"normalize: {exc.what}; the files finished so far are kept and no partial file is visible: "
                    "run the same command again to finish", err=True)
         sys.exit(128 + exc.signum)
+    except OSError as exc:  # the machine's, not a document's (those are errors.jsonl lines): a full disk, say
+        click.echo(f"normalize: error: {_os_error(exc)}; the files finished so far are kept and no partial "
+                   "file is visible: fix that and run the same command again to finish", err=True)
+        sys.exit(EXIT_IO)
     s = result.summary
     if not options.quiet:
         docs = s["documents"]

@@ -8,6 +8,7 @@ were assembled from).
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -16,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -483,6 +485,52 @@ def test_a_run_stopped_by_a_signal_leaves_no_worker_behind_and_the_next_run_fini
     assert r.returncode == 0, r.stderr.decode()  # (not "another normalize run is writing to ...")
     assert summary(out)["units"]["reused"] > 0
     assert outputs(out) == outputs(ref)
+
+
+@contextlib.contextmanager
+def _small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A file system of 2 MB (tmpfs), made larger on leaving; needs root, else the test skips."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+@pytest.mark.parametrize("limit", ["a full disk", "a file size limit"])
+def test_a_run_the_system_refuses_to_write_stops_with_a_word_and_the_next_run_finishes_it(slow_corpus, tmp_path,
+                                                                                          limit):
+    """A full disk (ENOSPC) or a file grown past the process's size limit (EFBIG, `ulimit -f`)
+    stops the run: no traceback, one line naming the error and how to go on, exit 74
+    (sysexits.h's EX_IOERR), not 1, which says the run finished with failed documents; once
+    there is room, the same command finishes the job, byte for byte."""
+    import resource
+
+    ref = tmp_path / "ref"
+    assert cli("run", str(slow_corpus), str(ref), "-q", "--jobs", "2").returncode == 0
+    with contextlib.ExitStack() as stack:
+        if limit == "a full disk":
+            mnt = stack.enter_context(_small_disk(tmp_path))
+            out, preexec, want = mnt / "out", None, b"No space left on device (ENOSPC)"
+        else:
+            out, want = tmp_path / "out", b"File too large (EFBIG)"
+
+            def preexec() -> None:
+                resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+        r = subprocess.run([sys.executable, "-m", "normalize", "run", str(slow_corpus), str(out), "--jobs", "2"],
+                           cwd=ROOT, capture_output=True, timeout=300, preexec_fn=preexec)
+        assert r.returncode == 74, r.stderr.decode()[-3000:]
+        assert want in r.stderr and b"run the same command again to finish" in r.stderr, r.stderr.decode()
+        assert b"Traceback" not in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr.decode()
+        if limit == "a full disk":
+            subprocess.run(["mount", "-o", "remount,size=64m", str(mnt)], check=True)
+        r = cli("run", str(slow_corpus), str(out), "-q", "--jobs", "2")
+        assert r.returncode == 0, r.stderr.decode()
+        assert outputs(out) == outputs(ref)
 
 
 def test_dask_engine_gives_the_same_bytes_as_the_local_engine(corpus, tmp_path):
