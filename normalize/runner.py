@@ -40,6 +40,7 @@ import re
 import shutil
 import stat
 import sys
+import threading
 import time
 import traceback
 import zlib
@@ -1055,12 +1056,20 @@ def _piece_path(out_dir: Path, unit: Unit) -> Path:
 
 
 # -- engines --------------------------------------------------------------------------------
+#: one unit at a time in a process: a Dask worker started with several threads (``dask worker``
+#: without ``--nthreads 1``) would otherwise run units side by side on the process's one
+#: pipeline, whose kernel tables and part log are not made to be shared
+_ONE_AT_A_TIME = threading.Lock()
+
+
 def work_batch(spec: WorkSpec, units: list[Unit]) -> int:
     """:func:`work` on several units in one task (small files cost little each, so one task
-    apiece would spend more on handing them out than on cleaning them). Returns how many: the
-    parts on disk are the results, so nothing else need travel back."""
+    apiece would spend more on handing them out than on cleaning them), one unit at a time in
+    this process. Returns how many: the parts on disk are the results, so nothing else need
+    travel back."""
     for u in units:
-        work(spec, u)
+        with _ONE_AT_A_TIME:
+            work(spec, u)
     return len(units)
 
 
@@ -1123,7 +1132,6 @@ def _worker_start() -> None:
     is the main process's to handle (it lets the tasks in hand finish), and SIGTERM ends it at once."""
     import multiprocessing
     import signal
-    import threading
 
     fd = _STATE.pop("lock_fd", None)
     if fd is not None:

@@ -628,6 +628,45 @@ def test_the_dask_engine_sends_small_files_in_batches(tmp_path):
     assert outputs(tmp_path / "dask") == outputs(tmp_path / "local")
 
 
+def test_a_dask_worker_with_several_threads_cleans_one_unit_at_a_time(tmp_path, monkeypatch):
+    """`dask worker` starts as many threads as cores unless told `--nthreads 1`; they would run
+    units side by side on the process's one pipeline (its kernel tables, its part log). A
+    process runs one unit at a time whatever its threads, and the bytes are the local engine's."""
+    pytest.importorskip("distributed")
+    import threading
+
+    from distributed import LocalCluster
+
+    from normalize import runner
+    from normalize.rules import RuleSet
+
+    inp = tmp_path / "in"
+    inp.mkdir()
+    for i in range(60):
+        (inp / f"{i:03d}.txt").write_text(f"Report {i}: NATO ,  the Alliance met in Vilnius.\n", encoding="utf-8")
+    real, lock, running, most = runner.work, threading.Lock(), [0], [0]
+
+    def work(spec, unit):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            time.sleep(0.005)  # long enough for another thread to come in, were it let
+            return real(spec, unit)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(runner, "work", work)
+    with LocalCluster(n_workers=1, threads_per_worker=4, processes=False, dashboard_address=None) as cluster:
+        res = runner.run(inp, tmp_path / "dask", runner.RunOptions(
+            rules=RuleSet.load(), engine="dask", scheduler=cluster.scheduler_address, quiet=True))
+    assert res.exit_code == 0 and res.summary["documents"]["written"] == 60
+    assert most[0] == 1
+    cli("run", str(inp), str(tmp_path / "local"), "-q", "--jobs", "2")
+    assert outputs(tmp_path / "dask") == outputs(tmp_path / "local")
+
+
 def test_scheduler_without_dask_engine_is_a_usage_error(corpus, tmp_path):
     r = cli("run", str(corpus), str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:1")
     assert r.returncode == 2 and not (tmp_path / "o").exists()
