@@ -37,8 +37,10 @@ def _mib(mb: float) -> int:
     return int(mb * 1024 * 1024)
 
 
-class _Stopped(Exception):
-    """A run stopped by Ctrl-C (SIGINT) or SIGTERM (kill, timeout, a batch scheduler)."""
+class _Stopped(BaseException):
+    """A run stopped by Ctrl-C (SIGINT) or SIGTERM (kill, timeout, a batch scheduler). A
+    BaseException, as KeyboardInterrupt is: no ``except Exception`` on its way may take it for
+    a document's error."""
 
     def __init__(self, signum: int, what: str) -> None:
         super().__init__(what)
@@ -47,23 +49,28 @@ class _Stopped(Exception):
 
 @contextlib.contextmanager
 def _stopped_by_signals() -> Iterator[None]:
-    """Turn SIGTERM and Ctrl-C into :class:`_Stopped`, so that the run ends as it does on
-    any error (the tasks in hand finish, temporary files go, the lock is let go) and the
-    command exits 128 + the signal's number (143, 130) with a word on how to go on."""
-    def terminated(signum: int, frame: Any) -> None:
-        raise _Stopped(signum, "stopped (SIGTERM)")
+    """Turn SIGTERM and Ctrl-C into :class:`_Stopped`, so that the run ends as it does on any
+    error (its workers end at once, temporary files go, the lock is let go) and the command
+    exits 128 + the signal's number (143, 130) with a word on how to go on. A second signal
+    while the run stops is ignored: it would cut the stopping short."""
+    stopping = False
+
+    def stop(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
+        raise _Stopped(signum, "interrupted (Ctrl-C)" if signum == signal.SIGINT else "stopped (SIGTERM)")
 
     try:
-        before = signal.signal(signal.SIGTERM, terminated)
-    except ValueError:  # not the main thread (the command run from a thread): leave it be
-        before = None
+        before = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread (the command run from a thread): leave them be
+        before = {}
     try:
         yield
-    except KeyboardInterrupt:
-        raise _Stopped(signal.SIGINT, "interrupted (Ctrl-C)") from None
     finally:
-        if before is not None:
-            signal.signal(signal.SIGTERM, before)
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 #: a run stopped by the system refusing a read or write (a full disk, a quota, a file system
@@ -209,6 +216,8 @@ def run_cmd(in_dir: str, out_dir: Path, rules_dir: str | None, config_file: Path
         _fail(str(exc))
         return
     except _Stopped as exc:
+        for sig in (signal.SIGINT, signal.SIGTERM):  # (the message and the exit are not to be cut short)
+            signal.signal(sig, signal.SIG_IGN)
         click.echo(f"normalize: {exc.what}; the files finished so far are kept and no partial file is visible: "
                    "run the same command again to finish", err=True)
         sys.exit(128 + exc.signum)

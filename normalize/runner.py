@@ -1144,6 +1144,18 @@ def _worker_start() -> None:
         threading.Thread(target=_end_with, args=(parent,), name="normalize-orphan-watch", daemon=True).start()
 
 
+def _kill_workers(executor: Any) -> None:
+    """Ends a process pool's workers at once (Python 3.14's ``terminate_workers``, else each
+    process the pool holds)."""
+    terminate = getattr(executor, "terminate_workers", None)
+    if terminate is not None:
+        terminate()
+        return
+    for proc in list((getattr(executor, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            proc.kill()
+
+
 def _end_with(parent: Any) -> None:
     parent.join()  # returns when the main process is gone (its end of a pipe closed)
     os._exit(1)
@@ -1208,6 +1220,11 @@ def _local(spec: WorkSpec, spool: _Spool, jobs: int, rules: RuleSet) -> Iterator
                             continue
                         del inflight[fut]
                         yield finished
+            except BaseException:
+                # stopped (Ctrl-C, SIGTERM, a full disk): the workers go now, not after the tasks
+                # in hand (a run may be killed at any moment; the next run finishes the job)
+                _kill_workers(executor)
+                raise
             finally:
                 executor.shutdown(wait=True, cancel_futures=True)
             for task in inflight.values():  # the pool broke: these get one more chance, each alone

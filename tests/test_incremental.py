@@ -450,19 +450,23 @@ def _started(inp: Path, out: Path) -> tuple[subprocess.Popen, list[int]]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds the workers in Linux's /proc")
-@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "Ctrl-C"])
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "Ctrl-C", "Ctrl-C twice"])
 def test_a_run_stopped_by_a_signal_leaves_no_worker_behind_and_the_next_run_finishes_it(slow_corpus, tmp_path, how):
     """The main process killed alone (`kill -9 PID`, the system's out-of-memory killer): its
     workers end with it, instead of waiting for work forever while holding OUT's lock, and the
     next run finishes the job. SIGTERM (`kill PID`, `timeout`, a batch scheduler) and Ctrl-C
-    (SIGINT to the whole process group, as a terminal sends it) end the run as an error does:
-    exit 143 or 130, a word on how to go on, no temporary file left."""
+    (SIGINT to the whole process group, as a terminal sends it; twice, too) end the run as an
+    error does, without waiting for the tasks in hand: exit 143 or 130, a word on how to go on,
+    no temporary file left."""
     ref = tmp_path / "ref"
     assert cli("run", str(slow_corpus), str(ref), "-q", "--jobs", "2").returncode == 0
     out = tmp_path / "out"
     proc, workers = _started(slow_corpus, out)
-    if how == "Ctrl-C":
+    if how.startswith("Ctrl-C"):
         os.killpg(proc.pid, signal.SIGINT)
+        if how == "Ctrl-C twice":  # (the second came while the run stopped; it used to hang there)
+            time.sleep(0.02)
+            os.killpg(proc.pid, signal.SIGINT)
     else:
         os.kill(proc.pid, getattr(signal, how))
     try:
@@ -478,7 +482,7 @@ def test_a_run_stopped_by_a_signal_leaves_no_worker_behind_and_the_next_run_fini
     if how == "SIGKILL":
         assert proc.returncode == -signal.SIGKILL
     else:
-        assert proc.returncode == {"SIGTERM": 143, "Ctrl-C": 130}[how], err.decode()
+        assert proc.returncode == (143 if how == "SIGTERM" else 130), err.decode()
         assert b"run the same command again to finish" in err and b"Traceback" not in err, err.decode()
         assert not list((out / "_normalize").glob("*.tmp")), "the plan's temporary files were left"
     r = cli("run", str(slow_corpus), str(out), "-q", "--jobs", "2")
