@@ -44,7 +44,7 @@ class _Stopped(BaseException):
 
     def __init__(self, signum: int, what: str) -> None:
         super().__init__(what)
-        self.signum, self.what = signum, what
+        self.signum = signum
 
 
 @contextlib.contextmanager
@@ -218,7 +218,7 @@ def run_cmd(in_dir: str, out_dir: Path, rules_dir: str | None, config_file: Path
     except _Stopped as exc:
         for sig in (signal.SIGINT, signal.SIGTERM):  # (the message and the exit are not to be cut short)
             signal.signal(sig, signal.SIG_IGN)
-        click.echo(f"normalize: {exc.what}; the files finished so far are kept and no partial file is visible: "
+        click.echo(f"normalize: {exc}; the files finished so far are kept and no partial file is visible: "
                    "run the same command again to finish", err=True)
         sys.exit(128 + exc.signum)
     except OSError as exc:  # the machine's, not a document's (those are errors.jsonl lines): a full disk, say

@@ -1129,7 +1129,8 @@ def _worker_start() -> None:
     inherits the descriptor, and a worker that outlived the main process would keep the next
     run out). It ends when the main process ends, however that ends: killed, by the system or
     by ``kill``, the main process could not stop it, and it would wait for work forever. Ctrl-C
-    is the main process's to handle (it lets the tasks in hand finish), and SIGTERM ends it at once."""
+    is the main process's to handle (a stopped run ends its workers itself, see
+    :func:`_kill_workers`), and SIGTERM ends it at once."""
     import multiprocessing
     import signal
 
