@@ -222,8 +222,8 @@ def run_cmd(in_dir: str, out_dir: Path, rules_dir: str | None, config_file: Path
                    "run the same command again to finish", err=True)
         sys.exit(128 + exc.signum)
     except OSError as exc:  # the machine's, not a document's (those are errors.jsonl lines): a full disk, say
-        click.echo(f"normalize: error: {_os_error(exc)}; the files finished so far are kept and no partial "
-                   "file is visible: fix that and run the same command again to finish", err=True)
+        click.echo(f"normalize: error: {_os_error(exc)}; no partial file is visible (any finished file is "
+                   "kept): fix that and run the same command again to finish", err=True)
         sys.exit(EXIT_IO)
     s = result.summary
     if not options.quiet:
@@ -266,17 +266,20 @@ def fix_cmd(file: Any, rules_dir: str | None, explain: bool, only: str | None, s
     from .io import InputError, decode_bytes
 
     only_l, skip_l = _pass_list(only), _pass_list(skip)
-    from .pipeline import Normalizer
-
-    normalizer = Normalizer(load_rules(rules_dir), only=only_l, skip=skip_l,
-                            flagger=flagger and explain, threshold=threshold)
     name = "<stdin>" if file.name in ("-", "<stdin>") else file.name
     try:
+        from .pipeline import Normalizer
+
+        normalizer = Normalizer(load_rules(rules_dir), only=only_l, skip=skip_l,
+                                flagger=flagger and explain, threshold=threshold)
         text = decode_bytes(file.read()).text
+        res = normalizer.clean(text, path=name)
+    except KeyboardInterrupt:  # (before a byte of the document was written: click would say "Aborted!", exit 1)
+        click.echo(f"normalize: {name}: interrupted (Ctrl-C); nothing written", err=True)
+        sys.exit(128 + signal.SIGINT)
     except InputError as exc:
         click.echo(f"normalize: {name}: {exc}", err=True)
         sys.exit(1)
-    res = normalizer.clean(text, path=name)
     sys.stdout.write(res.text)
     sys.stdout.flush()
     if explain:

@@ -220,6 +220,25 @@ def test_fix_a_file_with_only(tmp_path):
     assert cli("fix", str(f), "--only", "nosuchpass").returncode == 2
 
 
+def test_fix_stopped_by_ctrl_c_says_so_and_writes_nothing(tmp_path):
+    """Ctrl-C while `fix` cleans: one line and exit 130 (128 + SIGINT), as `run` does; not click's
+    "Aborted!" with exit 1, which a script could not tell from a document that failed."""
+    import signal
+    import time
+
+    big = tmp_path / "big.txt"
+    big.write_text("".join(p.read_text(encoding="utf-8") for p in sorted(CORPUS.rglob("*.txt"))) * 60,
+                   encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "normalize", "fix", str(big)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(1.5)  # (imports, rules, then the document: seconds of work)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    assert out == b""
+    assert err.decode().strip() == f"normalize: {big}: interrupted (Ctrl-C); nothing written"
+
+
 def test_config_file_and_precedence(tmp_path):
     inp = tmp_path / "in"
     inp.mkdir()
