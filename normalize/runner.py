@@ -46,7 +46,7 @@ import traceback
 import zlib
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -1433,16 +1433,37 @@ class _Spool:
 _TMP_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
 
 
+def _temporary(name: str) -> bool:
+    """A file name only a write in progress has (never a finished output's)."""
+    return bool(_TMP_NAME.match(name)) or (name.startswith(".") and name.endswith(".jsonl.tmp")) \
+        or name in (".flags.csv.tmp", ".plan.tmp", ".todo.tmp", _OLD_PARTS_INDEX, f".{INDEX_FILE}.tmp")
+
+
 def _sweep_temporaries(out_dir: Path) -> int:
     """Remove temporary files a killed run left behind (never a finished output)."""
     removed = 0
     for dirpath, _dirnames, filenames in os.walk(out_dir):
         for name in filenames:
-            if _TMP_NAME.match(name) or (name.startswith(".") and name.endswith(".jsonl.tmp")) \
-                    or name in (".flags.csv.tmp", ".plan.tmp", ".todo.tmp", _OLD_PARTS_INDEX, f".{INDEX_FILE}.tmp"):
+            if _temporary(name):
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(dirpath, name))
                     removed += 1
+    return removed
+
+
+def _sweep_folders(out_dir: Path, folders: Iterable[str]) -> int:
+    """Remove the temporary files in these folders of OUT (not their subfolders): after the
+    work, those of a worker that died while writing (the system killed it, a Dask worker was
+    lost), whose unit another worker then did again. Only the folders this run wrote into are
+    read, so a run that did a few files does not list all of OUT."""
+    removed = 0
+    for folder in folders:
+        with contextlib.suppress(OSError), os.scandir(os.path.join(out_dir, folder)) as entries:
+            for entry in entries:
+                if _temporary(entry.name) and entry.is_file(follow_symlinks=False):
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+                        removed += 1
     return removed
 
 
@@ -1638,6 +1659,7 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
     digest = hashlib.sha256(f"{key}\n".encode())
     files_failed = 0
     file_acc: dict[str, Any] | None = None
+    written_in: set[str] = set()  # the folders of OUT this run's workers wrote into
 
     def close_file(acc: dict[str, Any] | None) -> None:
         nonlocal files_failed
@@ -1661,6 +1683,8 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
             file_acc = {"file": unit.rel, "sha256": unit.sha256, "chunks": unit.chunks, "seen": 0,
                         "written": 0, "failed": 0, "errors": 0, "flags": 0, "units": []}
         file_acc["units"].append(unit)
+        if not unit.reuse:
+            written_in.add(os.path.dirname(unit.rel))
         rec = _result(logs, unit, key, run)
         if rec is None or unit.sha256:
             digest.update(_plan_line(unit))
@@ -1710,6 +1734,8 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
         counts["documents_written"] += written
     close_file(file_acc)
     logs.close()
+    if written_in:  # (the chunks of large files are written in parts/)
+        _sweep_folders(out_dir, [*sorted(written_in), os.path.join(META_DIR, PARTS_DIR)])
     index.finish(digest.hexdigest())  # (valid once .assembled holds the same digest)
     for sink in (*sinks.values(), index_sink):
         sink.commit()

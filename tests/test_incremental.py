@@ -491,6 +491,89 @@ def test_a_run_stopped_by_a_signal_leaves_no_worker_behind_and_the_next_run_fini
     assert outputs(out) == outputs(ref)
 
 
+def _dying(monkeypatch, victim: str, once: Path | None) -> None:
+    """Make a local worker die (as the system's out-of-memory killer would end it) while it
+    writes ``victim``'s output, halfway through the bytes: every time, or the first time only
+    (``once``: a marker file). Workers are forked, so they inherit the patched ``work``."""
+    from normalize import io as nio
+    from normalize import runner
+
+    real = runner.work
+
+    def work(spec, unit):
+        if unit.rel == victim:
+            try:
+                first = once is None or os.open(once, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                first = False
+            if first:
+                fd, _tmp = nio._new_temp(os.path.join(spec.out_dir, unit.rel))
+                os.write(fd, b"half of the clean")
+                os._exit(137)
+        return real(spec, unit)
+
+    monkeypatch.setattr(runner, "work", work)
+
+
+def _temporaries(out: Path) -> list[str]:
+    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*.tmp"))
+
+
+@pytest.fixture
+def small_corpus(tmp_path: Path) -> Path:
+    inp = tmp_path / "in"
+    (inp / "sub").mkdir(parents=True)
+    seeds = [p.read_text(encoding="utf-8") for p in sorted(CORPUS.glob("*.txt"))]
+    for i in range(120):
+        (inp / ("sub" if i % 3 else "") / f"{i:03d}.txt").write_text(
+            f"Copy {i}.\n" + seeds[i % len(seeds)][:800], encoding="utf-8")
+    return inp
+
+
+def test_a_worker_the_system_kills_is_replaced_and_its_files_done_again(small_corpus, tmp_path, monkeypatch):
+    """A worker killed mid-write (the out-of-memory killer) breaks the pool: the units then in
+    flight are done again in a fresh pool, so the run ends as an uninterrupted one would, exit 0,
+    the same bytes, and the half-written temporary file the worker left is not left in OUT."""
+    from normalize.rules import RuleSet
+    from normalize.runner import RunOptions, run
+
+    ref = tmp_path / "ref"
+    assert cli("run", str(small_corpus), str(ref), "-q", "--jobs", "2").returncode == 0
+    _dying(monkeypatch, "sub/040.txt", once=tmp_path / "died-once")
+    out = tmp_path / "out"
+    res = run(small_corpus, out, RunOptions(rules=RuleSet.load(), jobs=2, quiet=True))
+    assert (tmp_path / "died-once").exists(), "the worker did not die"
+    assert res.exit_code == 0 and res.summary["documents"]["failed"] == 0
+    assert _temporaries(out) == []
+    assert outputs(out) == outputs(ref)
+
+
+def test_a_file_that_kills_its_worker_every_time_fails_alone_and_the_rest_is_written(small_corpus, tmp_path,
+                                                                                      monkeypatch):
+    """A file whose cleaning kills its worker each time it is tried gets one more chance, alone
+    in a fresh pool, then is reported as failed (exit 1, a line in errors.jsonl); every other
+    file is written, no temporary file is left, and the next run does that file."""
+    from normalize.rules import RuleSet
+    from normalize.runner import RunOptions, run
+
+    ref = tmp_path / "ref"
+    assert cli("run", str(small_corpus), str(ref), "-q", "--jobs", "2").returncode == 0
+    _dying(monkeypatch, "sub/040.txt", once=None)
+    out = tmp_path / "out"
+    res = run(small_corpus, out, RunOptions(rules=RuleSet.load(), jobs=2, quiet=True))
+    assert res.exit_code == 1
+    assert res.summary["documents"] == {"seen": 120, "written": 119, "failed": 1}
+    errors = [json.loads(line) for line in (out / "_normalize" / "errors.jsonl").read_text().splitlines()]
+    assert [(e["file"], e["error"]) for e in errors] == [("sub/040.txt", "internal")]
+    assert "worker process died" in errors[0]["message"]
+    assert _temporaries(out) == [] and not (out / "sub" / "040.txt").exists()
+    monkeypatch.undo()
+    r = cli("run", str(small_corpus), str(out), "-q", "--jobs", "2")
+    assert r.returncode == 0, r.stderr.decode()
+    assert summary(out)["units"] == {"total": 120, "done": 1, "reused": 119}
+    assert outputs(out) == outputs(ref)
+
+
 @contextlib.contextmanager
 def _small_disk(tmp_path: Path) -> Iterator[Path]:
     """A file system of 2 MB (tmpfs), made larger on leaving; needs root, else the test skips."""
@@ -669,6 +752,37 @@ def test_a_dask_worker_with_several_threads_cleans_one_unit_at_a_time(tmp_path, 
     assert most[0] == 1
     cli("run", str(inp), str(tmp_path / "local"), "-q", "--jobs", "2")
     assert outputs(tmp_path / "dask") == outputs(tmp_path / "local")
+
+
+def test_a_lost_dask_worker_changes_nothing_in_the_result(slow_corpus, tmp_path):
+    """A cluster loses a worker in the middle of a run (a node preempted, the process killed):
+    the scheduler gives its tasks to the others and its nanny starts a new one. The run ends
+    with exit 0, the local engine's bytes, and no temporary file of the lost worker in OUT."""
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+
+    local = tmp_path / "local"
+    assert cli("run", str(slow_corpus), str(local), "-q", "--jobs", "2").returncode == 0
+    out = tmp_path / "dask"
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        before = client.run(os.getpid)
+        proc = subprocess.Popen([sys.executable, "-m", "normalize", "run", str(slow_corpus), str(out), "-q",
+                                 "--engine", "dask", "--scheduler", cluster.scheduler_address],
+                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        parts, deadline = out / "_normalize" / "parts", time.monotonic() + 120
+        while not (parts.is_dir() and any(p.stat().st_size > 20_000 for p in parts.iterdir())):
+            assert proc.poll() is None and time.monotonic() < deadline, "the run ended before a worker was lost"
+            time.sleep(0.01)
+        os.kill(next(iter(before.values())), signal.SIGKILL)
+        # what it leaves when the kill comes while it writes (here, whenever the kill comes)
+        (out / ".1499.txt.lost0000.tmp").write_bytes(b"half of the clean")
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err.decode()[-3000:]
+        assert set(client.run(os.getpid).values()) != set(before.values())  # (the nanny started another)
+    assert summary(out)["documents"]["failed"] == 0
+    assert _temporaries(out) == []
+    assert outputs(out) == outputs(local)
 
 
 def test_scheduler_without_dask_engine_is_a_usage_error(corpus, tmp_path):
