@@ -1238,7 +1238,24 @@ def _local(spec: WorkSpec, spool: _Spool, jobs: int, rules: RuleSet) -> Iterator
         gc.unfreeze()
 
 
-def _dask(spec: WorkSpec, spool: _Spool, jobs: int, scheduler: str | None) -> Iterator[int]:
+def check_scheduler(address: str) -> None:
+    """A usage error unless ``address`` is a Dask scheduler's address (``tcp://HOST:PORT``, or
+    another scheme distributed knows), checked before the run plans anything."""
+    try:
+        from distributed.comm.addressing import parse_address, parse_host_port
+        from distributed.comm.registry import get_backend
+    except ImportError:
+        raise UsageError("--engine dask needs dask.distributed: pip install 'normalize[dask]'") from None
+    try:
+        scheme, loc = parse_address(address)
+        get_backend(scheme)  # (a scheme distributed does not speak: http://, say)
+        if scheme in ("tcp", "tls"):
+            parse_host_port(loc)
+    except ValueError as exc:
+        raise UsageError(f"--scheduler {address}: {exc} (a scheduler's address is tcp://HOST:8786)") from None
+
+
+def _dask(spec: WorkSpec, spool: _Spool, jobs: int, scheduler: str | None, quiet: bool = True) -> Iterator[int]:
     """Does the units ``spool`` has still to do on a Dask cluster; yields how many units each
     task finished."""
     try:
@@ -1247,12 +1264,22 @@ def _dask(spec: WorkSpec, spool: _Spool, jobs: int, scheduler: str | None) -> It
         raise UsageError("--engine dask needs dask.distributed: pip install 'normalize[dask]'") from None
     cluster = None
     if scheduler:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler)
+        except Exception as exc:  # (a TimeoutError when nothing answers there)
+            raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}; is it running "
+                             "(`dask scheduler`), and is the address the one it printed?") from None
     else:
         cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
     try:
         threads = sum(client.nthreads().values())
+        if not threads:  # the tasks would wait, and the run with them, without a word
+            if not quiet:
+                print(f"normalize: waiting for a worker to join the Dask scheduler at {scheduler} "
+                      f"(start one with `dask worker {scheduler} --nthreads 1`)", file=sys.stderr, flush=True)
+            client.wait_for_workers(1)
+            threads = sum(client.nthreads().values())
         window = max(4, 4 * threads)  # tasks in flight: memory stays flat
         pending = as_completed()
         # a task holds a batch of units, as the local engine's do: one task per small file
@@ -1473,6 +1500,8 @@ def run(in_dir: Path | str, out_dir: Path | str, options: RunOptions) -> RunResu
     check_paths(inputs, out_dir)
     if options.engine not in ("local", "dask"):
         raise UsageError(f"unknown engine {options.engine!r} (engines: local, dask)")
+    if options.engine == "dask" and options.scheduler:
+        check_scheduler(options.scheduler)
     t0 = time.perf_counter()
     meta = out_dir / META_DIR
     parts = meta / PARTS_DIR
@@ -1553,7 +1582,7 @@ def _run(in_dir: Inputs, out_dir: Path, options: RunOptions, t0: float, meta: Pa
             rules = options.loaded_rules()
             spool.flush()
             if options.engine == "dask":
-                results = _dask(spec, spool, jobs, options.scheduler)
+                results = _dask(spec, spool, jobs, options.scheduler, options.quiet)
             else:
                 normalizer_for(spec, rules)  # (timed apart: what every run pays once, before its workers start)
                 t_load = time.perf_counter() - t1

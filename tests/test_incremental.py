@@ -785,6 +785,52 @@ def test_a_lost_dask_worker_changes_nothing_in_the_result(slow_corpus, tmp_path)
     assert outputs(out) == outputs(local)
 
 
+@pytest.mark.parametrize("address", ["notanaddress", "tcp://127.0.0.1", "http://127.0.0.1:8786"])
+def test_a_scheduler_address_dask_cannot_read_is_a_usage_error(corpus, tmp_path, address):
+    pytest.importorskip("distributed")
+    r = cli("run", str(corpus), str(tmp_path / "o"), "--engine", "dask", "--scheduler", address)
+    assert r.returncode == 2, r.stderr.decode()
+    assert r.stderr.decode().startswith(f"normalize: error: --scheduler {address}: ")
+    assert b"Traceback" not in r.stderr and not (tmp_path / "o").exists()
+
+
+def test_a_scheduler_nobody_answers_at_is_named_in_one_line(corpus, tmp_path):
+    """(It used to be reported as a failed write, exit 74, after 30 s.)"""
+    pytest.importorskip("distributed")
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = subprocess.run([sys.executable, "-m", "normalize", "run", str(corpus), str(tmp_path / "o"), "--engine", "dask",
+                        "--scheduler", f"tcp://127.0.0.1:{port}"], cwd=ROOT, capture_output=True, timeout=120,
+                       env={**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"})
+    err = r.stderr.decode()
+    assert r.returncode == 2, err
+    assert err.startswith(f"normalize: error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port}: ")
+    assert "Traceback" not in err and not [p for p in (tmp_path / "o").rglob("*") if p.is_file() and p.suffix == ".txt"]
+
+
+def test_a_run_on_a_scheduler_without_workers_says_it_waits_and_goes_on_when_one_joins(corpus, tmp_path):
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=0, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        proc = subprocess.Popen([sys.executable, "-m", "normalize", "run", str(corpus), str(tmp_path / "dask"),
+                                 "--engine", "dask", "--scheduler", address],
+                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        first = proc.stderr.readline().decode()
+        assert first == (f"normalize: waiting for a worker to join the Dask scheduler at {address} "
+                         f"(start one with `dask worker {address} --nthreads 1`)\n")
+        assert proc.poll() is None
+        cluster.scale(1)
+        _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1, err.decode()  # (the corpus holds a malformed JSONL line)
+    cli("run", str(corpus), str(tmp_path / "local"), "-q", "--jobs", "2")
+    assert outputs(tmp_path / "dask") == outputs(tmp_path / "local")
+
+
 def test_scheduler_without_dask_engine_is_a_usage_error(corpus, tmp_path):
     r = cli("run", str(corpus), str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:1")
     assert r.returncode == 2 and not (tmp_path / "o").exists()
