@@ -1562,7 +1562,7 @@ def _run(in_dir: Inputs, out_dir: Path, options: RunOptions, t0: float, meta: Pa
         assembled = meta / ASSEMBLED
         if not todo and _read_text(assembled) == digest.hexdigest() and (meta / "summary.json").is_file():
             # every result is current and was assembled from exactly these parts: the outputs stand
-            return _reassembled(meta, logs, options, reused, jobs, t0, t_plan)
+            return _reassembled(in_dir, meta, logs, options, reused, jobs, t0, t_plan, digest.hexdigest())
         with contextlib.suppress(OSError):
             assembled.unlink()  # the outputs are about to change
         run_seq = logs.next_run
@@ -1605,17 +1605,22 @@ def _run(in_dir: Inputs, out_dir: Path, options: RunOptions, t0: float, meta: Pa
                           "engine": options.engine,
                           "pass_cpu_seconds": summary.pop("_pass_seconds")}
     _write_summary(meta, summary)
+    _report(meta, summary, assembled_from)
+    return RunResult(summary, 1 if summary["documents"]["failed"] else 0)
+
+
+def _report(meta: Path, summary: dict[str, Any], assembled_from: str) -> None:
+    """report.html from the summary just written, then the .assembled mark (the outputs stand)."""
     try:
         from .report import write_report
 
-        write_report(out_dir, known=summary["flags"])  # (counted as flags.jsonl was written)
+        write_report(meta.parent, known=summary["flags"])  # (counted as flags.jsonl was written)
     except Exception as exc:  # the report is a view of the run: its failure must not lose the run
         summary["report_error"] = f"{type(exc).__name__}: {exc}"
         _write_summary(meta, summary)
         print(f"normalize: warning: report.html was not written: {summary['report_error']}", file=sys.stderr)
     else:
         atomic_write(meta / ASSEMBLED, assembled_from.encode())
-    return RunResult(summary, 1 if summary["documents"]["failed"] else 0)
 
 
 # ASSEMBLED (.assembled): the digest of the plan whose parts the outputs in OUT/_normalize were
@@ -1643,17 +1648,32 @@ def _read_text(path: Path) -> str | None:
         return None
 
 
-def _reassembled(meta: Path, logs: PartLogs, options: RunOptions, reused: int, jobs: int,
-                 t0: float, t_plan: float) -> RunResult:
+def _reassembled(in_dir: Inputs, meta: Path, logs: PartLogs, options: RunOptions, reused: int, jobs: int,
+                 t0: float, t_plan: float, assembled_from: str) -> RunResult:
     """A run with nothing to do: the previous summary, with this run's units, timings and stale
-    outputs (which a run that found nothing new can still have to report, or ``--prune``)."""
+    outputs (which a run that found nothing new can still have to report, or ``--prune``). If
+    IN, OUT or the rules directory were moved since, the summary and the report say where they
+    are now (they named the old places: the results themselves do not depend on them)."""
     summary = json.loads((meta / "summary.json").read_text(encoding="utf-8"))
     summary["stale"] = _stale(meta.parent, logs, prune=options.prune)  # (the plan marked the live records)
+    places = {"input": str(in_dir), "output": str(meta.parent)}
+    moved = any(summary.get(k) != v for k, v in places.items()) \
+        or summary.get("rules", {}).get("dir") != str(options.rules.root)
+    if moved:
+        summary.update(places)
+        summary["rules"] = {**summary.get("rules", {}), "dir": str(options.rules.root)}
     summary["units"] = {"total": reused, "done": 0, "reused": reused}
     summary["timings"] = {"wall_seconds": round(time.perf_counter() - t0, 3), "plan_seconds": round(t_plan, 3),
                           "work_seconds": 0.0, "load_seconds": 0.0, "jobs": jobs, "engine": options.engine,
                           "pass_cpu_seconds": summary.get("timings", {}).get("pass_cpu_seconds", {})}
-    _write_summary(meta, summary)
+    if moved:  # the report shows the places too: as after any assembly, it is written after the
+        # summary, with .assembled away meanwhile (a run killed in between writes both again)
+        (meta / ASSEMBLED).unlink()
+        summary.pop("report_error", None)
+        _write_summary(meta, summary)
+        _report(meta, summary, assembled_from)
+    else:
+        _write_summary(meta, summary)
     return RunResult(summary, 1 if summary["documents"]["failed"] else 0)
 
 

@@ -113,6 +113,31 @@ def test_a_rerun_with_nothing_new_neither_reads_the_rules_nor_rewrites_an_output
     assert "Andrzej Duda" in (meta / "edits.jsonl").read_text(encoding="utf-8")
 
 
+def test_a_moved_out_and_in_are_reused_and_the_summary_and_report_name_where_they_are_now(corpus, tmp_path):
+    """OUT and IN moved (to a bigger disk, say) are reused as they are, nothing is cleaned
+    again; summary.json and report.html used to keep naming the old places."""
+    old_out = tmp_path / "old-out"
+    assert cli("run", str(corpus), str(old_out), "-q").returncode == 1  # (the bad JSONL line)
+    new_in, new_out = tmp_path / "moved" / "in", tmp_path / "moved" / "out"
+    new_in.parent.mkdir()
+    corpus.rename(new_in)
+    old_out.rename(new_out)
+    assert cli("run", str(new_in), str(new_out), "-q").returncode == 1
+    s = summary(new_out)
+    assert s["units"] == {"total": 7, "done": 0, "reused": 7}
+    assert (s["input"], s["output"]) == (str(new_in), str(new_out))
+    report = (new_out / "_normalize" / "report.html").read_text(encoding="utf-8")
+    assert f"output {new_out}" in report and str(old_out) not in report and str(corpus) not in report
+    fresh = tmp_path / "fresh"
+    cli("run", str(new_in), str(fresh), "-q")
+    assert outputs(new_out) == outputs(fresh)
+    # once they say so, a re-run writes no report again
+    stamp = (new_out / "_normalize" / "report.html").stat().st_mtime_ns
+    time.sleep(0.05)
+    assert cli("run", str(new_in), str(new_out), "-q").returncode == 1
+    assert (new_out / "_normalize" / "report.html").stat().st_mtime_ns == stamp
+
+
 def test_a_rerun_takes_the_index_of_the_part_logs_it_kept_instead_of_reading_them(corpus, tmp_path, monkeypatch):
     """After assembling, a run keeps its index of the part logs (OUT/_normalize/.parts-index);
     the next plan reads it instead of every record's header, as long as every log it indexed
