@@ -442,6 +442,48 @@ def chunk_bounds_of(fh: Any, chunk_bytes: int) -> list[tuple[int, int, int]]:
     return bounds
 
 
+#: a ``.jsonl.gz`` whose compressed size is over a chunk's size divided by this is cut into
+#: chunks too (news JSONL compresses about 4 to 1): each chunk is one task, which seeks to where
+#: it begins through the file's seek-point index (see :func:`_gz_bounds`)
+GZ_RATIO = 4
+
+
+def _gz_split(rel: str, size: int, chunk_bytes: int) -> bool:
+    """Whether a local input of ``size`` bytes is a ``.jsonl.gz`` big enough to cut into chunks."""
+    return rel.endswith(".jsonl.gz") and size * GZ_RATIO > chunk_bytes
+
+
+def _gz_state(path: str, chunk_bytes: int) -> tuple[str, int, int, list[tuple[int, int, int]]]:
+    """(sha256, size, mtime_ns) of a ``.jsonl.gz`` as :func:`file_state` gives them, and the
+    :func:`chunk_bounds_of` its decompressed lines (offsets into what it decompresses to), in
+    one reading. Several gzip members one after the other (as chunked outputs are) read as one
+    stream; a damaged or truncated file raises (EOFError, gzip.BadGzipFile, zlib.error)."""
+    h = hashlib.sha256()
+    with open_input(path) as raw:
+        st = raw.st
+        with gzip.GzipFile(filename="", mode="rb", fileobj=_HashingReader(raw.file(), h)) as fh:
+            bounds = chunk_bounds_of(fh, chunk_bytes)
+    return h.hexdigest(), st.st_size, st.st_mtime_ns, bounds
+
+
+def _export_gz_index(path: str, chunk_bytes: int, out_dir: Path, rel: str) -> None:
+    """The seek points of a ``.jsonl.gz`` whose chunks are to be done (indexed_gzip's index,
+    a point every half chunk), so that each worker starts near its chunk instead of
+    decompressing the file from its start."""
+    import indexed_gzip
+
+    with indexed_gzip.IndexedGzipFile(path, spacing=max(chunk_bytes // 2, 1 << 16)) as fh, \
+            atomic_file(_gz_index_path(out_dir, rel)) as dst:
+        fh.build_full_index()
+        fh.export_index(fileobj=dst)
+
+
+def _gz_index_path(out_dir: Path | str, rel: str) -> str:
+    """Where the seek-point index of a ``.jsonl.gz`` cut into chunks waits for its workers
+    (beside its pieces; removed when the work ends)."""
+    return os.path.join(out_dir, META_DIR, PARTS_DIR, Unit(rel).part_name[: -len(".0.part")] + ".gzi")
+
+
 #: an input's identity is recorded only if its status last changed this long before the worker
 #: began to read it: a file changed within one tick of its filesystem's clock after it was read
 #: could otherwise look unchanged (2 s is the coarsest tick in common use, FAT's)
@@ -465,8 +507,10 @@ def _identity_of(st: os.stat_result) -> list[int]:
 def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int, known: Record | None = None, *,
                  compare: bool = True, trust: bool = True) -> tuple[str, int, int, list[tuple[int, int, int]]]:
     """(sha256, size, mtime_ns, chunk bounds) of an input file; a plain ``.jsonl`` larger than
-    ``chunk_bytes`` is cut into chunks of whole lines, any other file is one unit. A file behind
-    a URL is read once, hashed as its chunks are found (it may be a download).
+    ``chunk_bytes`` is cut into chunks of whole lines, and so is a local ``.jsonl.gz`` that
+    decompresses to more (see :data:`GZ_RATIO`; its bounds are offsets into what it
+    decompresses to). Any other file is one unit. A file behind a URL is read once, hashed as
+    its chunks are found (it may be a download); a ``.jsonl.gz`` there is one unit.
 
     A local file of one unit is not read when its hash is not needed (sha256 ""): when it has no
     record ``known`` or nothing is to be ``compare``d with one (a forced run), or when ``trust``
@@ -488,11 +532,19 @@ def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int, known: Record | Non
         st = os.stat(path)
         if not stat.S_ISREG(st.st_mode):
             raise InputError("not a regular file (a FIFO, socket or device); not read")
-        if not (rel.endswith(".jsonl") and st.st_size > chunk_bytes):  # one unit
-            if known is None or not compare:
-                return "", st.st_size, st.st_mtime_ns, whole
-            if identity_key(_identity_of(st)) == known.stat:
+        if not (rel.endswith(".jsonl") and st.st_size > chunk_bytes):
+            if known is None or not compare:  # one unit, unless a .jsonl.gz's lines are enough for more
+                if not _gz_split(rel, st.st_size, chunk_bytes):
+                    return "", st.st_size, st.st_mtime_ns, whole
+            elif identity_key(_identity_of(st)) == known.stat:  # (a file done in one unit)
                 return known.sha256, st.st_size, st.st_mtime_ns, whole
+    if _gz_split(rel, os.stat(path).st_size, chunk_bytes):
+        try:
+            sha, size, mtime_ns, bounds = _gz_state(path, chunk_bytes)
+        except (EOFError, gzip.BadGzipFile, zlib.error):  # damaged: one unit, whose worker says how
+            pass
+        else:
+            return sha, size, mtime_ns, bounds if len(bounds) > 1 else whole
     sha, size, mtime_ns = file_state(path)
     if rel.endswith(".jsonl") and size > chunk_bytes:
         return sha, size, mtime_ns, _chunk_bounds(path, chunk_bytes)
@@ -574,6 +626,8 @@ def plan(in_dir: Inputs, logs: PartLogs, out_dir: Path, options: RunOptions, key
         reuse = not options.force and bool(sha) and all(
             (rec := known if i == 0 else logs.get(rel, i)) is not None and rec.current(sha, key, n, s)
             for i, (s, _e, _fl) in enumerate(bounds)) and outputs.has(rel)
+        if n > 1 and not reuse and rel.endswith(".gz"):
+            _export_gz_index(os.path.join(in_dir, rel), options.chunk_bytes, out_dir, rel)
         for i, (s, e, fl) in enumerate(bounds):
             yield Unit(rel, sha, i, n, s, None if e < 0 else e, fl, reuse=reuse, size=size, mtime_ns=mtime_ns)
 
@@ -974,16 +1028,25 @@ class _HashingReader:
         return data
 
 
-def _jsonl_lines(in_dir: Inputs, unit: Unit, limit: int, part: _Part) -> Iterator[tuple[int, bytes | None, int]]:
+def _jsonl_lines(in_dir: Inputs, unit: Unit, limit: int, part: _Part,
+                 in_out_dir: str = "") -> Iterator[tuple[int, bytes | None, int]]:
     """(line number, bytes, size) of every line of the unit; bytes is None for a line longer
-    than ``limit``, which is skipped without being held in memory."""
+    than ``limit``, which is skipped without being held in memory. (``in_out_dir``: OUT, where
+    the seek points of a chunked ``.jsonl.gz`` are.)"""
     h = hashlib.sha256()
     read_at = time.time_ns()
     with _open_unit(in_dir, unit) as raw_fh:
         before = _opened_stat(in_dir, raw_fh)
         buffered = raw_fh.file() if isinstance(raw_fh, _Input) else raw_fh
-        if unit.rel.endswith(".gz"):
-            fh: Any = gzip.GzipFile(filename="", mode="rb", fileobj=_HashingReader(buffered, h))
+        if unit.rel.endswith(".gz") and unit.chunks > 1:  # a chunk: from the seek point before it
+            import indexed_gzip
+
+            fh: Any = indexed_gzip.IndexedGzipFile(fileobj=buffered, auto_build=False,
+                                                   index_file=_gz_index_path(in_out_dir, unit.rel))
+            fh.seek(unit.start)
+            hashed = False
+        elif unit.rel.endswith(".gz"):
+            fh = gzip.GzipFile(filename="", mode="rb", fileobj=_HashingReader(buffered, h))
             hashed = True
         else:
             fh = buffered
@@ -1027,7 +1090,7 @@ def _work_jsonl(normalizer: Normalizer, spec: WorkSpec, in_dir: Inputs, out_dir:
     with atomic_file(target) as raw_out:
         sink: Any = (gzip.GzipFile(filename="", mode="wb", fileobj=raw_out, mtime=0)
                      if unit.rel.endswith(".gz") else raw_out)
-        for n, raw, size in _jsonl_lines(in_dir, unit, limit, part):
+        for n, raw, size in _jsonl_lines(in_dir, unit, limit, part, spec.out_dir):
             if raw is None:
                 part.seen += 1
                 part.error(_too_large(unit.rel, n, size, limit))
@@ -1461,8 +1524,10 @@ _TMP_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
 
 
 def _temporary(name: str) -> bool:
-    """A file name only a write in progress has (never a finished output's)."""
+    """A file name only a write in progress, or the work in progress, has (never a finished
+    output's): a temporary file, or the seek points of a ``.jsonl.gz`` being done in chunks."""
     return bool(_TMP_NAME.match(name)) or (name.startswith(".") and name.endswith(".jsonl.tmp")) \
+        or name.endswith(".gzi") \
         or name in (".flags.csv.tmp", ".plan.tmp", ".todo.tmp", _OLD_PARTS_INDEX, f".{INDEX_FILE}.tmp")
 
 
@@ -1734,6 +1799,8 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
         file_acc["units"].append(unit)
         if not unit.reuse:
             written_in.add(os.path.dirname(unit.rel))
+            if unit.chunks > 1:  # (its piece, and a .jsonl.gz's seek points)
+                written_in.add(os.path.dirname(os.path.join(META_DIR, PARTS_DIR, unit.part_name)))
         rec = _result(logs, unit, key, run)
         if rec is None or unit.sha256:
             digest.update(_plan_line(unit))
@@ -1783,8 +1850,8 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
         counts["documents_written"] += written
     close_file(file_acc)
     logs.close()
-    if written_in:  # (the chunks of large files are written in parts/)
-        _sweep_folders(out_dir, [*sorted(written_in), os.path.join(META_DIR, PARTS_DIR)])
+    if written_in:
+        _sweep_folders(out_dir, sorted(written_in))
     index.finish(digest.hexdigest())  # (valid once .assembled holds the same digest)
     for sink in (*sinks.values(), index_sink):
         sink.commit()
