@@ -10,7 +10,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -236,11 +236,28 @@ def read_up_to(fd: int, n: int) -> bytes:
     return data
 
 
-def write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes | bytearray) -> None:
     """Write all of ``data`` to the descriptor ``fd`` (``os.write`` may write only a part)."""
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
+
+
+def write_pieces(fd: int, pieces: Sequence[bytes | bytearray]) -> None:
+    """Write ``pieces`` one after the other to the descriptor ``fd``, with as few system calls
+    as the system allows (``os.writev``, which may also write only a part), never joining them."""
+    views = [memoryview(p) for p in pieces if len(p)]
+    if not hasattr(os, "writev"):  # (Windows)
+        for v in views:
+            write_all(fd, v)
+        return
+    while views:
+        n = os.writev(fd, views)  # (a record's few pieces: far below the system's IOV_MAX)
+        while views and n >= len(views[0]):
+            n -= len(views.pop(0))
+        if n:
+            views[0] = views[0][n:]
+
 
 
 #: how a temporary file is made: new (never an existing file or link), closed on exec

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .io import atomic_write, umask, write_all
+from .io import atomic_write, umask, write_all, write_pieces
 
 #: ``<run>.<writer>.log``: the run's sequence number, then a token unique to the writing process
 _LOG_NAME = re.compile(r"^(\d{6,})\.([0-9a-z]+)\.log$")
@@ -74,12 +74,19 @@ def identity_key(identity: Sequence[int]) -> int:
     return hash(tuple(identity))
 
 
-def encode(header: dict[str, Any], sections: Sequence[bytes]) -> bytes:
+def encode(header: dict[str, Any], sections: Sequence[bytes | bytearray]) -> bytes:
     """A record: ``header`` (after the sections' total and byte lengths; the runner's begins with
     the fields the index needs, see :func:`head_fields`), then the ``sections``."""
+    return b"".join(encode_pieces(header, sections))
+
+
+def encode_pieces(header: dict[str, Any], sections: Sequence[bytes | bytearray]) -> list[bytes | bytearray]:
+    """:func:`encode`'s record as its pieces (the header line, then the sections as they are),
+    for :meth:`Appender.append` to write without joining them: a big unit's record is then
+    held once, not twice."""
     sizes = [len(b) for b in sections]
     head = json.dumps(["h", {"bytes": sum(sizes), "sections": sizes, **header}], ensure_ascii=False)
-    return b"".join([head.encode("utf-8", "backslashreplace"), b"\n", *sections])
+    return [head.encode("utf-8", "backslashreplace") + b"\n", *sections]
 
 
 #: the head of a header as :func:`encode` writes the runner's: the fields the index needs
@@ -381,13 +388,15 @@ class PartLogs:
         fh.seek(rec.offset)
         return fh.read(rec.size)
 
-    def read(self, rec: Record) -> tuple[dict[str, Any], list[bytes]]:
-        """A record's header and its body's sections, as they were given to :func:`encode`."""
-        head, _, body = self.raw(rec).partition(b"\n")
-        header = json.loads(head)[1]
-        sections, at = [], 0
+    def read(self, rec: Record) -> tuple[dict[str, Any], list[memoryview]]:
+        """A record's header and its body's sections, as they were given to :func:`encode`: views
+        of the record read once (a big unit's record is held once, not copied twice more)."""
+        raw = self.raw(rec)
+        nl = raw.index(b"\n")
+        header = json.loads(raw[:nl])[1]
+        view, sections, at = memoryview(raw), [], nl + 1
         for n in header["sections"]:
-            sections.append(body[at : at + n])
+            sections.append(view[at : at + n])
             at += n
         return header, sections
 
@@ -433,18 +442,24 @@ class PartLogs:
 
 
 class Appender:
-    """A process's log of one run: each record appended with one write, the file closed after
-    it (so that another machine sharing the directory sees the record once the task is done)."""
+    """A process's log of one run: each record appended at its end (one ``writev`` of its
+    pieces where the system has it), the file closed after it (so that another machine sharing
+    the directory sees the record once the task is done). A record cut short (the process
+    killed while it wrote) is not taken: its header tells how long it should be."""
 
     def __init__(self, directory: str, run: int) -> None:
         self.path = os.path.join(directory, _log_name(run))
         self.lock = threading.Lock()  # (a Dask worker may run tasks in threads)
         os.makedirs(directory, exist_ok=True)
 
-    def append(self, record: bytes) -> None:
+    def append(self, record: bytes | Sequence[bytes | bytearray]) -> None:
+        """Append a record: :func:`encode`'s bytes, or :func:`encode_pieces`' pieces."""
         with self.lock:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666 & ~umask())
             try:
-                write_all(fd, record)
+                if isinstance(record, bytes):
+                    write_all(fd, record)
+                else:
+                    write_pieces(fd, record)
             finally:
                 os.close(fd)

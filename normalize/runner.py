@@ -64,7 +64,7 @@ from .io import (
     umask,
 )
 from .model import Flag
-from .partlog import Appender, PartLogs, Record, encode, identity_key
+from .partlog import Appender, PartLogs, Record, encode_pieces, identity_key
 from .recindex import ASSEMBLED, INDEX_FILE, INDEXED, IndexWriter
 from .rules import RulesError, RuleSet, RuleTimeout
 from .sources import SourceError, UrlInputs, is_url
@@ -758,7 +758,10 @@ class _Part:
     def __init__(self, unit: Unit, key: str) -> None:
         self.unit = unit
         self.key = key
-        self.out: dict[str, list[str]] = {"errors.jsonl": []}
+        # each section's lines, encoded as they come: a unit of many documents (a chunk of a big
+        # JSONL) holds them once, not as a list of strings, then joined, then encoded, then
+        # joined into the record (a chunk of 8 MB of news: its worker's peak 270 -> 218 MB)
+        self.out: dict[str, bytearray] = {"errors.jsonl": bytearray()}
         self.seen = 0
         self.written = 0
         self.failed_recorded = 0
@@ -775,7 +778,7 @@ class _Part:
 
     def _drop_documents(self) -> None:
         """Forget the documents' lines and their tally (the errors stay)."""
-        self.out = {name: [] for name in SECTIONS} | {"errors.jsonl": self.out["errors.jsonl"]}
+        self.out = {name: bytearray() for name in SECTIONS} | {"errors.jsonl": self.out["errors.jsonl"]}
         self.chars = [0, 0]
         self.edits: Counter[tuple[str, str, str]] = Counter()
         self.reasons: Counter[str] = Counter()
@@ -783,25 +786,25 @@ class _Part:
 
     def document(self, info: dict[str, Any], edits: list[dict[str, Any]], flags: list[Flag], line: int | None) -> None:
         """A cleaned document's lines: its row, edits and flags (and their CSV rows)."""
-        self.out["documents.jsonl"].append(_json_line(info))
+        self.out["documents.jsonl"] += _json_line(info).encode("utf-8", "backslashreplace")
         self.chars[0] += info["chars_in"]
         self.chars[1] += info["chars_out"]
         out = self.out["edits.jsonl"]
         for e in edits:
-            out.append(_json_line(e))
+            out += _json_line(e).encode("utf-8", "backslashreplace")
             self.edits[(e["pass"], e["rule"], e["action"])] += 1
         out, rows, file = self.out["flags.jsonl"], self.out["flags.csv"], info["file"]
         for f in flags:
             jline, row = flag_lines(f, file, line)
-            out.append(jline)
-            rows.append(row)
+            out += jline.encode("utf-8", "backslashreplace")
+            rows += row.encode("utf-8", "backslashreplace")
             self.reasons.update([r.code for r in f.reasons])
         self.flags += len(flags)
 
     def error(self, row: dict[str, Any]) -> None:
         row.setdefault("failed", 1)
         self.failed_recorded += row["failed"]
-        self.out["errors.jsonl"].append(_json_line(row))
+        self.out["errors.jsonl"] += _json_line(row).encode("utf-8", "backslashreplace")
 
     def fail(self, row: dict[str, Any]) -> None:
         cleaned = self.written
@@ -832,7 +835,8 @@ class _Part:
                                    f"bytes that were read (sha256 {self.read_sha[:16]}…), which the manifest "
                                    "records, and a later run redoes the file unless it still holds them"})
 
-    def record(self) -> bytes:
+    def record(self) -> list[bytes | bytearray]:
+        """The record, as the pieces :meth:`Appender.append` writes one after the other."""
         u = self.unit
         header = {"file": u.rel, "sha256": self.sha256, "key": self.key, "chunk": u.chunk, "chunks": u.chunks,
                   "start": u.start, "stat": self.stat, "seen": self.seen, "written": self.written,
@@ -840,7 +844,7 @@ class _Part:
                             "edits": [[*k, n] for k, n in sorted(self.edits.items())],
                             "reasons": dict(sorted(self.reasons.items()))},
                   "timings": {k: round(v, 6) for k, v in sorted(self.timings.items())}}
-        return encode(header, ["".join(self.out[name]).encode("utf-8", "backslashreplace") for name in SECTIONS])
+        return encode_pieces(header, [self.out[name] for name in SECTIONS])
 
 
 def _appender(spec: WorkSpec) -> Appender:
@@ -1839,7 +1843,7 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
         for fh, section in zip(copied, as_they_are, strict=True):  # (the header counted what they hold)
             fh.write(section)
         index.wrote([len(section) for section in as_they_are[: len(INDEXED)]])
-        for line in errors.decode("utf-8").split("\n")[:-1]:
+        for line in str(errors, "utf-8").split("\n")[:-1]:
             obj = json.loads(line)
             if obj.get("error") == "changed" and header.get("sha256") == unit.sha256:
                 continue  # a reused result whose input now holds exactly the bytes read

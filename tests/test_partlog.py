@@ -33,7 +33,7 @@ def body(logs: PartLogs, rel: str, chunk: int = 0) -> list[str]:
     try:
         lines, name = logs.read(logs.get(rel, chunk))[1]
         assert name == rel.encode()
-        return lines.decode().split("\n")[:-1]
+        return bytes(lines).decode().split("\n")[:-1]
     finally:
         logs.close()
 
