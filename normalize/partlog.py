@@ -46,6 +46,8 @@ _HAS_STAT, _LIVE = 1, 2
 _INT64 = range(-(2**63), 2**63)
 #: the marks with _LIVE cleared (bytes.translate)
 _UNMARK_LIVE = bytes(m & ~_LIVE for m in range(256))
+#: 1 for a row that stays when only the marked ones do, or when all do (bytes.translate)
+_KEEP_MARKED, _KEEP_ALL = bytes(1 if m & _LIVE else 0 for m in range(256)), bytes([1]) * 256
 
 
 @dataclass(slots=True)
@@ -409,22 +411,30 @@ class PartLogs:
     def compact(self, *, prune: bool = False) -> bool:
         """Drop what no unit needs: logs without a live record are removed, and the live
         records are copied into one new log when dead bytes outweigh them or the logs are too
-        many. ``prune``: only the records :meth:`keep` marked stay (default: all of them).
+        many. ``prune``: only the records :meth:`keep` marked stay (default: all of them, but
+        the later chunks' of units no plan has any more, whose pieces the runner removes).
         True when the index no longer describes the logs: the records were copied, or records
         it holds were dropped (``prune``). It still does when logs were only removed: none of
         its rows is in them."""
         marks, logs, sizes = self._marks, self._logs, self._size
-        live = [row for row in range(len(self._log)) if not prune or marks[row] & _LIVE]
+        # the rows that stay: all of them, or (prune) the marked ones; never a later chunk of
+        # no unit of the plan (a file now cut into fewer chunks, or gone: only its first
+        # chunk's record is kept to report it)
+        keep = marks.translate(_KEEP_MARKED if prune else _KEEP_ALL)
+        stale_chunks = [row for row in self._chunk_rows.values() if not marks[row] & _LIVE]
+        for row in stale_chunks:
+            keep[row] = 0
+        live = [row for row in range(len(self._log)) if keep[row]]
         log_sizes = self.sizes
         live_bytes: dict[str, int] = dict.fromkeys(log_sizes, 0)
         for row in live:
             live_bytes[logs[self._log[row]]] += sizes[row]
         used = [n for n in log_sizes if live_bytes[n]]
         dead = sum(log_sizes[n] - live_bytes[n] for n in used)
-        dropped = prune and any(not marks[row] & _LIVE and live_bytes[logs[self._log[row]]]
-                                for row in range(len(self._log)))
+        dropped = (prune or bool(stale_chunks)) and any(not keep[row] and live_bytes[logs[self._log[row]]]
+                                                        for row in range(len(self._log)))
         rewritten = dropped or dead > sum(live_bytes.values()) or len(used) > MAX_LOGS
-        orphaned = prune and any(not m & _LIVE for m in marks)  # rows of records about to go
+        orphaned = 0 in keep  # rows of records about to go
         if rewritten:
             order = [_log_order(n) for n in logs]
             live.sort(key=lambda row: (order[self._log[row]], self._offset[row]))

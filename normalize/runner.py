@@ -1906,13 +1906,16 @@ def _stale(out_dir: Path, logs: PartLogs, *, prune: bool) -> dict[str, Any]:
     """Outputs of inputs that are gone (their records in ``logs`` were not marked live by the
     plan: :meth:`PartLogs.keep`): reported, and removed with ``prune``. The logs are then
     compacted (:meth:`PartLogs.compact`): the records of pruned units go, those of gone ones
-    not pruned stay (so the next run reports them too)."""
-    gone = sorted({rel for rel, chunk in logs.gone() if chunk == 0})
+    not pruned stay (so the next run reports them too), except the later chunks' (of a file now
+    cut into fewer chunks, or gone), which go with their pieces."""
+    gone_units = list(logs.gone())
+    gone = sorted({rel for rel, chunk in gone_units if chunk == 0})
     removed = []
-    if prune:
-        for rel, chunk in logs.gone():
+    for rel, chunk in gone_units:  # (the pieces of later chunks go with their records, see compact)
+        if prune or chunk > 0:
             with contextlib.suppress(OSError):
                 _piece_path(out_dir, Unit(rel, chunk=chunk)).unlink()
+    if prune:
         root = out_dir.resolve()
         for rel in gone:
             target = (out_dir / rel).resolve()

@@ -411,6 +411,41 @@ def test_a_big_jsonl_in_chunks_gives_the_same_bytes(tmp_path):
     assert not list(chunked.rglob("*.gzi"))  # (the seek points, once the work is done)
 
 
+def test_a_file_cut_into_fewer_chunks_leaves_no_piece_of_the_others(tmp_path):
+    """A big .jsonl that shrinks is cut into fewer chunks: the pieces and records of the chunks
+    it no longer has go (they stayed in parts/ for good). A file that is gone keeps its first
+    chunk's record and its output, so that runs report it until --prune removes them."""
+    inp = tmp_path / "in"
+    inp.mkdir()
+    rows = [json.dumps({"id": i, "text": f"Sentence {i} ,  with NATO and the Coalition."}) for i in range(400)]
+    (inp / "big.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (inp / "other.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+
+    def pieces(name: str) -> int:
+        from normalize.runner import Unit
+
+        digest = Unit(name).part_name.split("/")[1].split(".")[0]
+        return len(list((out / "_normalize" / "parts").rglob(f"{digest}.*.out")))
+
+    cli("run", str(inp), str(out), "-q", "--chunk-mb", "0.004")
+    assert pieces("big.jsonl") == pieces("other.jsonl") > 6
+    (inp / "big.jsonl").write_text("\n".join(rows[:100]) + "\n", encoding="utf-8")
+    cli("run", str(inp), str(out), "-q", "--chunk-mb", "0.004")
+    assert 1 < pieces("big.jsonl") < 4
+    fresh = tmp_path / "fresh"
+    cli("run", str(inp), str(fresh), "-q", "--chunk-mb", "0.004")
+    assert outputs(out) == outputs(fresh)
+    (inp / "other.jsonl").unlink()
+    r = cli("run", str(inp), str(out), "-q", "--chunk-mb", "0.004")
+    assert summary(out)["stale"]["outputs"] == ["other.jsonl"] and pieces("other.jsonl") == 1
+    cli("run", str(inp), str(out), "-q", "--chunk-mb", "0.004")
+    assert summary(out)["stale"]["outputs"] == ["other.jsonl"]  # (reported again)
+    r = cli("run", str(inp), str(out), "-q", "--chunk-mb", "0.004", "--prune")
+    assert r.returncode == 0 and summary(out)["stale"]["removed"] == ["other.jsonl"]
+    assert pieces("other.jsonl") == 0 and not (out / "other.jsonl").exists()
+
+
 def _news_gz(path: Path, n: int = 300) -> bytes:
     seeds = [p.read_text(encoding="utf-8") for p in sorted(CORPUS.glob("*.txt"))]
     data = "".join(json.dumps({"id": i, "text": f"Copy {i}. " + seeds[i % len(seeds)][: 200 + 11 * i]}) + "\n"
