@@ -384,11 +384,39 @@ class PartLogs:
 
     def raw(self, rec: Record) -> bytes:
         """A record's bytes, header line included."""
-        fh = self._open.get(rec.log)
-        if fh is None:
-            fh = self._open[rec.log] = open(os.path.join(self.dir, rec.log), "rb")  # noqa: SIM115
+        fh = self._file(rec.log)
         fh.seek(rec.offset)
         return fh.read(rec.size)
+
+    def spans(self, rec: Record) -> tuple[dict[str, Any], list[tuple[int, int]]]:
+        """A record's header, and where each of its sections is in its log: (offset, bytes),
+        for :meth:`blocks` (a big record is then never held whole)."""
+        fh = self._file(rec.log)
+        fh.seek(rec.offset)
+        head = fh.readline()
+        header = json.loads(head)[1]
+        spans, at = [], rec.offset + len(head)
+        for n in header["sections"]:
+            spans.append((at, n))
+            at += n
+        return header, spans
+
+    def blocks(self, rec: Record, offset: int, size: int) -> Iterator[bytes]:
+        """The ``size`` bytes at ``offset`` in a record's log, a block of at most 1 MiB at a time."""
+        fh = self._file(rec.log)
+        fh.seek(offset)
+        while size > 0:
+            block = fh.read(min(size, 1 << 20))
+            if not block:
+                raise ValueError(f"{rec.log}: a record ends before its sections do")
+            size -= len(block)
+            yield block
+
+    def _file(self, log: str) -> BinaryIO:
+        fh = self._open.get(log)
+        if fh is None:
+            fh = self._open[log] = open(os.path.join(self.dir, log), "rb")  # noqa: SIM115
+        return fh
 
     def read(self, rec: Record) -> tuple[dict[str, Any], list[memoryview]]:
         """A record's header and its body's sections, as they were given to :func:`encode`: views
@@ -458,18 +486,29 @@ class Appender:
     killed while it wrote) is not taken: its header tells how long it should be."""
 
     def __init__(self, directory: str, run: int) -> None:
+        self.directory = directory
         self.path = os.path.join(directory, _log_name(run))
         self.lock = threading.Lock()  # (a Dask worker may run tasks in threads)
         os.makedirs(directory, exist_ok=True)
 
-    def append(self, record: bytes | Sequence[bytes | bytearray]) -> None:
-        """Append a record: :func:`encode`'s bytes, or :func:`encode_pieces`' pieces."""
+    def append(self, record: bytes | Sequence[bytes | bytearray] | Iterator[bytes | bytearray]) -> None:
+        """Append a record: :func:`encode`'s bytes, :func:`encode_pieces`' pieces (one
+        ``writev``), or its bytes in blocks as they are read (a write each)."""
         with self.lock:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666 & ~umask())
             try:
-                if isinstance(record, bytes):
-                    write_all(fd, record)
-                else:
-                    write_pieces(fd, record)
+                end = os.fstat(fd).st_size
+                try:
+                    if isinstance(record, bytes):
+                        write_all(fd, record)
+                    elif isinstance(record, (list, tuple)):
+                        write_pieces(fd, record)
+                    else:
+                        for block in record:
+                            write_all(fd, block)
+                except BaseException:  # (a full disk, say) no part of it may precede the next record
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(fd, end)
+                    raise
             finally:
                 os.close(fd)

@@ -31,6 +31,7 @@ import errno
 import gzip
 import hashlib
 import io
+import itertools
 import json
 import marshal
 import math
@@ -714,7 +715,7 @@ def work(spec: WorkSpec, unit: Unit) -> dict[str, Any]:
     in_dir, out_dir = _worker_inputs(spec.in_dir), Path(spec.out_dir)
     log = _appender(spec)
     t0 = time.perf_counter()
-    part = _Part(unit, spec.key)
+    part = _Part(unit, spec.key, spill_dir=log.directory)
     if unit.problem and unit.warning:  # nothing is lost: not a document, not a failure
         part.error({"file": unit.rel, "error": "skipped", "failed": 0, "message": unit.problem})
     elif unit.problem:
@@ -732,7 +733,10 @@ def work(spec: WorkSpec, unit: Unit) -> dict[str, Any]:
             part.fail(_error(unit.rel, part.line, exc, gz=unit.rel.endswith(".gz")))
         part.check_read()
     part.timings["unit_seconds"] = time.perf_counter() - t0
-    log.append(part.record())
+    try:
+        log.append(part.record())
+    finally:
+        part.close()
     return {"rel": unit.rel, "chunk": unit.chunk, "seen": part.seen, "written": part.written}
 
 
@@ -745,6 +749,53 @@ def _json_line(obj: Any) -> str:
     return dumps_record(obj) + "\n"
 
 
+#: a section of a unit's record past this many bytes goes on in a temporary file
+SPILL_BYTES = 1 << 20
+#: a record larger than this is copied into the run's outputs a block at a time (see _assemble)
+BIG_RECORD = 4 << 20
+
+
+class _Section:
+    """A section of a unit's record, its lines added as they come (encoded): in memory while
+    small, in an anonymous temporary file in ``spill_dir`` past :data:`SPILL_BYTES` (a chunk of
+    a big JSONL makes tens of megabytes of flags), so that a worker's memory does not grow with
+    the size of its unit."""
+
+    __slots__ = ("buf", "file", "size", "spill_dir")
+
+    def __init__(self, spill_dir: str | None) -> None:
+        self.buf, self.file, self.size, self.spill_dir = bytearray(), None, 0, spill_dir
+
+    def add(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.file is not None:
+            self.file.write(data)
+            return
+        self.buf += data
+        if len(self.buf) > SPILL_BYTES and self.spill_dir is not None:
+            import tempfile
+
+            self.file = tempfile.TemporaryFile(dir=self.spill_dir)  # noqa: SIM115 (closed by close())
+            self.file.write(self.buf)
+            self.buf = bytearray()
+
+    def __len__(self) -> int:
+        return self.size
+
+    def blocks(self) -> Iterator[bytes | bytearray]:
+        if self.file is None:
+            yield self.buf
+            return
+        self.file.seek(0)
+        while block := self.file.read(_HASH_BLOCK):
+            yield block
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+
 class _Part:
     """The record of one unit: a header, then its lines of each of the run's :data:`SECTIONS`
     (documents.jsonl, edits.jsonl, flags.jsonl, flags.csv, errors.jsonl) as they will be
@@ -755,13 +806,14 @@ class _Part:
     Every error row has ``failed``: how many of the unit's documents it accounts for (1 for a
     document, all those not yet accounted for when the whole file fails, 0 for a warning)."""
 
-    def __init__(self, unit: Unit, key: str) -> None:
+    def __init__(self, unit: Unit, key: str, spill_dir: str | None = None) -> None:
         self.unit = unit
         self.key = key
-        # each section's lines, encoded as they come: a unit of many documents (a chunk of a big
-        # JSONL) holds them once, not as a list of strings, then joined, then encoded, then
-        # joined into the record (a chunk of 8 MB of news: its worker's peak 270 -> 218 MB)
-        self.out: dict[str, bytearray] = {"errors.jsonl": bytearray()}
+        self.spill_dir = spill_dir
+        # each section's lines, encoded as they come (see _Section): a unit of many documents (a
+        # chunk of a big JSONL) holds them neither as lists of strings, joined, encoded and joined
+        # again into the record, nor in memory at all past a megabyte
+        self.out: dict[str, _Section] = {"errors.jsonl": _Section(spill_dir)}
         self.seen = 0
         self.written = 0
         self.failed_recorded = 0
@@ -778,7 +830,10 @@ class _Part:
 
     def _drop_documents(self) -> None:
         """Forget the documents' lines and their tally (the errors stay)."""
-        self.out = {name: bytearray() for name in SECTIONS} | {"errors.jsonl": self.out["errors.jsonl"]}
+        for name, section in self.out.items():
+            if name != "errors.jsonl":
+                section.close()
+        self.out = {name: _Section(self.spill_dir) for name in SECTIONS} | {"errors.jsonl": self.out["errors.jsonl"]}
         self.chars = [0, 0]
         self.edits: Counter[tuple[str, str, str]] = Counter()
         self.reasons: Counter[str] = Counter()
@@ -786,25 +841,25 @@ class _Part:
 
     def document(self, info: dict[str, Any], edits: list[dict[str, Any]], flags: list[Flag], line: int | None) -> None:
         """A cleaned document's lines: its row, edits and flags (and their CSV rows)."""
-        self.out["documents.jsonl"] += _json_line(info).encode("utf-8", "backslashreplace")
+        self.out["documents.jsonl"].add(_json_line(info).encode("utf-8", "backslashreplace"))
         self.chars[0] += info["chars_in"]
         self.chars[1] += info["chars_out"]
-        out = self.out["edits.jsonl"]
+        add = self.out["edits.jsonl"].add
         for e in edits:
-            out += _json_line(e).encode("utf-8", "backslashreplace")
+            add(_json_line(e).encode("utf-8", "backslashreplace"))
             self.edits[(e["pass"], e["rule"], e["action"])] += 1
-        out, rows, file = self.out["flags.jsonl"], self.out["flags.csv"], info["file"]
+        add, add_row, file = self.out["flags.jsonl"].add, self.out["flags.csv"].add, info["file"]
         for f in flags:
             jline, row = flag_lines(f, file, line)
-            out += jline.encode("utf-8", "backslashreplace")
-            rows += row.encode("utf-8", "backslashreplace")
+            add(jline.encode("utf-8", "backslashreplace"))
+            add_row(row.encode("utf-8", "backslashreplace"))
             self.reasons.update([r.code for r in f.reasons])
         self.flags += len(flags)
 
     def error(self, row: dict[str, Any]) -> None:
         row.setdefault("failed", 1)
         self.failed_recorded += row["failed"]
-        self.out["errors.jsonl"] += _json_line(row).encode("utf-8", "backslashreplace")
+        self.out["errors.jsonl"].add(_json_line(row).encode("utf-8", "backslashreplace"))
 
     def fail(self, row: dict[str, Any]) -> None:
         cleaned = self.written
@@ -835,8 +890,9 @@ class _Part:
                                    f"bytes that were read (sha256 {self.read_sha[:16]}…), which the manifest "
                                    "records, and a later run redoes the file unless it still holds them"})
 
-    def record(self) -> list[bytes | bytearray]:
-        """The record, as the pieces :meth:`Appender.append` writes one after the other."""
+    def record(self) -> list[bytes | bytearray] | Iterator[bytes | bytearray]:
+        """The record, as the pieces :meth:`Appender.append` writes one after the other: a list
+        of buffers, or blocks read back from the sections that went to temporary files."""
         u = self.unit
         header = {"file": u.rel, "sha256": self.sha256, "key": self.key, "chunk": u.chunk, "chunks": u.chunks,
                   "start": u.start, "stat": self.stat, "seen": self.seen, "written": self.written,
@@ -844,7 +900,16 @@ class _Part:
                             "edits": [[*k, n] for k, n in sorted(self.edits.items())],
                             "reasons": dict(sorted(self.reasons.items()))},
                   "timings": {k: round(v, 6) for k, v in sorted(self.timings.items())}}
-        return encode_pieces(header, [self.out[name] for name in SECTIONS])
+        sections = [self.out[name] for name in SECTIONS]
+        head, *_ = encode_pieces(header, sections)
+        if all(section.file is None for section in sections):
+            return [head, *(section.buf for section in sections)]
+        return itertools.chain([head], *(section.blocks() for section in sections))
+
+    def close(self) -> None:
+        """Let go of the sections' temporary files."""
+        for section in self.out.values():
+            section.close()
 
 
 def _appender(spec: WorkSpec) -> Appender:
@@ -1819,7 +1884,12 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
             file_acc["errors"] += 1
             counts["documents_seen"] += 1  # (failed: seen, not written)
             continue
-        header, sections = logs.read(rec)
+        if rec.size <= BIG_RECORD:  # (read at once: one system call, as most are small)
+            header, sections = logs.read(rec)
+            body: list[Iterable[bytes | memoryview]] = [[section] for section in sections]
+        else:  # copied a block at a time, never held whole
+            header, spans = logs.spans(rec)
+            body = [logs.blocks(rec, at, n) for at, n in spans]
         if not unit.sha256:
             digest.update(_plan_line(unit, header["sha256"]))
         seen, written = header["seen"], header["written"]
@@ -1839,11 +1909,12 @@ def _assemble(spool: _Spool, in_dir: Inputs, out_dir: Path, options: RunOptions,
             by["rule"][f"{pass_}/{rule}"] += n
             by["action"][action] += n
         by["reason"].update(tally["reasons"])
-        *as_they_are, errors = sections  # (SECTIONS ends with errors.jsonl)
+        *as_they_are, errors = body  # (SECTIONS ends with errors.jsonl)
         for fh, section in zip(copied, as_they_are, strict=True):  # (the header counted what they hold)
-            fh.write(section)
-        index.wrote([len(section) for section in as_they_are[: len(INDEXED)]])
-        for line in str(errors, "utf-8").split("\n")[:-1]:
+            for block in section:
+                fh.write(block)
+        index.wrote(header["sections"][: len(INDEXED)])
+        for line in b"".join(errors).decode("utf-8").split("\n")[:-1]:
             obj = json.loads(line)
             if obj.get("error") == "changed" and header.get("sha256") == unit.sha256:
                 continue  # a reused result whose input now holds exactly the bytes read

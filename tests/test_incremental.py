@@ -446,6 +446,42 @@ def test_a_file_cut_into_fewer_chunks_leaves_no_piece_of_the_others(tmp_path):
     assert pieces("other.jsonl") == 0 and not (out / "other.jsonl").exists()
 
 
+def test_a_big_units_audit_lines_go_through_temporary_files_and_its_record_is_copied_in_blocks(
+        corpus, tmp_path, monkeypatch):
+    """A unit's lines of the audit trail past a megabyte per section go on in an anonymous
+    temporary file (a chunk of a big JSONL makes tens of megabytes of flags: its worker's peak
+    was 270 MB), and assembly copies a record over 4 MB a block at a time. With both limits
+    made tiny, every path is taken and the bytes are those of a run that takes neither."""
+    import tempfile
+
+    from normalize import runner
+    from normalize.rules import RuleSet
+
+    ref = tmp_path / "ref"
+    cli("run", str(corpus), str(ref), "-q", "--jobs", "1")
+    spilled, blocks = [], []
+    real_file, real_blocks = tempfile.TemporaryFile, runner.PartLogs.blocks
+
+    def temporary_file(*args, **kwargs):
+        spilled.append(kwargs.get("dir"))
+        return real_file(*args, **kwargs)
+
+    def counted_blocks(self, rec, offset, size):
+        blocks.append(size)
+        return real_blocks(self, rec, offset, size)
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", temporary_file)
+    monkeypatch.setattr(runner.PartLogs, "blocks", counted_blocks)
+    monkeypatch.setattr(runner, "SPILL_BYTES", 200)
+    monkeypatch.setattr(runner, "BIG_RECORD", 1000)
+    out = tmp_path / "out"
+    runner.run(corpus, out, runner.RunOptions(rules=RuleSet.load(), jobs=1, quiet=True))
+    assert len(spilled) > 5 and set(spilled) == {str((out / "_normalize" / "parts").resolve())}
+    assert len(blocks) > 5
+    assert outputs(out) == outputs(ref)
+    assert not [p for p in (out / "_normalize" / "parts").iterdir() if p.is_file() and not p.name.endswith(".log")]
+
+
 def _news_gz(path: Path, n: int = 300) -> bytes:
     seeds = [p.read_text(encoding="utf-8") for p in sorted(CORPUS.glob("*.txt"))]
     data = "".join(json.dumps({"id": i, "text": f"Copy {i}. " + seeds[i % len(seeds)][: 200 + 11 * i]}) + "\n"

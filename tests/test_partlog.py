@@ -339,3 +339,30 @@ def test_compaction_says_when_the_index_no_longer_describes_the_logs(tmp_path):
             logs.keep(*unit)
     assert logs.compact(prune=True) is True
     assert PartLogs(d).get("gone.txt", 0) is None
+
+
+def test_a_record_whose_writing_fails_leaves_nothing_before_the_next(tmp_path):
+    """A record written in blocks (a big unit's, read back from its temporary files) that fails
+    midway (a full disk) is cut off the log again: a Dask worker goes on appending to the same
+    log, and a torn record in the middle would be read with the next record's bytes as its own."""
+    from normalize.partlog import encode_pieces
+
+    d = str(tmp_path)
+    log = Appender(d, 1)
+    log.append(record("a.txt", lines=(line("d", 1),)))
+    size = os.path.getsize(log.path)
+    head, *_ = encode_pieces({"file": "big.jsonl", "sha256": "s", "key": "k", "chunk": 0, "chunks": 1,
+                             "start": 0, "seen": 1, "written": 1, "timings": {}}, [b"x" * 5000, b"y"])
+
+    def blocks():
+        yield head
+        yield b"x" * 2000
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        log.append(blocks())
+    assert os.path.getsize(log.path) == size
+    log.append(record("c.txt", lines=(line("e", 2),)))
+    logs = PartLogs(d)
+    assert sorted(logs.units()) == [("a.txt", 0), ("c.txt", 0)]
+    assert body(logs, "c.txt") == [line("e", 2)]
