@@ -54,6 +54,20 @@ def write(out: Path, n: int = 1, docs_wanted: int | None = None) -> tuple[int, i
     return count, size
 
 
+def write_dump(path: Path, n: int = 1) -> tuple[int, int]:
+    """Write ``n`` copies of the corpus as one gzipped JSONL dump at ``path`` (one record a
+    document, as news dumps come); returns (documents, uncompressed bytes)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = size = 0
+    with gzip.open(path, "wb", compresslevel=6) as fh:
+        for rel, text in copies(documents(), n):
+            data = (json.dumps({"id": rel, "text": text}, ensure_ascii=False) + "\n").encode("utf-8")
+            fh.write(data)
+            count += 1
+            size += len(data)
+    return count, size
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out", type=Path)
