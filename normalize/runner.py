@@ -1677,7 +1677,6 @@ def _run(in_dir: Inputs, out_dir: Path, options: RunOptions, t0: float, meta: Pa
     _sweep_temporaries(out_dir)
     threshold = effective_threshold(options)
     key = run_key(options, threshold)
-    jobs = options.jobs or usable_cores()
 
     # 1. plan
     spool = _Spool(meta)
@@ -1696,7 +1695,9 @@ def _run(in_dir: Inputs, out_dir: Path, options: RunOptions, t0: float, meta: Pa
         assembled = meta / ASSEMBLED
         if not todo and _read_text(assembled) == digest.hexdigest() and (meta / "summary.json").is_file():
             # every result is current and was assembled from exactly these parts: the outputs stand
-            return _reassembled(in_dir, meta, logs, options, reused, jobs, t0, t_plan, digest.hexdigest())
+            # (no worker is started: 0 jobs, and loky, which counts the cores, is not imported)
+            return _reassembled(in_dir, meta, logs, options, reused, 0, t0, t_plan, digest.hexdigest())
+        jobs = options.jobs or usable_cores()
         with contextlib.suppress(OSError):
             assembled.unlink()  # the outputs are about to change
         run_seq = logs.next_run

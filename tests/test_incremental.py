@@ -138,6 +138,23 @@ def test_a_moved_out_and_in_are_reused_and_the_summary_and_report_name_where_the
     assert (new_out / "_normalize" / "report.html").stat().st_mtime_ns == stamp
 
 
+def test_a_rerun_with_nothing_new_imports_no_model_no_kernel_and_counts_no_cores(corpus, tmp_path):
+    """What a run with nothing to do never needs, it never imports: the flagger and its models,
+    the kernel, numpy, ftfy, and loky (which counts the cores the workers would use: 60 ms of
+    a 0.6 s re-run); its summary says no worker was started."""
+    heavy = ("loky", "numpy", "ftfy", "normalize.flagger.core", "normalize._kernel", "normalize.pipeline")
+    code = ("import atexit, sys\n"
+            f"atexit.register(lambda: print(sorted(m for m in {heavy!r} if m in sys.modules)))\n"
+            "from normalize.cli import main\n"
+            f"sys.argv = ['normalize', 'run', {str(corpus)!r}, {str(tmp_path / 'out')!r}, '-q']\n"
+            "main()\n")
+    first = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert first.stdout.strip() == str(sorted(heavy)), first.stderr
+    again = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert again.stdout.strip() == "[]", again.stderr
+    assert summary(tmp_path / "out")["timings"]["jobs"] == 0
+
+
 def test_a_rerun_takes_the_index_of_the_part_logs_it_kept_instead_of_reading_them(corpus, tmp_path, monkeypatch):
     """After assembling, a run keeps its index of the part logs (OUT/_normalize/.parts-index);
     the next plan reads it instead of every record's header, as long as every log it indexed
