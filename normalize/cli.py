@@ -267,6 +267,17 @@ def fix_cmd(file: Any, rules_dir: str | None, explain: bool, only: str | None, s
 
     only_l, skip_l = _pass_list(only), _pass_list(skip)
     name = "<stdin>" if file.name in ("-", "<stdin>") else file.name
+    interrupted = False
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        nonlocal interrupted
+        interrupted = True  # (a KeyboardInterrupt raised inside a __del__ is swallowed: this is not)
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread
+        previous = None
     try:
         from .pipeline import Normalizer
 
@@ -274,12 +285,17 @@ def fix_cmd(file: Any, rules_dir: str | None, explain: bool, only: str | None, s
                                 flagger=flagger and explain, threshold=threshold)
         text = decode_bytes(file.read()).text
         res = normalizer.clean(text, path=name)
-    except KeyboardInterrupt:  # (before a byte of the document was written: click would say "Aborted!", exit 1)
-        click.echo(f"normalize: {name}: interrupted (Ctrl-C); nothing written", err=True)
-        sys.exit(128 + signal.SIGINT)
+    except KeyboardInterrupt:
+        interrupted = True
     except InputError as exc:
         click.echo(f"normalize: {name}: {exc}", err=True)
         sys.exit(1)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    if interrupted:  # before a byte of the document was written (click would say "Aborted!", exit 1)
+        click.echo(f"normalize: {name}: interrupted (Ctrl-C); nothing written", err=True)
+        sys.exit(128 + signal.SIGINT)
     sys.stdout.write(res.text)
     sys.stdout.flush()
     if explain:

@@ -8,16 +8,19 @@ and a run can refuse to start (exit 2) before writing anything.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import regex
-import yaml
+if TYPE_CHECKING:  # (imported when rules are read or patterns made: a re-run with nothing to do needs neither)
+    import regex
+    import yaml
 
 #: Largest rules file accepted: a curator's file is never this big; a generated or corrupt one is.
 MAX_RULE_FILE_BYTES = 20 * 1024 * 1024
@@ -55,15 +58,7 @@ class RulesError(Exception):
 
 
 # -- YAML with line numbers ----------------------------------------------------------------
-# libyaml's parser when PyYAML was built with it (several times faster), else pure Python
-_SafeBase: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _LineLoader(_SafeBase):  # type: ignore[misc, valid-type]
-    """A safe loader that records each mapping's line in the key ``__line__``."""
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+def _construct_mapping(loader: Any, node: yaml.MappingNode) -> dict[str, Any]:
     mapping = loader.construct_mapping(node, deep=True)
     mapping["__line__"] = node.start_mark.line + 1
     return mapping
@@ -76,19 +71,30 @@ class _LineList(list):
     __slots__ = ("__line__",)
 
 
-def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> list[Any]:
+def _construct_sequence(loader: Any, node: yaml.SequenceNode) -> list[Any]:
     seq = _LineList(loader.construct_sequence(node, deep=True))
     seq.__line__ = node.start_mark.line + 1
     return seq
 
 
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
-# dates stay strings: the curator wrote them, the tool compares them as text
-_LineLoader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+@functools.cache
+def _line_loader() -> type:
+    """A safe YAML loader that records each mapping's line in the key ``__line__`` (libyaml's
+    parser when PyYAML was built with it, several times faster, else pure Python); made on the
+    first rules file read."""
+    import yaml
+
+    class LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+        pass
+
+    LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+    LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+    # dates stay strings: the curator wrote them, the tool compares them as text
+    LineLoader.yaml_implicit_resolvers = {
+        k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return LineLoader
 
 
 def load_yaml(path: Path, root: Path, issues: list[RuleIssue]) -> Any:
@@ -103,8 +109,10 @@ def load_yaml(path: Path, root: Path, issues: list[RuleIssue]) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         issues.append(RuleIssue(rel, 1, f"cannot read: {exc}"))
         return None
+    import yaml
+
     try:
-        return yaml.load(text, Loader=_LineLoader)
+        return yaml.load(text, Loader=_line_loader())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
@@ -141,7 +149,7 @@ class RuleTimeout(TimeoutError):
 
     def where(self) -> tuple[str, int]:
         """(file, line) of the rule, from its origin ``FILE:LINE id``."""
-        m = regex.match(r"(.*):(\d+) ", self.origin)
+        m = re.match(r"(.*):(\d+) ", self.origin)
         return (m.group(1), int(m.group(2))) if m else (self.origin or "rules", 0)
 
 
@@ -240,7 +248,7 @@ class TimedPattern:
 # A quantified group that ends in an unbounded quantifier and is itself repeated without bound,
 # e.g. (a+)+ or (?:\w+\s*)*: the classic shape of catastrophic backtracking. A heuristic: it
 # gives a warning, and every match is bounded in time anyway (TimedPattern).
-_NESTED_QUANTIFIER = regex.compile(r"(?<!\\)(?:[+*]|\{\d*,\})[?+]?\)(?:[+*]|\{\d*,\})")
+_NESTED_QUANTIFIER = re.compile(r"(?<!\\)(?:[+*]|\{\d*,\})[?+]?\)(?:[+*]|\{\d*,\})")
 
 
 def risky_pattern(pattern: str) -> str | None:
@@ -256,6 +264,8 @@ def risky_pattern(pattern: str) -> str | None:
 def compile_pattern(pattern: str, flags: int = 0, origin: str = "") -> TimedPattern:
     """Compile a curator's pattern with the ``regex`` module, every operation bounded in time
     (:class:`TimedPattern`). ``origin`` (``FILE:LINE id``) names the rule in a timeout error."""
+    import regex
+
     return TimedPattern(regex.compile(pattern, flags | regex.VERSION0), origin)
 
 

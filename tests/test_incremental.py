@@ -140,9 +140,11 @@ def test_a_moved_out_and_in_are_reused_and_the_summary_and_report_name_where_the
 
 def test_a_rerun_with_nothing_new_imports_no_model_no_kernel_and_counts_no_cores(corpus, tmp_path):
     """What a run with nothing to do never needs, it never imports: the flagger and its models,
-    the kernel, numpy, ftfy, and loky (which counts the cores the workers would use: 60 ms of
-    a 0.6 s re-run); its summary says no worker was started."""
-    heavy = ("loky", "numpy", "ftfy", "normalize.flagger.core", "normalize._kernel", "normalize.pipeline")
+    the kernel, numpy, ftfy, the YAML and regex modules the rules are read with, and loky (which
+    counts the cores the workers would use: 60 ms of a 0.6 s re-run); its summary says no
+    worker was started."""
+    heavy = ("loky", "numpy", "ftfy", "normalize.flagger.core", "normalize._kernel", "normalize.pipeline", "yaml",
+             "regex")
     code = ("import atexit, sys\n"
             f"atexit.register(lambda: print(sorted(m for m in {heavy!r} if m in sys.modules)))\n"
             "from normalize.cli import main\n"
