@@ -10,6 +10,7 @@ import contextlib
 import errno
 import signal
 import sys
+import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,19 +48,27 @@ class _Stopped(BaseException):
         self.signum = signum
 
 
+#: seconds after a run is told to stop during which another Ctrl-C or SIGTERM is ignored
+STOP_GRACE = 5.0
+
+
 @contextlib.contextmanager
 def _stopped_by_signals() -> Iterator[None]:
     """Turn SIGTERM and Ctrl-C into :class:`_Stopped`, so that the run ends as it does on any
     error (its workers end at once, temporary files go, the lock is let go) and the command
     exits 128 + the signal's number (143, 130) with a word on how to go on. A second signal
-    while the run stops is ignored: it would cut the stopping short."""
-    stopping = False
+    within :data:`STOP_GRACE` seconds of the one that stops the run is ignored: it would cut the
+    stopping short (which takes a fraction of a second). One later stops the run again: the
+    first may have been lost (Python swallows an exception raised while a finalizer runs), and
+    the run would otherwise go on, deaf to Ctrl-C."""
+    stopped_at: float | None = None
 
     def stop(signum: int, frame: Any) -> None:
-        nonlocal stopping
-        if stopping:
+        nonlocal stopped_at
+        now = time.monotonic()
+        if stopped_at is not None and now - stopped_at < STOP_GRACE:
             return
-        stopping = True
+        stopped_at = now
         raise _Stopped(signum, "interrupted (Ctrl-C)" if signum == signal.SIGINT else "stopped (SIGTERM)")
 
     try:

@@ -390,3 +390,26 @@ def test_a_size_from_the_config_file_must_be_positive(tmp_path):
     (tmp_path / "c.toml").write_text("max_document_mb = 0\n", encoding="utf-8")
     r = cli("run", str(tmp_path / "in"), str(tmp_path / "out"), "--config", str(tmp_path / "c.toml"))
     assert r.returncode == 2 and b"must be positive" in r.stderr
+
+
+def test_a_signal_that_stops_a_run_is_not_lost_if_python_swallows_it(monkeypatch):
+    """The run's signal handler raises to stop it; a second signal soon after is ignored (it
+    would cut the stopping short), but one after the grace period raises again: Python
+    swallows an exception raised while a finalizer (a __del__) runs, and the run would go on,
+    ignoring every later Ctrl-C."""
+    import signal
+
+    from normalize import cli as cli_module
+
+    monkeypatch.setattr(cli_module, "STOP_GRACE", 0.2)
+    with cli_module._stopped_by_signals():
+        with pytest.raises(cli_module._Stopped):  # stands for the one a finalizer swallowed
+            os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGINT)  # within the grace: ignored
+        import time
+
+        time.sleep(0.3)
+        with pytest.raises(cli_module._Stopped) as stopped:
+            os.kill(os.getpid(), signal.SIGTERM)
+        assert stopped.value.signum == signal.SIGTERM
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
