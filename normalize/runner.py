@@ -450,7 +450,7 @@ GZ_RATIO = 4
 
 
 def _gz_split(rel: str, size: int, chunk_bytes: int) -> bool:
-    """Whether a local input of ``size`` bytes is a ``.jsonl.gz`` big enough to cut into chunks."""
+    """Whether an input of ``size`` bytes is a ``.jsonl.gz`` big enough to cut into chunks."""
     return rel.endswith(".jsonl.gz") and size * GZ_RATIO > chunk_bytes
 
 
@@ -467,13 +467,14 @@ def _gz_state(path: str, chunk_bytes: int) -> tuple[str, int, int, list[tuple[in
     return h.hexdigest(), st.st_size, st.st_mtime_ns, bounds
 
 
-def _export_gz_index(path: str, chunk_bytes: int, out_dir: Path, rel: str) -> None:
+def _export_gz_index(in_dir: Inputs, rel: str, chunk_bytes: int, out_dir: Path) -> None:
     """The seek points of a ``.jsonl.gz`` whose chunks are to be done (indexed_gzip's index,
     a point every half chunk), so that each worker starts near its chunk instead of
     decompressing the file from its start."""
     import indexed_gzip
 
-    with indexed_gzip.IndexedGzipFile(path, spacing=max(chunk_bytes // 2, 1 << 16)) as fh, \
+    opened = in_dir.open(rel) if isinstance(in_dir, UrlInputs) else open(os.path.join(in_dir, rel), "rb")  # noqa: SIM115
+    with opened as raw, indexed_gzip.IndexedGzipFile(fileobj=raw, spacing=max(chunk_bytes // 2, 1 << 16)) as fh, \
             atomic_file(_gz_index_path(out_dir, rel)) as dst:
         fh.build_full_index()
         fh.export_index(fileobj=dst)
@@ -511,7 +512,7 @@ def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int, known: Record | Non
     ``chunk_bytes`` is cut into chunks of whole lines, and so is a local ``.jsonl.gz`` that
     decompresses to more (see :data:`GZ_RATIO`; its bounds are offsets into what it
     decompresses to). Any other file is one unit. A file behind a URL is read once, hashed as
-    its chunks are found (it may be a download); a ``.jsonl.gz`` there is one unit.
+    its chunks are found (it may be a download).
 
     A local file of one unit is not read when its hash is not needed (sha256 ""): when it has no
     record ``known`` or nothing is to be ``compare``d with one (a forced run), or when ``trust``
@@ -519,15 +520,23 @@ def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int, known: Record | Non
     whole = [(0, -1, 1)]
     if isinstance(in_dir, UrlInputs):
         h, bounds = hashlib.sha256(), whole
+        size, mtime_ns = in_dir.stat(rel)
         with in_dir.open(rel) as fh:
             reader = _HashingReader(fh, h)
             if rel.endswith(".jsonl"):
-                bounds = chunk_bounds_of(reader, chunk_bytes)
-            else:
-                while reader.read(_HASH_BLOCK):
-                    pass
+                bounds = chunk_bounds_of(reader, chunk_bytes) if size > chunk_bytes else whole
+            elif _gz_split(rel, size, chunk_bytes):
+                try:
+                    with gzip.GzipFile(filename="", mode="rb", fileobj=reader) as gz:
+                        bounds = chunk_bounds_of(gz, chunk_bytes)
+                except (EOFError, gzip.BadGzipFile, zlib.error):  # damaged: one unit, whose worker says how
+                    bounds = whole
+                if len(bounds) == 1:
+                    bounds = whole
+            while reader.read(_HASH_BLOCK):  # (the rest of what was not read to its end)
+                pass
         size, mtime_ns = in_dir.stat(rel)
-        return h.hexdigest(), size, mtime_ns, bounds if size > chunk_bytes else whole
+        return h.hexdigest(), size, mtime_ns, bounds
     path = os.path.join(in_dir, rel)
     if known is None or not compare or (trust and known.stat is not None and known.chunks == 1):
         st = os.stat(path)
@@ -628,7 +637,7 @@ def plan(in_dir: Inputs, logs: PartLogs, out_dir: Path, options: RunOptions, key
             (rec := known if i == 0 else logs.get(rel, i)) is not None and rec.current(sha, key, n, s)
             for i, (s, _e, _fl) in enumerate(bounds)) and outputs.has(rel)
         if n > 1 and not reuse and rel.endswith(".gz"):
-            _export_gz_index(os.path.join(in_dir, rel), options.chunk_bytes, out_dir, rel)
+            _export_gz_index(in_dir, rel, options.chunk_bytes, out_dir)
         for i, (s, e, fl) in enumerate(bounds):
             yield Unit(rel, sha, i, n, s, None if e < 0 else e, fl, reuse=reuse, size=size, mtime_ns=mtime_ns)
 

@@ -26,8 +26,9 @@ from normalize.sources import UrlInputs, is_url, mtime_ns
 
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
-    """Files at the top and in nested folders, a big .jsonl (cut into chunks with --chunk-mb
-    0.001), a .jsonl.gz, a file that is not an input and an earlier run's _normalize folder."""
+    """Files at the top and in nested folders, a big .jsonl and a big .jsonl.gz (cut into chunks
+    with --chunk-mb 0.001), a small .jsonl.gz, a file that is not an input and an earlier run's
+    _normalize folder."""
     inp = tmp_path / "in"
     (inp / "b" / "deep").mkdir(parents=True)
     (inp / "a").mkdir()
@@ -39,6 +40,9 @@ def tree(tmp_path: Path) -> Path:
     (inp / "b" / "big.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     with gzip.open(inp / "a" / "small.jsonl.gz", "wt", encoding="utf-8") as fh:
         fh.write(json.dumps({"text": "The minister ’s visit ."}) + "\n")
+    with gzip.open(inp / "a" / "dump.jsonl.gz", "wt", encoding="utf-8") as fh:  # (in chunks too)
+        for i in range(80):
+            fh.write(json.dumps({"id": i, "text": f"Item {i}: Andrej Doubt met the press ,  said {i * 7919}."}) + "\n")
     (inp / "a" / "notes.md").write_text("not an input", encoding="utf-8")
     (inp / "_normalize" / "old.txt").write_text("an earlier run's file: never read", encoding="utf-8")
     return inp
@@ -63,7 +67,7 @@ def test_urls_are_told_from_paths():
 def test_a_url_is_walked_in_the_order_of_its_directory(tree):
     assert list(UrlInputs(url_of(tree)).walk(runner.META_DIR)) == list(runner.discover(tree))
     assert [rel for rel, _, _ in runner.discover(tree)] == [
-        "z.txt", "a/one.txt", "a/small.jsonl.gz", "b/big.jsonl", "b/deep/two.txt"]
+        "z.txt", "a/dump.jsonl.gz", "a/one.txt", "a/small.jsonl.gz", "b/big.jsonl", "b/deep/two.txt"]
 
 
 def test_a_file_url_gives_the_bytes_of_its_directory(tree, tmp_path):
@@ -74,7 +78,9 @@ def test_a_file_url_gives_the_bytes_of_its_directory(tree, tmp_path):
     assert r.returncode == 0, r.stderr.decode()
     s = summary(by_url)
     assert s["input"] == url_of(tree)
-    assert s["units"]["total"] == summary(by_path)["units"]["total"] > 5  # the big .jsonl is in chunks
+    assert s["units"]["total"] == summary(by_path)["units"]["total"] > 10  # the big .jsonl and .jsonl.gz in chunks
+    manifest = [json.loads(line) for line in (by_url / "_normalize" / "manifest.jsonl").open()]
+    assert next(m for m in manifest if m["file"] == "a/dump.jsonl.gz")["written"] == 80
     assert same(by_url, url_of(tree)) == same(by_path, str(tree))
 
 
@@ -83,11 +89,11 @@ def test_a_url_rerun_reuses_what_is_unchanged_and_redoes_what_changed(tree, tmp_
     assert cli("run", url_of(tree), str(out), "-q", "--jobs", "2").returncode == 0
     first = outputs(out)
     assert cli("run", url_of(tree), str(out), "-q").returncode == 0
-    assert summary(out)["units"] == {"total": 5, "done": 0, "reused": 5}
+    assert summary(out)["units"] == {"total": 6, "done": 0, "reused": 6}
     assert outputs(out) == first
     (tree / "a" / "one.txt").write_text("Gypsy Nausėda spoke .\n", encoding="utf-8")
     assert cli("run", url_of(tree), str(out), "-q").returncode == 0
-    assert summary(out)["units"] == {"total": 5, "done": 1, "reused": 4}
+    assert summary(out)["units"] == {"total": 6, "done": 1, "reused": 5}
     assert (out / "a" / "one.txt").read_text(encoding="utf-8") == "Gitanas Nausėda spoke.\n"
 
 
