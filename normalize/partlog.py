@@ -499,10 +499,8 @@ class Appender:
             try:
                 end = os.fstat(fd).st_size
                 try:
-                    if isinstance(record, bytes):
-                        write_all(fd, record)
-                    elif isinstance(record, (list, tuple)):
-                        write_pieces(fd, record)
+                    if isinstance(record, (bytes, list, tuple)):
+                        write_pieces(fd, [record] if isinstance(record, bytes) else record)
                     else:
                         for block in record:
                             write_all(fd, block)

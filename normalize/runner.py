@@ -445,7 +445,7 @@ def chunk_bounds_of(fh: Any, chunk_bytes: int) -> list[tuple[int, int, int]]:
 
 #: a ``.jsonl.gz`` whose compressed size is over a chunk's size divided by this is cut into
 #: chunks too (news JSONL compresses about 4 to 1): each chunk is one task, which seeks to where
-#: it begins through the file's seek-point index (see :func:`_gz_bounds`)
+#: it begins through the file's seek-point index (see :func:`_export_gz_index`)
 GZ_RATIO = 4
 
 
@@ -454,17 +454,20 @@ def _gz_split(rel: str, size: int, chunk_bytes: int) -> bool:
     return rel.endswith(".jsonl.gz") and size * GZ_RATIO > chunk_bytes
 
 
-def _gz_state(path: str, chunk_bytes: int) -> tuple[str, int, int, list[tuple[int, int, int]]]:
-    """(sha256, size, mtime_ns) of a ``.jsonl.gz`` as :func:`file_state` gives them, and the
-    :func:`chunk_bounds_of` its decompressed lines (offsets into what it decompresses to), in
-    one reading. Several gzip members one after the other (as chunked outputs are) read as one
-    stream; a damaged or truncated file raises (EOFError, gzip.BadGzipFile, zlib.error)."""
-    h = hashlib.sha256()
-    with open_input(path) as raw:
-        st = raw.st
-        with gzip.GzipFile(filename="", mode="rb", fileobj=_HashingReader(raw.file(), h)) as fh:
-            bounds = chunk_bounds_of(fh, chunk_bytes)
-    return h.hexdigest(), st.st_size, st.st_mtime_ns, bounds
+def _gz_bounds(reader: _HashingReader, chunk_bytes: int) -> list[tuple[int, int, int]]:
+    """:func:`chunk_bounds_of` the lines a ``.jsonl.gz`` decompresses to (offsets into them),
+    read through ``reader``, which hashes the file's bytes; the file is then read to its end, so
+    the hash is the whole file's. Several gzip members one after the other (as chunked outputs
+    are) read as one stream. One chunk, or a damaged or truncated file: the whole file as one
+    unit (its worker says what is wrong with it)."""
+    try:
+        with gzip.GzipFile(filename="", mode="rb", fileobj=reader) as gz:
+            bounds = chunk_bounds_of(gz, chunk_bytes)
+    except (EOFError, gzip.BadGzipFile, zlib.error):
+        bounds = []
+    while reader.read(_HASH_BLOCK):  # (what the gzip reader left unread)
+        pass
+    return bounds if len(bounds) > 1 else [(0, -1, 1)]
 
 
 def _export_gz_index(in_dir: Inputs, rel: str, chunk_bytes: int, out_dir: Path) -> None:
@@ -520,23 +523,19 @@ def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int, known: Record | Non
     whole = [(0, -1, 1)]
     if isinstance(in_dir, UrlInputs):
         h, bounds = hashlib.sha256(), whole
-        size, mtime_ns = in_dir.stat(rel)
+        # (a .jsonl.gz's size decides before it is read whether to look for chunks)
+        gz = rel.endswith(".jsonl.gz") and _gz_split(rel, in_dir.stat(rel)[0], chunk_bytes)
         with in_dir.open(rel) as fh:
             reader = _HashingReader(fh, h)
             if rel.endswith(".jsonl"):
-                bounds = chunk_bounds_of(reader, chunk_bytes) if size > chunk_bytes else whole
-            elif _gz_split(rel, size, chunk_bytes):
-                try:
-                    with gzip.GzipFile(filename="", mode="rb", fileobj=reader) as gz:
-                        bounds = chunk_bounds_of(gz, chunk_bytes)
-                except (EOFError, gzip.BadGzipFile, zlib.error):  # damaged: one unit, whose worker says how
-                    bounds = whole
-                if len(bounds) == 1:
-                    bounds = whole
-            while reader.read(_HASH_BLOCK):  # (the rest of what was not read to its end)
-                pass
+                bounds = chunk_bounds_of(reader, chunk_bytes)
+            elif gz:
+                bounds = _gz_bounds(reader, chunk_bytes)
+            else:
+                while reader.read(_HASH_BLOCK):
+                    pass
         size, mtime_ns = in_dir.stat(rel)
-        return h.hexdigest(), size, mtime_ns, bounds
+        return h.hexdigest(), size, mtime_ns, bounds if gz or size > chunk_bytes else whole
     path = os.path.join(in_dir, rel)
     if known is None or not compare or (trust and known.stat is not None and known.chunks == 1):
         st = os.stat(path)
@@ -548,13 +547,15 @@ def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int, known: Record | Non
                     return "", st.st_size, st.st_mtime_ns, whole
             elif identity_key(_identity_of(st)) == known.stat:  # (a file done in one unit)
                 return known.sha256, st.st_size, st.st_mtime_ns, whole
-    if _gz_split(rel, os.stat(path).st_size, chunk_bytes):
-        try:
-            sha, size, mtime_ns, bounds = _gz_state(path, chunk_bytes)
-        except (EOFError, gzip.BadGzipFile, zlib.error):  # damaged: one unit, whose worker says how
-            pass
-        else:
-            return sha, size, mtime_ns, bounds if len(bounds) > 1 else whole
+    if rel.endswith(".jsonl.gz"):
+        h = hashlib.sha256()
+        with open_input(path) as raw:
+            reader, bounds = _HashingReader(raw.file(), h), whole
+            if _gz_split(rel, raw.st.st_size, chunk_bytes):
+                bounds = _gz_bounds(reader, chunk_bytes)
+            while reader.read(_HASH_BLOCK):
+                pass
+        return h.hexdigest(), raw.st.st_size, raw.st.st_mtime_ns, bounds
     sha, size, mtime_ns = file_state(path)
     if rel.endswith(".jsonl") and size > chunk_bytes:
         return sha, size, mtime_ns, _chunk_bounds(path, chunk_bytes)
@@ -1379,6 +1380,9 @@ def _local(spec: WorkSpec, spool: _Spool, jobs: int, rules: RuleSet) -> Iterator
         gc.unfreeze()
 
 
+_NEEDS_DASK = "--engine dask needs dask.distributed: pip install 'normalize[dask]'"
+
+
 def check_scheduler(address: str) -> None:
     """A usage error unless ``address`` is a Dask scheduler's address (``tcp://HOST:PORT``, or
     another scheme distributed knows), checked before the run plans anything."""
@@ -1386,7 +1390,7 @@ def check_scheduler(address: str) -> None:
         from distributed.comm.addressing import parse_address, parse_host_port
         from distributed.comm.registry import get_backend
     except ImportError:
-        raise UsageError("--engine dask needs dask.distributed: pip install 'normalize[dask]'") from None
+        raise UsageError(_NEEDS_DASK) from None
     try:
         scheme, loc = parse_address(address)
         get_backend(scheme)  # (a scheme distributed does not speak: http://, say)
@@ -1402,7 +1406,7 @@ def _dask(spec: WorkSpec, spool: _Spool, jobs: int, scheduler: str | None, quiet
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError:
-        raise UsageError("--engine dask needs dask.distributed: pip install 'normalize[dask]'") from None
+        raise UsageError(_NEEDS_DASK) from None
     cluster = None
     if scheduler:
         try:
@@ -1814,10 +1818,9 @@ def _reassembled(in_dir: Inputs, meta: Path, logs: PartLogs, options: RunOptions
         # summary, with .assembled away meanwhile (a run killed in between writes both again)
         (meta / ASSEMBLED).unlink()
         summary.pop("report_error", None)
-        _write_summary(meta, summary)
+    _write_summary(meta, summary)
+    if moved:
         _report(meta, summary, assembled_from)
-    else:
-        _write_summary(meta, summary)
     return RunResult(summary, 1 if summary["documents"]["failed"] else 0)
 
 
