@@ -19,9 +19,10 @@ from typing import Any
 import click
 
 from . import __version__
+from .io import SUFFIXES
 from .model import PASS_NAMES
 from .rules import RuleSet, default_rules_dir
-from .runner import MAX_DOCUMENT_BYTES, RunOptions, UsageError, run
+from .runner import MAX_DOCUMENT_BYTES, RunOptions, UsageError, inputs_of, other_files, run
 
 #: Keys a --config file may set (in a [normalize] or [tool.normalize] table, or at the top).
 CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
@@ -171,7 +172,8 @@ def main() -> None:
               help="Hash every input to find what changed, even one whose size, times and inode are those "
                    "recorded when it was last read (as rsync's --checksum).")
 @click.option("--chunk-mb", type=click.FloatRange(min=0.001), default=None,
-              help="Split plain .jsonl files larger than this into chunks (default 8).")
+              help="Split .jsonl files larger than this into chunks, and .jsonl.gz files over a quarter of it "
+                   "(default 8).")
 @click.option("--max-document-mb", type=click.FloatRange(min=0.001), default=None,
               help="Fail documents (a .txt file, a JSONL line) larger than this as too-large, unread (default 8).")
 @click.option("--only", help="Run only these passes (comma-separated).")
@@ -243,6 +245,8 @@ def run_cmd(in_dir: str, out_dir: Path, rules_dir: str | None, config_file: Path
             f"normalize: {docs['written']} of {docs['seen']} documents written to {out_dir}, "
             f"{s['edits']['total']} edits, {s['flags']['total']} flags, {docs['failed']} failed{reused} "
             f"({s['timings']['wall_seconds']:.2f}s)", err=True)
+        if not units["total"]:
+            click.echo(f"normalize: warning: {_nothing_found(in_dir)}", err=True)
         stale = s["stale"]
         if stale["outputs"] and not stale["removed"]:
             click.echo(f"normalize: {len(stale['outputs'])} output(s) have no input any more "
@@ -255,6 +259,18 @@ def run_cmd(in_dir: str, out_dir: Path, rules_dir: str | None, config_file: Path
             click.echo(f"normalize: {s['errors']['total']} warning(s), nothing lost: see "
                        f"{out_dir / '_normalize' / 'errors.jsonl'}", err=True)
     sys.exit(result.exit_code)
+
+
+def _nothing_found(in_dir: str) -> str:
+    """What a run that found no input says about IN: the inputs it takes, and the other files
+    there are, by suffix (the most common first)."""
+    took = f"inputs are {', '.join(SUFFIXES[:-1])} and {SUFFIXES[-1]} files, names matched case-sensitively"
+    others = other_files(inputs_of(in_dir))
+    if not others:
+        return f"no input file under {in_dir} ({took})"
+    kinds = ", ".join(f"{count:,} {suffix or 'without a suffix'}" for suffix, count in
+                      sorted(others.items(), key=lambda kv: (-kv[1], not kv[0], kv[0]))[:5])
+    return f"no input file under {in_dir} ({took}); it holds {sum(others.values()):,} other file(s): {kinds}"
 
 
 @main.command("fix")

@@ -200,6 +200,9 @@ def check_paths(in_dir: Inputs, out_dir: Path) -> None:
             raise UsageError(f"input {in_dir.url!r} is not a folder that can be listed")
         local = in_dir.local_root
     elif not in_dir.is_dir():
+        if in_dir.exists():
+            raise UsageError(f"input {str(in_dir)!r} is not a directory: IN is the folder that holds the files "
+                             "(for one document, normalize fix FILE)")
         raise UsageError(f"input directory {str(in_dir)!r} does not exist")
     else:
         local = str(in_dir)
@@ -286,6 +289,25 @@ def discover(in_dir: Path) -> Iterator[tuple[str, str | None, bool]]:
                 yield rel, "not a regular file (a FIFO, socket or device); not read", False
                 continue
             yield rel, None, False
+
+
+def other_files(in_dir: Inputs, at_most: int = 100_000) -> Counter[str]:
+    """The files under a local IN that are not inputs, counted by suffix (``""`` for none;
+    ``_normalize`` folders and links to directories not entered, as :func:`discover`), over at
+    most ``at_most`` files: what the CLI names when a run finds no input at all."""
+    found: Counter[str] = Counter()
+    if isinstance(in_dir, UrlInputs):
+        return found
+    seen = 0
+    for _dirpath, dirnames, filenames in os.walk(in_dir):
+        dirnames[:] = sorted(d for d in dirnames if d != META_DIR)
+        for name in filenames:
+            if input_kind(name) is None:
+                found[os.path.splitext(name)[1]] += 1
+            seen += 1
+            if seen >= at_most:
+                return found
+    return found
 
 
 def _link_problem(path: Path, root: Path, *, directory: bool) -> str | None:

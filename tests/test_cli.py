@@ -134,6 +134,36 @@ def test_out_equal_to_or_inside_in_is_refused(tmp_path, where):
     assert tree_hash(inp) == before
 
 
+def test_in_that_is_a_file_or_missing_is_a_usage_error(tmp_path):
+    """IN is a folder: a file given as IN is named as such (not "does not exist"), with the
+    command for one document; nothing is written either way."""
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text('{"text": "NATO ,  the Alliance"}\n')
+    r = cli("run", str(dump), str(tmp_path / "out"))
+    assert r.returncode == 2 and b"is not a directory" in r.stderr and b"normalize fix" in r.stderr
+    r = cli("run", str(tmp_path / "nowhere"), str(tmp_path / "out"))
+    assert r.returncode == 2 and b"does not exist" in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_run_that_finds_no_input_says_what_is_there(tmp_path):
+    """An IN with no .txt, .jsonl or .jsonl.gz file is not an error (exit 0, an empty run), but
+    the operator is told which inputs are read and what the folder holds instead."""
+    inp = tmp_path / "in"
+    (inp / "sub").mkdir(parents=True)
+    for name in ("a.json", "b.json", "sub/c.json", "NOTES.TXT", "README"):
+        (inp / name).write_text("{}")
+    r = cli("run", str(inp), str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr
+    warning = [line for line in r.stderr.decode().splitlines() if "warning" in line]
+    assert warning == [f"normalize: warning: no input file under {inp} (inputs are .txt, .jsonl and .jsonl.gz "
+                       "files, names matched case-sensitively); it holds 5 other file(s): 3 .json, 1 .TXT, "
+                       "1 without a suffix"]
+    (inp / "a.txt").write_text("NATO ,  the Alliance")
+    r = cli("run", str(inp), str(tmp_path / "out"))
+    assert r.returncode == 0 and b"warning" not in r.stderr
+
+
 def test_broken_rules_exit_2_and_write_nothing(tmp_path):
     rules = tmp_path / "rules"
     shutil.copytree(ROOT / "rules", rules)
