@@ -40,8 +40,9 @@ _LOG_NAME = re.compile(r"^(\d{6,})\.([0-9a-z]+)\.log$")
 MAX_LOGS = 16
 #: bytes read at a time while indexing a log
 _SCAN_BLOCK = 1 << 16
-#: the marks of a row of the index: it has an identity; :meth:`PartLogs.keep` marked it
-_HAS_STAT, _LIVE = 1, 2
+#: the marks of a row of the index: it has an identity; :meth:`PartLogs.keep` marked it; it
+#: has a span (the unit's end and first line)
+_HAS_STAT, _LIVE, _HAS_SPAN = 1, 2, 4
 #: what the index's 64-bit arrays hold
 _INT64 = range(-(2**63), 2**63)
 #: the marks with _LIVE cleared (bytes.translate)
@@ -63,16 +64,22 @@ class Record:
     chunks: int
     start: int
     #: what the input file looked like when it was hashed (:func:`identity_key` of its size,
-    #: times and inode), or None: the plan trusts the hash of a file that still looks so
+    #: times and inode, and of the chunk size it was cut with when that mattered), or None: the
+    #: plan trusts the hash of a file that still looks so
     stat: int | None = None
+    #: where the unit ends (-1: at the end of its file) and the line it begins on, as its header
+    #: gives them, or None (a record of an earlier version): the plan takes the chunks of a file
+    #: it trusts from its records
+    span: tuple[int, int] | None = None
 
     def current(self, sha256: str, key: str, chunks: int, start: int) -> bool:
         return (self.sha256, self.key, self.chunks, self.start) == (sha256, key, chunks, start)
 
 
 def identity_key(identity: Sequence[int]) -> int:
-    """A small key of a file's identity (size, mtime_ns, ctime_ns, inode): the index keeps this
-    instead of the four numbers (a 64-bit hash: two identities share one with odds of 2**-64)."""
+    """A small key of a file's identity (size, mtime_ns, ctime_ns, inode, and for a file whose
+    cutting into chunks depended on it, the chunk size): the index keeps this instead of the
+    numbers (a 64-bit hash: two identities share one with odds of 2**-64)."""
     return hash(tuple(identity))
 
 
@@ -94,29 +101,36 @@ def encode_pieces(header: dict[str, Any], sections: Sequence[bytes | bytearray])
 #: the head of a header as :func:`encode` writes the runner's: the fields the index needs
 _HEAD = re.compile(rb'\["h", \{"bytes": (\d+), "sections": \[[\d, ]*\], "file": "((?:[^"\\\n]|\\.)*)", '
                    rb'"sha256": "([^"\\\n]*)", "key": "([^"\\\n]*)", "chunk": (\d+), "chunks": (\d+), "start": (\d+)'
-                   rb'(?:, "stat": (?:null|\[(-?\d+), (-?\d+), (-?\d+), (\d+)\]))?[,}]')
+                   rb'(?:, "stat": (?:null|\[(-?\d+), (-?\d+), (-?\d+), (\d+)(?:, (\d+))?\]))?'
+                   rb'(?:, "end": (-?\d+), "first_line": (-?\d+))?[,}]')
 
 
-def head_fields(buf: Any, start: int, end: int) -> tuple[int, str, str, str, int, int, int, list[int] | None]:
-    """(body bytes, file, sha256, key, chunk, chunks, start, stat) of the header line ``buf[start:end]``
-    (``stat``: the input's identity when it was hashed, or None).
+def head_fields(buf: Any, start: int, end: int) -> tuple[int, str, str, str, int, int, int, list[int] | None,
+                                                          tuple[int, int] | None]:
+    """(body bytes, file, sha256, key, chunk, chunks, start, stat, span) of the header line
+    ``buf[start:end]`` (``stat``: the input's identity when it was hashed, or None; ``span``:
+    the unit's end and first line, or None).
     Read off its head when it has the layout :func:`encode` gives (a third of the time of
     parsing the whole header, which a re-run does for every unit), else parsed as JSON.
     Raises ValueError, TypeError or KeyError for what is not a header."""
     m = _HEAD.match(buf, start, end)
     if m is not None:
-        n, file, sha, key, chunk, chunks, first, size, mtime, ctime, ino = m.groups()
+        n, file, sha, key, chunk, chunks, first, size, mtime, ctime, ino, cut, stop, line = m.groups()
         name = json.loads(b'"' + file + b'"') if b"\\" in file else file.decode("utf-8")
         stat = None if size is None else [int(size), int(mtime), int(ctime), int(ino)]
-        return int(n), name, sha.decode(), key.decode(), int(chunk), int(chunks), int(first), stat
+        if cut is not None and stat is not None:
+            stat.append(int(cut))
+        span = None if stop is None else (int(stop), int(line))
+        return int(n), name, sha.decode(), key.decode(), int(chunk), int(chunks), int(first), stat, span
     kind, h = json.loads(buf[start:end])
     if kind != "h" or not all(type(h[k]) is int for k in ("bytes", "chunk", "chunks", "start")) \
             or not all(type(h[k]) is str for k in ("file", "sha256", "key")):
         raise ValueError("not a record header")
     stat = h.get("stat")
-    if stat is not None and not (isinstance(stat, list) and len(stat) == 4 and all(type(x) is int for x in stat)):
+    if stat is not None and not (isinstance(stat, list) and len(stat) in (4, 5) and all(type(x) is int for x in stat)):
         stat = None  # (not an identity this version wrote: the file is hashed)
-    return h["bytes"], h["file"], h["sha256"], h["key"], h["chunk"], h["chunks"], h["start"], stat
+    span = (h["end"], h["first_line"]) if type(h.get("end")) is int and type(h.get("first_line")) is int else None
+    return h["bytes"], h["file"], h["sha256"], h["key"], h["chunk"], h["chunks"], h["start"], stat, span
 
 
 def _zeroed(typecode: str, nbytes: int) -> array:
@@ -171,7 +185,9 @@ class PartLogs:
         self._chunks = array("q")
         self._start = array("q")
         self._stat = array("q")  # identity_key(), where _marks has _HAS_STAT
-        self._marks = bytearray()  # _HAS_STAT, _LIVE
+        self._end = array("q")  # the span's end and first line, where _marks has _HAS_SPAN
+        self._first = array("q")
+        self._marks = bytearray()  # _HAS_STAT, _LIVE, _HAS_SPAN
         try:
             names = sorted((n for n in os.listdir(directory) if _LOG_NAME.match(n)), key=_log_order)
         except OSError:
@@ -180,9 +196,9 @@ class PartLogs:
             self._scan(name)
 
     # -- kept across the work phase ---------------------------------------------------------
-    _ARRAYS = ("_log", "_offset", "_size", "_key", "_chunks", "_start", "_stat")
+    _ARRAYS = ("_log", "_offset", "_size", "_key", "_chunks", "_start", "_stat", "_end", "_first")
     _PLAIN = ("idents", "last_run", "_rows", "_logs", "_runs", "_keys", "_key_index", "_odd_sha")
-    _VERSION = 4  # of what save() writes
+    _VERSION = 5  # of what save() writes
 
     @property
     def sizes(self) -> dict[str, int]:
@@ -255,7 +271,7 @@ class PartLogs:
         return self
 
     def _put(self, log: int, file: str, chunk: int, offset: int, size: int, sha: str, key: str, chunks: int,
-             start: int, stat: int | None) -> None:
+             start: int, stat: int | None, span: tuple[int, int] | None = None) -> None:
         """Index a record (a later one of the same unit takes its row)."""
         k = self._key_index.get(key)
         if k is None:
@@ -268,6 +284,9 @@ class PartLogs:
             if packed is not None and packed.hex() != sha:  # (upper case, spaces: kept as they are)
                 packed = None
         ident, marks = (0, 0) if stat is None else (stat, _HAS_STAT)
+        stop, line = (0, 0) if span is None else span
+        if span is not None:
+            marks |= _HAS_SPAN
         row = self._row(file, chunk)
         if row is None:  # a new unit: a row appended
             row = len(self._log)
@@ -278,6 +297,8 @@ class PartLogs:
             self._chunks.append(chunks)
             self._start.append(start)
             self._stat.append(ident)
+            self._end.append(stop)
+            self._first.append(line)
             self._marks.append(marks)
             self._sha += packed or bytes(32)
             if chunk == 0:
@@ -287,6 +308,7 @@ class PartLogs:
         else:
             self._log[row], self._offset[row], self._size[row], self._key[row] = log, offset, size, k
             self._chunks[row], self._start[row], self._stat[row], self._marks[row] = chunks, start, ident, marks
+            self._end[row], self._first[row] = stop, line
             self._sha[32 * row : 32 * row + 32] = packed or bytes(32)
         if packed is None:
             self._odd_sha[row] = sha
@@ -302,8 +324,10 @@ class PartLogs:
         sha = self._odd_sha.get(row)
         if sha is None:
             sha = self._sha[32 * row : 32 * row + 32].hex()
+        marks = self._marks[row]
         return Record(log, self._runs[at], self._offset[row], self._size[row], sha, self._keys[self._key[row]],
-                      self._chunks[row], self._start[row], self._stat[row] if self._marks[row] & _HAS_STAT else None)
+                      self._chunks[row], self._start[row], self._stat[row] if marks & _HAS_STAT else None,
+                      (self._end[row], self._first[row]) if marks & _HAS_SPAN else None)
 
     def _scan(self, name: str) -> None:
         run = _log_order(name)[0]
@@ -340,14 +364,16 @@ class PartLogs:
                     if nl < 0:
                         return  # a torn tail (a writer killed mid-write): nothing after it
                 try:
-                    n, file, sha, key, chunk, chunks, start, ident = head_fields(buf, at, nl + 1)
+                    n, file, sha, key, chunk, chunks, start, ident, span = head_fields(buf, at, nl + 1)
                 except (ValueError, TypeError, KeyError):
                     return
                 end = base + nl + 1 + n
                 if n < 0 or end > size or start not in _INT64 or chunks not in _INT64:
                     return  # (what the index's 64-bit arrays cannot hold is not a record either)
+                if span is not None and not (span[0] in _INT64 and span[1] in _INT64):
+                    span = None
                 self._put(log, file, chunk, offset, end - offset, sha, key, chunks, start,
-                          None if ident is None else identity_key(ident))
+                          None if ident is None else identity_key(ident), span)
                 offset = end
 
     @property

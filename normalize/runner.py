@@ -50,7 +50,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import __version__
 from .io import (
@@ -152,6 +152,9 @@ class Unit:
     ``size`` and ``mtime_ns`` are the file's when it was hashed: a worker that finds them
     changed knows the file changed since (see :func:`work`). ``sha256`` is empty for a file
     the plan did not hash (there was nothing to compare it with): the worker hashes what it reads.
+    ``identity`` is the :func:`identity` the plan saw as it hashed a file done in chunks (whose
+    workers each read a part of it), and ``cut`` the chunk size its cutting depended on (0 when
+    it did not): the records keep both, so that the next plan need not read the file again.
     """
 
     rel: str
@@ -166,6 +169,8 @@ class Unit:
     reuse: bool = False
     size: int = -1
     mtime_ns: int = 0
+    identity: list[int] | None = None
+    cut: int = 0
 
     @property
     def part_name(self) -> str:
@@ -531,17 +536,30 @@ def _identity_of(st: os.stat_result) -> list[int]:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
-def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int, known: Record | None = None, *,
-                 compare: bool = True, trust: bool = True) -> tuple[str, int, int, list[tuple[int, int, int]]]:
-    """(sha256, size, mtime_ns, chunk bounds) of an input file; a plain ``.jsonl`` larger than
-    ``chunk_bytes`` is cut into chunks of whole lines, and so is a local ``.jsonl.gz`` that
-    decompresses to more (see :data:`GZ_RATIO`; its bounds are offsets into what it
-    decompresses to). Any other file is one unit. A file behind a URL is read once, hashed as
-    its chunks are found (it may be a download).
+class _State(NamedTuple):
+    """What the plan knows of an input file (see :func:`_input_state`)."""
 
-    A local file of one unit is not read when its hash is not needed (sha256 ""): when it has no
-    record ``known`` or nothing is to be ``compare``d with one (a forced run), or when ``trust``
-    allows taking the record's hash for a file whose :func:`identity` is the one recorded."""
+    sha256: str
+    size: int
+    mtime_ns: int
+    bounds: list[tuple[int, int, int]]
+    identity: list[int] | None = None
+    cut: int = 0
+
+
+def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int, known: Record | None = None, *,
+                 compare: bool = True, trust: bool = True, logs: PartLogs | None = None) -> _State:
+    """(sha256, size, mtime_ns, chunk bounds, identity, cut) of an input file; a plain ``.jsonl``
+    larger than ``chunk_bytes`` is cut into chunks of whole lines, and so is a ``.jsonl.gz`` that
+    decompresses to more (see :data:`GZ_RATIO`; its bounds are offsets into what it
+    decompresses to). Any other file is one unit. A file is read once, hashed as its chunks are
+    found (a file behind a URL may be a download).
+
+    A local file is not read when its hash is not needed (sha256 ""): when it has no record
+    ``known`` or nothing is to be ``compare``d with one (a forced run), if it is one unit; or
+    when ``trust`` allows taking the records' hash (and, for a file done in chunks, the chunks
+    its records in ``logs`` give) for a file whose :func:`identity` is the one recorded, with the
+    same chunk size where that decided the chunks (``cut``)."""
     whole = [(0, -1, 1)]
     if isinstance(in_dir, UrlInputs):
         h, bounds = hashlib.sha256(), whole
@@ -557,31 +575,58 @@ def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int, known: Record | Non
                 while reader.read(_HASH_BLOCK):
                     pass
         size, mtime_ns = in_dir.stat(rel)
-        return h.hexdigest(), size, mtime_ns, bounds if gz or size > chunk_bytes else whole
+        return _State(h.hexdigest(), size, mtime_ns, bounds if gz or size > chunk_bytes else whole)
     path = os.path.join(in_dir, rel)
-    if known is None or not compare or (trust and known.stat is not None and known.chunks == 1):
+    if known is None or not compare or (trust and known.stat is not None):
         st = os.stat(path)
         if not stat.S_ISREG(st.st_mode):
             raise InputError("not a regular file (a FIFO, socket or device); not read")
-        if not (rel.endswith(".jsonl") and st.st_size > chunk_bytes):
-            if known is None or not compare:  # one unit, unless a .jsonl.gz's lines are enough for more
-                if not _gz_split(rel, st.st_size, chunk_bytes):
-                    return "", st.st_size, st.st_mtime_ns, whole
-            elif identity_key(_identity_of(st)) == known.stat:  # (a file done in one unit)
-                return known.sha256, st.st_size, st.st_mtime_ns, whole
-    if rel.endswith(".jsonl.gz"):
-        h = hashlib.sha256()
-        with open_input(path) as raw:
-            reader, bounds = _HashingReader(raw.file(), h), whole
-            if _gz_split(rel, raw.st.st_size, chunk_bytes):
-                bounds = _gz_bounds(reader, chunk_bytes)
-            while reader.read(_HASH_BLOCK):
-                pass
-        return h.hexdigest(), raw.st.st_size, raw.st.st_mtime_ns, bounds
-    sha, size, mtime_ns = file_state(path)
-    if rel.endswith(".jsonl") and size > chunk_bytes:
-        return sha, size, mtime_ns, _chunk_bounds(path, chunk_bytes)
-    return sha, size, mtime_ns, whole
+        # whether the chunk size decides the units: then it is part of what the records' identity says
+        cut = chunk_bytes if (rel.endswith(".jsonl") and st.st_size > chunk_bytes) \
+            or _gz_split(rel, st.st_size, chunk_bytes) else 0
+        if known is None or not compare:
+            if not cut:  # one unit: the worker hashes it
+                return _State("", st.st_size, st.st_mtime_ns, whole)
+        else:
+            ident = _identity_of(st)
+            if identity_key([*ident, cut] if cut else ident) == known.stat:
+                bounds = whole if known.chunks == 1 else _recorded_bounds(logs, rel, known)
+                if bounds is not None:
+                    return _State(known.sha256, st.st_size, st.st_mtime_ns, bounds, ident, cut)
+    if not rel.endswith((".jsonl", ".jsonl.gz")):
+        return _State(*file_state(path), whole)
+    h = hashlib.sha256()
+    read_at = time.time_ns()
+    with open_input(path) as raw:
+        st = raw.st
+        gz, big = _gz_split(rel, st.st_size, chunk_bytes), rel.endswith(".jsonl") and st.st_size > chunk_bytes
+        if not (gz or big):  # one unit
+            raw.close()
+            return _State(*file_state(path), whole)
+        # read once: hashed as its chunks are found
+        reader = _HashingReader(raw.file(), h)
+        bounds = _gz_bounds(reader, chunk_bytes) if gz else chunk_bounds_of(reader, chunk_bytes)
+        while reader.read(_HASH_BLOCK):
+            pass
+        after = os.fstat(raw.fd)
+    # the identity the workers of its chunks record, if the file stood still while it was hashed
+    same = (after.st_size, after.st_mtime_ns, after.st_ctime_ns) == (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    return _State(h.hexdigest(), st.st_size, st.st_mtime_ns, bounds,
+                  identity(st, read_at) if len(bounds) > 1 and same else None, chunk_bytes)
+
+
+def _recorded_bounds(logs: PartLogs | None, rel: str, known: Record) -> list[tuple[int, int, int]] | None:
+    """The chunks of a file done in chunks as its records give them (``known``: chunk 0's), or
+    None unless every chunk has a record of the same hash, run key, chunk count and identity
+    that says where it lies."""
+    bounds = []
+    for i in range(known.chunks):
+        rec = known if i == 0 else logs.get(rel, i) if logs is not None else None
+        if rec is None or rec.span is None or (rec.sha256, rec.key, rec.chunks, rec.stat) != (
+                known.sha256, known.key, known.chunks, known.stat):
+            return None
+        bounds.append((rec.start, *rec.span))
+    return bounds
 
 
 class _OutputFiles:
@@ -643,9 +688,9 @@ def plan(in_dir: Inputs, logs: PartLogs, out_dir: Path, options: RunOptions, key
         known = logs.get(rel, 0)
         try:
             # (the hash is needed only to compare with a record that could be current)
-            sha, size, mtime_ns, bounds = _input_state(
+            sha, size, mtime_ns, bounds, ident, cut = _input_state(
                 in_dir, rel, options.chunk_bytes, known,
-                compare=not options.force and (known is None or known.key == key), trust=trust)
+                compare=not options.force and (known is None or known.key == key), trust=trust, logs=logs)
         except InputError as exc:
             yield Unit(rel, problem=str(exc))
             continue
@@ -662,7 +707,8 @@ def plan(in_dir: Inputs, logs: PartLogs, out_dir: Path, options: RunOptions, key
         if n > 1 and not reuse and rel.endswith(".gz"):
             _export_gz_index(in_dir, rel, options.chunk_bytes, out_dir)
         for i, (s, e, fl) in enumerate(bounds):
-            yield Unit(rel, sha, i, n, s, None if e < 0 else e, fl, reuse=reuse, size=size, mtime_ns=mtime_ns)
+            yield Unit(rel, sha, i, n, s, None if e < 0 else e, fl, reuse=reuse, size=size, mtime_ns=mtime_ns,
+                       identity=ident, cut=cut)
 
 
 # -- the work -------------------------------------------------------------------------------
@@ -916,6 +962,10 @@ class _Part:
             changed = self.read_stat != (u.size, u.mtime_ns)
             if changed:
                 self.sha256 = "changed:" + self.read_sha
+            else:  # (the plan hashed the whole file; a change since then changes its ctime)
+                self.stat = u.identity
+        if self.stat is not None and u.cut:
+            self.stat = [*self.stat, u.cut]
         if changed:
             self.error({"file": u.rel, "error": "changed", "failed": 0,
                         "message": "the file changed while the run was reading it: its output is made from the "
@@ -926,12 +976,15 @@ class _Part:
         """The record, as the pieces :meth:`Appender.append` writes one after the other: a list
         of buffers, or blocks read back from the sections that went to temporary files."""
         u = self.unit
-        header = {"file": u.rel, "sha256": self.sha256, "key": self.key, "chunk": u.chunk, "chunks": u.chunks,
-                  "start": u.start, "stat": self.stat, "seen": self.seen, "written": self.written,
-                  "tally": {"chars": self.chars, "flags": self.flags,
-                            "edits": [[*k, n] for k, n in sorted(self.edits.items())],
-                            "reasons": dict(sorted(self.reasons.items()))},
-                  "timings": {k: round(v, 6) for k, v in sorted(self.timings.items())}}
+        header: dict[str, Any] = {"file": u.rel, "sha256": self.sha256, "key": self.key, "chunk": u.chunk,
+                                  "chunks": u.chunks, "start": u.start, "stat": self.stat}
+        if u.chunks > 1:  # where the chunk lies, for a plan that trusts the file's identity
+            header.update(end=-1 if u.end is None else u.end, first_line=u.first_line)
+        header |= {"seen": self.seen, "written": self.written,
+                   "tally": {"chars": self.chars, "flags": self.flags,
+                             "edits": [[*k, n] for k, n in sorted(self.edits.items())],
+                             "reasons": dict(sorted(self.reasons.items()))},
+                   "timings": {k: round(v, 6) for k, v in sorted(self.timings.items())}}
         sections = [self.out[name] for name in SECTIONS]
         head, *_ = encode_pieces(header, sections)
         if all(section.file is None for section in sections):

@@ -169,14 +169,7 @@ def test_a_rerun_takes_the_index_of_the_part_logs_it_kept_instead_of_reading_the
     options = RunOptions(rules=RuleSet.load(), jobs=1, quiet=True, flagger=False)
     run(corpus, out, options)
     assert (out / "_normalize" / PARTS_INDEX).is_file()
-    scanned: list[str] = []
-    real = PartLogs._scan
-
-    def counted(self, name):
-        scanned.append(name)
-        return real(self, name)
-
-    monkeypatch.setattr(PartLogs, "_scan", counted)
+    scanned = _spy(monkeypatch, PartLogs, "_scan", lambda _self, name: name)
     assert run(corpus, out, options).summary["units"] == {"total": 7, "done": 0, "reused": 7}
     assert scanned == []
     # a log that is not the file the index read (here: a torn record appended to it) is read again
@@ -236,18 +229,23 @@ def test_the_plan_sees_an_output_where_isfile_sees_one(tmp_path, monkeypatch):
         assert [files.has(rel) for rel in asked] == [os.path.isfile(root / rel) for rel in asked]
 
 
+def _spy(monkeypatch, owner, name: str, note=lambda *args: args) -> list:
+    """What ``note`` makes of the arguments of every call of ``owner.name`` from now on, in order."""
+    real, calls = getattr(owner, name), []
+
+    def spied(*args):
+        calls.append(note(*args))
+        return real(*args)
+
+    monkeypatch.setattr(owner, name, spied)
+    return calls
+
+
 def _count_hashing(monkeypatch, root: Path) -> list[str]:
     """The inputs the plan hashes from now on (relative paths, in order)."""
     from normalize import runner
 
-    real, hashed = runner.file_state, []
-
-    def counted(path):
-        hashed.append(Path(path).relative_to(root).as_posix())
-        return real(path)
-
-    monkeypatch.setattr(runner, "file_state", counted)
-    return hashed
+    return _spy(monkeypatch, runner, "file_state", lambda path: Path(path).relative_to(root).as_posix())
 
 
 def _inputs(root: Path) -> list[str]:
@@ -310,6 +308,58 @@ def test_an_input_that_looks_as_it_did_is_not_read_again(corpus, tmp_path, monke
     hashed.clear()
     got = run(corpus, out, RunOptions(rules=RuleSet.load(), jobs=1, quiet=True, flagger=False, checksum=True))
     assert got.summary["units"] == {"total": 7, "done": 0, "reused": 7} and sorted(hashed) == _inputs(corpus)
+
+
+def test_a_file_in_chunks_that_looks_as_it_did_is_not_read_again(tmp_path, monkeypatch):
+    """The plan hashes a file done in chunks (each worker reads a part of it) and notes its
+    identity; every chunk's record keeps it, with the chunk size and where the chunk lies. The
+    next plan then takes the hash and the chunks from the records without reading the file, as
+    it does for a file done whole. New content, or another --chunk-mb, has the file read and cut
+    again: the outputs are a fresh run's, byte for byte. --checksum reads it all the same."""
+    from normalize import runner
+    from normalize.rules import RuleSet
+    from normalize.runner import RunOptions, run
+
+    monkeypatch.setattr(runner, "RACY_NS", -10**18)  # (as if every file had changed long before)
+    read = _spy(monkeypatch, runner, "chunk_bounds_of", lambda _fh, chunk_bytes: chunk_bytes)
+    inp = tmp_path / "in"
+    inp.mkdir()
+    rows = [json.dumps({"id": i, "text": f"Sentence {i} ,  with NATO and the Coalition."}) for i in range(300)]
+    (inp / "big.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (inp / "big.jsonl.gz").write_bytes(gzip.compress(("\n".join(rows) + "\n").encode(), mtime=0))
+    (inp / "small.txt").write_text("NATO ,  the Alliance\n", encoding="utf-8")
+    out = tmp_path / "out"
+
+    def options(kb: float, **kw) -> RunOptions:
+        return RunOptions(rules=RuleSet.load(), jobs=1, quiet=True, flagger=False, chunk_bytes=int(kb * 1024), **kw)
+
+    def fresh(kb: float) -> dict[str, bytes]:
+        where = tmp_path / f"fresh{kb}"
+        shutil.rmtree(where, ignore_errors=True)
+        run(inp, where, options(kb))
+        return outputs(where)
+
+    first = run(inp, out, options(4))
+    units = first.summary["units"]["total"]
+    assert units > 10 and read == [4096, 4096]
+    read.clear()
+    got = run(inp, out, options(4))
+    assert got.summary["units"] == {"total": units, "done": 0, "reused": units} and read == []
+    # another chunk size: both files are read and cut again (the .gz's bytes depend on it)
+    got = run(inp, out, options(6))
+    assert read == [6144, 6144] and got.summary["units"]["reused"] == 1
+    assert outputs(out) == fresh(6)
+    read.clear()
+    got = run(inp, out, options(6))
+    assert got.summary["units"]["done"] == 0 and read == []
+    # new content in the .jsonl alone
+    with (inp / "big.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"id": 300, "text": "One more ,  line."}) + "\n")
+    got = run(inp, out, options(6))
+    assert read == [6144] and outputs(out) == fresh(6)
+    read.clear()
+    got = run(inp, out, options(6, checksum=True))
+    assert got.summary["units"]["done"] == 0 and read == [6144, 6144]
 
 
 def test_checksum_on_the_command_line_and_in_the_config(corpus, tmp_path):

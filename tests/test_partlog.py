@@ -76,29 +76,36 @@ def test_a_log_cut_anywhere_gives_the_newest_whole_record_of_each_unit(tmp_path_
        st.text(alphabet="0123456789abcdef:changed", max_size=80), st.text(max_size=24),
        st.integers(0, 10**6), st.integers(1, 10**6), st.integers(0, 10**12),
        st.lists(st.binary(max_size=30), max_size=5),
-       st.none() | st.tuples(*[st.integers(-2**63, 2**63 - 1)] * 3, st.integers(0, 2**64 - 1)).map(list))
-def test_the_index_reads_a_header_as_json_does(rel, sha, key, chunk, chunks, start, sections, stat):
+       st.none() | st.tuples(*[st.integers(-2**63, 2**63 - 1)] * 3, st.integers(0, 2**64 - 1)).map(list)
+       | st.tuples(*[st.integers(-2**63, 2**63 - 1)] * 3, *[st.integers(0, 2**64 - 1)] * 2).map(list),
+       st.none() | st.tuples(st.integers(-1, 10**12), st.integers(1, 10**9)))
+def test_the_index_reads_a_header_as_json_does(rel, sha, key, chunk, chunks, start, sections, stat, span):
     """The scan reads the fields it needs off a header's head, not parsing the rest: the same
     values as parsing it as JSON, whatever the file's name holds (quotes, backslashes, line
-    separators, lone surrogates written as escapes)."""
-    header = {"file": rel, "sha256": sha, "key": key, "chunk": chunk, "chunks": chunks, "start": start,
-              "stat": stat, "seen": 1, "written": 1, "tally": {"edits": [["a", "b", "c", 1]]}, "timings": {}}
+    separators, lone surrogates written as escapes). The identity has a fifth number (the chunk
+    size) for a file whose chunks depended on it, and a chunk's header says where it ends and
+    the line it begins on."""
+    header = {"file": rel, "sha256": sha, "key": key, "chunk": chunk, "chunks": chunks, "start": start, "stat": stat}
+    if span is not None:
+        header.update(end=span[0], first_line=span[1])
+    header |= {"seen": 1, "written": 1, "tally": {"edits": [["a", "b", "c", 1]]}, "timings": {}}
     blob = encode(header, sections)
     nl = blob.index(b"\n")
     h = json.loads(blob[:nl])[1]
+    got = (h["end"], h["first_line"]) if "end" in h else None
     assert head_fields(blob, 0, nl + 1) == (h["bytes"], h["file"], h["sha256"], h["key"], h["chunk"],
-                                            h["chunks"], h["start"], h["stat"])
+                                            h["chunks"], h["start"], h["stat"], got) and got == span
     assert h["bytes"] == len(blob) - nl - 1
 
 
 def test_a_header_of_another_layout_is_read_as_json():
     line = json.dumps(["h", {"file": "a.txt", "sha256": "s", "key": "k", "chunk": 0, "chunks": 1,
                              "start": 0, "bytes": 3}]).encode() + b"\n"
-    assert head_fields(line, 0, len(line)) == (3, "a.txt", "s", "k", 0, 1, 0, None)
+    assert head_fields(line, 0, len(line)) == (3, "a.txt", "s", "k", 0, 1, 0, None, None)
     # (a header without the input's identity, as those of earlier versions: None, so the file is hashed)
     odd = json.dumps(["h", {"file": "a.txt", "sha256": "s", "key": "k", "chunk": 0, "chunks": 1,
                             "start": 0, "bytes": 3, "stat": [1, True, 3, 4]}]).encode() + b"\n"
-    assert head_fields(odd, 0, len(odd))[-1] is None
+    assert head_fields(odd, 0, len(odd))[-2] is None
 
 
 def test_sections_come_back_byte_for_byte(tmp_path):
@@ -167,34 +174,43 @@ def test_a_run_writes_one_log_per_worker_not_a_file_per_input(tmp_path):
                                            "0" * 63 + "g", "s"]),
                           st.sampled_from(["k1", "k2"]), st.integers(1, 4), st.integers(0, 10**12),
                           st.none() | st.tuples(st.integers(0, 10**12), st.integers(-10**18, 10**19),
-                                                st.integers(-10**18, 10**19), st.integers(0, 2**64 - 1)).map(list)),
+                                                st.integers(-10**18, 10**19), st.integers(0, 2**64 - 1)).map(list)
+                          | st.tuples(st.integers(0, 10**12), st.integers(0, 10**19), st.integers(0, 10**19),
+                                      st.integers(0, 2**64 - 1), st.integers(1, 2**40)).map(list),
+                          st.none() | st.tuples(st.integers(-1, 10**12), st.integers(1, 10**9))),
                 min_size=1, max_size=12),
        st.integers(1, 3))
 def test_the_packed_index_gives_back_what_the_headers_say(tmp_path_factory, recs, logs_n):
     """The index keeps a unit's newest record as a row of arrays (its hash as 32 bytes, when it
     is 64 lowercase hex digits): what it gives back is what the header said, for any hash
-    string, run key, chunk and identity, whichever log and run the record is in."""
+    string, run key, chunk, identity (with the chunk size or without) and span, whichever log
+    and run the record is in; saved and restored, the same."""
     from normalize.partlog import identity_key
 
     d = str(tmp_path_factory.mktemp("parts"))
     expected = {}
     writers = [Appender(d, run) for run in range(1, logs_n + 1)]  # (one log a run)
-    for i, (rel, chunk, sha, key, chunks, start, stat) in enumerate(recs):
-        header = {"file": rel, "sha256": sha, "key": key, "chunk": chunk, "chunks": chunks, "start": start,
-                  "stat": stat, "seen": 1, "written": 1, "timings": {}}
+    for i, (rel, chunk, sha, key, chunks, start, stat, span) in enumerate(recs):
+        header = {"file": rel, "sha256": sha, "key": key, "chunk": chunk, "chunks": chunks, "start": start, "stat": stat}
+        if span is not None:  # (where the runner writes them: after the identity)
+            header.update(end=span[0], first_line=span[1])
+        header |= {"seen": 1, "written": 1, "timings": {}}
         writers[i % logs_n].append(encode(header, [b"x" * i]))
-    for i, (rel, chunk, sha, key, chunks, start, stat) in enumerate(recs):  # the later run wins
+    for i, (rel, chunk, sha, key, chunks, start, stat, span) in enumerate(recs):  # the later run wins
         run = 1 + i % logs_n
         if (rel, chunk) not in expected or run >= expected[(rel, chunk)][0]:
-            expected[(rel, chunk)] = (run, sha, key, chunks, start, None if stat is None else identity_key(stat), i)
+            expected[(rel, chunk)] = (run, sha, key, chunks, start, None if stat is None else identity_key(stat), span, i)
     logs = PartLogs(d)
-    assert sorted(logs.units()) == sorted(expected) and len(logs) == len(expected)
-    for (rel, chunk), (run, sha, key, chunks, start, stat, i) in expected.items():
-        rec = logs.get(rel, chunk)
-        assert (rec.run, rec.sha256, rec.key, rec.chunks, rec.start, rec.stat) == (run, sha, key, chunks, start, stat)
-        assert logs.read(rec)[1] == [b"x" * i]
-    logs.close()
-    assert logs.get("nothing.txt", 0) is None
+    logs.save(str(d) + ".index")
+    for got in (logs, PartLogs.restore(d, str(d) + ".index")):
+        assert sorted(got.units()) == sorted(expected) and len(got) == len(expected)
+        for (rel, chunk), (run, sha, key, chunks, start, stat, span, i) in expected.items():
+            rec = got.get(rel, chunk)
+            assert (rec.run, rec.sha256, rec.key, rec.chunks, rec.start, rec.stat, rec.span) == (
+                run, sha, key, chunks, start, stat, span)
+            assert got.read(rec)[1] == [b"x" * i]
+        got.close()
+        assert got.get("nothing.txt", 0) is None
 
 
 @pytest.mark.parametrize("field, value", [("start", 10**30), ("chunks", 2**63), ("chunks", "1"), ("file", 7),
