@@ -1771,6 +1771,7 @@ def _run(in_dir: Inputs, out_dir: Path, options: RunOptions, t0: float, meta: Pa
     todo = reused = 0
     digest = hashlib.sha256(f"{key}\n".encode())
     logs = PartLogs.restore(str(parts), str(meta / PARTS_INDEX), live=False)
+    planning = _PlanProgress(options.quiet, t0)
     try:
         for unit in plan(in_dir, logs, out_dir, options, key):
             spool.add(unit)
@@ -1779,6 +1780,9 @@ def _run(in_dir: Inputs, out_dir: Path, options: RunOptions, t0: float, meta: Pa
                 reused += 1
             else:
                 todo += 1
+            if not unit.chunk:
+                planning.file()
+        planning.close()
         t_plan = time.perf_counter() - t0
         assembled = meta / ASSEMBLED
         if not todo and _read_text(assembled) == digest.hexdigest() and (meta / "summary.json").is_file():
@@ -1820,6 +1824,7 @@ def _run(in_dir: Inputs, out_dir: Path, options: RunOptions, t0: float, meta: Pa
         # 3. assemble
         summary = _assemble(spool, in_dir, out_dir, options, threshold, key, run_seq)
     finally:
+        planning.close()
         spool.close()
     assembled_from = summary.pop("_digest")
     summary["units"] = {"total": todo + reused, "done": todo, "reused": reused}
@@ -2093,6 +2098,42 @@ def _stale(out_dir: Path, logs: PartLogs, *, prune: bool) -> dict[str, Any]:
             with contextlib.suppress(OSError):
                 index.unlink()
     return {"outputs": gone, "removed": sorted(removed)}
+
+
+#: a plan that has taken this long (seconds) shows on a terminal how many files it went through
+PLAN_PROGRESS_AFTER = 1.0
+
+
+class _PlanProgress:
+    """The count of files planned, on a terminal (not with ``--quiet``), once the run has taken
+    :data:`PLAN_PROGRESS_AFTER` seconds: a first run over millions of files lists and stats them
+    all, a re-run hashes the big files that changed, and neither should leave the operator
+    before a silent terminal. (tqdm is imported only then: a quick re-run does without it.)"""
+
+    def __init__(self, quiet: bool, t0: float) -> None:
+        self.on = not quiet and sys.stderr.isatty()
+        self.t0 = t0
+        self.files = 0
+        self.bar: Any = None
+
+    def file(self) -> None:
+        self.files += 1
+        if not self.on:
+            return
+        if self.bar is None:
+            if time.perf_counter() - self.t0 < PLAN_PROGRESS_AFTER:
+                return
+            from tqdm import tqdm
+
+            self.bar = tqdm(desc="planning", unit=" files", initial=self.files, dynamic_ncols=True)
+        elif not self.files & 63:  # (tqdm's update costs a microsecond; a million files are planned)
+            self.bar.update(self.files - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.update(self.files - self.bar.n)
+            self.bar.close()
+            self.bar = None
 
 
 def _progress(quiet: bool, total: int) -> Any:

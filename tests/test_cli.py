@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import os
 import re
@@ -162,6 +163,34 @@ def test_a_run_that_finds_no_input_says_what_is_there(tmp_path):
     (inp / "a.txt").write_text("NATO ,  the Alliance")
     r = cli("run", str(inp), str(tmp_path / "out"))
     assert r.returncode == 0 and b"warning" not in r.stderr
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_a_slow_plan_counts_its_files_and_the_work_has_a_bar(tmp_path, monkeypatch):
+    """On a terminal a plan that takes a while (here: any) shows how many files it went through,
+    then the work a progress bar. With --quiet, or on a pipe or a file, nothing of the kind."""
+    from normalize import runner
+    from normalize.rules import RuleSet
+
+    inp = tmp_path / "in"
+    inp.mkdir()
+    for i in range(3):
+        (inp / f"{i}.txt").write_text("NATO ,  the Alliance\n", encoding="utf-8")
+    monkeypatch.setattr(runner, "PLAN_PROGRESS_AFTER", 0.0)
+    for quiet, terminal in ((False, True), (True, True), (False, False)):
+        err = _Terminal() if terminal else io.StringIO()
+        monkeypatch.setattr(sys, "stderr", err)
+        out = tmp_path / f"out{quiet}{terminal}"
+        runner.run(inp, out, runner.RunOptions(rules=RuleSet.load(), jobs=1, quiet=quiet, flagger=False))
+        shown = err.getvalue()
+        if quiet or not terminal:
+            assert shown == ""
+        else:
+            assert re.search(r"planning: 3 files \[", shown) and re.search(r"normalize: 100%.*\| 3/3 \[", shown), shown
 
 
 def test_broken_rules_exit_2_and_write_nothing(tmp_path):
