@@ -40,9 +40,8 @@ _LOG_NAME = re.compile(r"^(\d{6,})\.([0-9a-z]+)\.log$")
 MAX_LOGS = 16
 #: bytes read at a time while indexing a log
 _SCAN_BLOCK = 1 << 16
-#: the marks of a row of the index: it has an identity; :meth:`PartLogs.keep` marked it; it
-#: has a span (the unit's end and first line)
-_HAS_STAT, _LIVE, _HAS_SPAN = 1, 2, 4
+#: the marks of a row of the index: it has an identity; :meth:`PartLogs.keep` marked it
+_HAS_STAT, _LIVE = 1, 2
 #: what the index's 64-bit arrays hold
 _INT64 = range(-(2**63), 2**63)
 #: the marks with _LIVE cleared (bytes.translate)
@@ -160,7 +159,9 @@ class PartLogs:
     The index is packed: a row of arrays a unit (log, offset, size, hash as 32 bytes, run key,
     chunks, start, identity, marks), found by the file's name (chunk 0) or by (file, chunk)
     (the other chunks of a big .jsonl), about 200 bytes of memory a unit, most of it the name and
-    the dictionary's slot; a dict of :class:`Record` objects took 450 (a million files: 450 MB)."""
+    the dictionary's slot; a dict of :class:`Record` objects took 450 (a million files: 450 MB).
+    Where a chunk ends and the line it begins on are kept in a dictionary of the rows that have
+    them (chunks of big files, few), not in two more arrays (16 MB a million units)."""
 
     def __init__(self, directory: str) -> None:
         self.dir = directory
@@ -185,9 +186,8 @@ class PartLogs:
         self._chunks = array("q")
         self._start = array("q")
         self._stat = array("q")  # identity_key(), where _marks has _HAS_STAT
-        self._end = array("q")  # the span's end and first line, where _marks has _HAS_SPAN
-        self._first = array("q")
-        self._marks = bytearray()  # _HAS_STAT, _LIVE, _HAS_SPAN
+        self._spans: dict[int, tuple[int, int]] = {}  # row -> (end, first line), of chunks only
+        self._marks = bytearray()  # _HAS_STAT, _LIVE
         try:
             names = sorted((n for n in os.listdir(directory) if _LOG_NAME.match(n)), key=_log_order)
         except OSError:
@@ -196,8 +196,8 @@ class PartLogs:
             self._scan(name)
 
     # -- kept across the work phase ---------------------------------------------------------
-    _ARRAYS = ("_log", "_offset", "_size", "_key", "_chunks", "_start", "_stat", "_end", "_first")
-    _PLAIN = ("idents", "last_run", "_rows", "_logs", "_runs", "_keys", "_key_index", "_odd_sha")
+    _ARRAYS = ("_log", "_offset", "_size", "_key", "_chunks", "_start", "_stat")
+    _PLAIN = ("idents", "last_run", "_rows", "_logs", "_runs", "_keys", "_key_index", "_odd_sha", "_spans")
     _VERSION = 5  # of what save() writes
 
     @property
@@ -284,9 +284,6 @@ class PartLogs:
             if packed is not None and packed.hex() != sha:  # (upper case, spaces: kept as they are)
                 packed = None
         ident, marks = (0, 0) if stat is None else (stat, _HAS_STAT)
-        stop, line = (0, 0) if span is None else span
-        if span is not None:
-            marks |= _HAS_SPAN
         row = self._row(file, chunk)
         if row is None:  # a new unit: a row appended
             row = len(self._log)
@@ -297,8 +294,6 @@ class PartLogs:
             self._chunks.append(chunks)
             self._start.append(start)
             self._stat.append(ident)
-            self._end.append(stop)
-            self._first.append(line)
             self._marks.append(marks)
             self._sha += packed or bytes(32)
             if chunk == 0:
@@ -308,8 +303,11 @@ class PartLogs:
         else:
             self._log[row], self._offset[row], self._size[row], self._key[row] = log, offset, size, k
             self._chunks[row], self._start[row], self._stat[row], self._marks[row] = chunks, start, ident, marks
-            self._end[row], self._first[row] = stop, line
             self._sha[32 * row : 32 * row + 32] = packed or bytes(32)
+        if span is not None:
+            self._spans[row] = span
+        elif self._spans:
+            self._spans.pop(row, None)
         if packed is None:
             self._odd_sha[row] = sha
         elif self._odd_sha:
@@ -324,10 +322,9 @@ class PartLogs:
         sha = self._odd_sha.get(row)
         if sha is None:
             sha = self._sha[32 * row : 32 * row + 32].hex()
-        marks = self._marks[row]
         return Record(log, self._runs[at], self._offset[row], self._size[row], sha, self._keys[self._key[row]],
-                      self._chunks[row], self._start[row], self._stat[row] if marks & _HAS_STAT else None,
-                      (self._end[row], self._first[row]) if marks & _HAS_SPAN else None)
+                      self._chunks[row], self._start[row], self._stat[row] if self._marks[row] & _HAS_STAT else None,
+                      self._spans.get(row) if self._spans else None)
 
     def _scan(self, name: str) -> None:
         run = _log_order(name)[0]

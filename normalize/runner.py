@@ -562,37 +562,20 @@ def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int, known: Record | Non
     same chunk size where that decided the chunks (``cut``)."""
     whole = [(0, -1, 1)]
     if isinstance(in_dir, UrlInputs):
-        h, bounds = hashlib.sha256(), whole
-        # (a .jsonl.gz's size decides before it is read whether to look for chunks)
-        gz = rel.endswith(".jsonl.gz") and _gz_split(rel, in_dir.stat(rel)[0], chunk_bytes)
-        with in_dir.open(rel) as fh:
-            reader = _HashingReader(fh, h)
-            if rel.endswith(".jsonl"):
-                bounds = chunk_bounds_of(reader, chunk_bytes)
-            elif gz:
-                bounds = _gz_bounds(reader, chunk_bytes)
-            else:
-                while reader.read(_HASH_BLOCK):
-                    pass
-        size, mtime_ns = in_dir.stat(rel)
-        return _State(h.hexdigest(), size, mtime_ns, bounds if gz or size > chunk_bytes else whole)
+        return _url_state(in_dir, rel, chunk_bytes, known, compare=compare, trust=trust, logs=logs)
     path = os.path.join(in_dir, rel)
     if known is None or not compare or (trust and known.stat is not None):
         st = os.stat(path)
         if not stat.S_ISREG(st.st_mode):
             raise InputError("not a regular file (a FIFO, socket or device); not read")
-        # whether the chunk size decides the units: then it is part of what the records' identity says
-        cut = chunk_bytes if (rel.endswith(".jsonl") and st.st_size > chunk_bytes) \
-            or _gz_split(rel, st.st_size, chunk_bytes) else 0
+        cut = _cut(rel, st.st_size, chunk_bytes)
         if known is None or not compare:
             if not cut:  # one unit: the worker hashes it
                 return _State("", st.st_size, st.st_mtime_ns, whole)
         else:
-            ident = _identity_of(st)
-            if identity_key([*ident, cut] if cut else ident) == known.stat:
-                bounds = whole if known.chunks == 1 else _recorded_bounds(logs, rel, known)
-                if bounds is not None:
-                    return _State(known.sha256, st.st_size, st.st_mtime_ns, bounds, ident, cut)
+            got = _trusted(rel, known, _identity_of(st), cut, st.st_size, st.st_mtime_ns, logs)
+            if got is not None:
+                return got
     if not rel.endswith((".jsonl", ".jsonl.gz")):
         return _State(*file_state(path), whole)
     h = hashlib.sha256()
@@ -613,6 +596,57 @@ def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int, known: Record | Non
     same = (after.st_size, after.st_mtime_ns, after.st_ctime_ns) == (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     return _State(h.hexdigest(), st.st_size, st.st_mtime_ns, bounds,
                   identity(st, read_at) if len(bounds) > 1 and same else None, chunk_bytes)
+
+
+def _url_state(in_dir: UrlInputs, rel: str, chunk_bytes: int, known: Record | None, *,
+               compare: bool, trust: bool, logs: PartLogs | None) -> _State:
+    """:func:`_input_state` of a file behind a URL, whose identity (where its filesystem gives
+    one, see :func:`normalize.sources.identity_of`) is read off the walk's listing: a file that
+    still has the identity its records give is not downloaded, nor is one that is a unit of its
+    own and has nothing to be compared with (its worker hashes what it reads)."""
+    whole = [(0, -1, 1)]
+    size, mtime_ns, ident, _ctime = in_dir.state(rel, listed=True)
+    cut = _cut(rel, size, chunk_bytes)
+    if known is None or not compare:
+        if not cut:
+            return _State("", size, mtime_ns, whole, ident)
+    elif trust and ident is not None and known.stat is not None:
+        got = _trusted(rel, known, ident, cut, size, mtime_ns, logs)
+        if got is not None:
+            return got
+    h, bounds = hashlib.sha256(), whole
+    read_at = time.time_ns()
+    with in_dir.open(rel) as fh:  # (read once: hashed as its chunks are found)
+        reader = _HashingReader(fh, h)
+        if rel.endswith(".jsonl") and cut:
+            bounds = chunk_bounds_of(reader, chunk_bytes)
+        elif cut:
+            bounds = _gz_bounds(reader, chunk_bytes)
+        else:
+            while reader.read(_HASH_BLOCK):
+                pass
+    after = in_dir.state(rel)
+    # the identity its records keep, if the file stood still while it was hashed
+    if after[:3] != (size, mtime_ns, ident) or (after[3] is not None and after[3] >= read_at - RACY_NS):
+        ident = None
+    return _State(h.hexdigest(), after[0], after[1], bounds, ident, cut)
+
+
+def _cut(rel: str, size: int, chunk_bytes: int) -> int:
+    """``chunk_bytes`` when it decides how an input of ``size`` bytes is cut (a ``.jsonl``
+    larger, a ``.jsonl.gz`` big enough, see :func:`_gz_split`), else 0: then it is part of the
+    identity the file's records keep, and another ``--chunk-mb`` has the file read again."""
+    return chunk_bytes if (rel.endswith(".jsonl") and size > chunk_bytes) or _gz_split(rel, size, chunk_bytes) else 0
+
+
+def _trusted(rel: str, known: Record, ident: list[int], cut: int, size: int, mtime_ns: int,
+             logs: PartLogs | None) -> _State | None:
+    """The state the records of a file give (its hash, and its chunks, see
+    :func:`_recorded_bounds`), when ``ident`` (with ``cut``) is the identity they keep; else None."""
+    if identity_key([*ident, cut] if cut else ident) != known.stat:
+        return None
+    bounds = [(0, -1, 1)] if known.chunks == 1 else _recorded_bounds(logs, rel, known)
+    return None if bounds is None else _State(known.sha256, size, mtime_ns, bounds, ident, cut)
 
 
 def _recorded_bounds(logs: PartLogs | None, rel: str, known: Record) -> list[tuple[int, int, int]] | None:
@@ -1079,8 +1113,11 @@ def _read_stat(in_dir: Inputs, unit: Unit, fh: Any, part: _Part, read_at_ns: int
     """Note in ``part`` the unit's input's size, mtime and :func:`identity` after reading it
     (from ``fh``, a local file; the reading began at ``read_at_ns``, when its status was
     ``before``), and whether they changed while it was read."""
-    if isinstance(in_dir, UrlInputs):
-        part.read_stat = in_dir.stat(unit.rel)
+    if isinstance(in_dir, UrlInputs):  # the identity the plan listed, if the file still has it
+        size, mtime, ident, ctime = in_dir.state(unit.rel)
+        part.read_stat = (size, mtime)
+        if ident is not None and ident == unit.identity and (ctime is None or ctime < read_at_ns - RACY_NS):
+            part.read_identity = ident
         return
     st = os.fstat(fh.fileno())
     part.read_stat, part.read_identity = (st.st_size, st.st_mtime_ns), identity(st, read_at_ns)

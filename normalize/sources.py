@@ -7,14 +7,16 @@ outputs written under temporary names and renamed. The workers open the inputs t
 URL, with the credentials their own machine has (fsspec's configuration and environment).
 
 What a URL input is given, against a directory: the same plan (every input file, in the same
-order as a directory's walk, each hashed, big ``.jsonl`` files cut into chunks of whole lines),
-the same outputs. What it is not given: symbolic links, FIFOs and names that are not UTF-8 do
+order as a directory's walk, big ``.jsonl`` files cut into chunks of whole lines, a file read
+only when its hash decides something: its identity, see :func:`identity_of`, is read off the
+folder's listing), the same outputs. What it is not given: symbolic links, FIFOs and names that are not UTF-8 do
 not exist behind a URL; a listing error of a folder is reported as it is for a directory.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import io
 import re
 from collections.abc import Iterator
@@ -28,6 +30,9 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 BLOCK = 1 << 20
 #: the info keys filesystems give a modification time under (local, S3, GCS, Azure, memory)
 _MTIME_KEYS = ("mtime", "LastModified", "last_modified", "updated", "modified", "created")
+#: the info keys that name an object's version, which its store changes whenever its bytes
+#: change (S3's ETag and VersionId, GCS's generation and hashes, Azure's etag)
+_VERSION_KEYS = ("ETag", "etag", "VersionId", "version_id", "generation", "md5Hash", "crc32c", "content_md5")
 
 
 class SourceError(Exception):
@@ -59,6 +64,27 @@ def mtime_ns(info: dict[str, Any]) -> int:
     return 0
 
 
+def identity_of(info: dict[str, Any]) -> tuple[list[int], int | None] | None:
+    """What a later plan compares instead of reading the file again, from fsspec's ``info``,
+    and the time in nanoseconds its status last changed, when that is what it rests on (see
+    ``runner.identity``): for a local file (``file://``) its size, mtime, ctime and inode, as
+    for a directory; for an object in a store, its size, modification time and version (an
+    ETag, a generation: the store sets a new one whenever the bytes change). None when the
+    filesystem gives neither (``memory://``): such a file is hashed on every run."""
+    try:
+        size = int(info["size"])
+        if info.get("ino") and isinstance(info.get("created"), int | float):
+            ctime = int(info["created"] * 1_000_000) * 1000
+            return [size, mtime_ns(info), ctime, int(info["ino"])], ctime
+        versions = [f"{k}={info[k]}" for k in _VERSION_KEYS if info.get(k) not in (None, "")]
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not versions:
+        return None
+    digest = hashlib.blake2b("\0".join(versions).encode("utf-8", "backslashreplace"), digest_size=8).digest()
+    return [size, mtime_ns(info), int.from_bytes(digest, "little", signed=True), 0], None
+
+
 class UrlInputs:
     """The input files under a URL, as the runner reads them (see the module's docstring)."""
 
@@ -74,6 +100,8 @@ class UrlInputs:
             raise SourceError(f"cannot read {url!r}: {exc}") from exc
         self.url = url
         self.root = root.rstrip("/") or "/"
+        #: the fsspec info of the files of the folder the walk is in (relative path -> info)
+        self._listed: dict[str, dict[str, Any]] = {}
 
     def __str__(self) -> str:
         return self.url
@@ -107,6 +135,7 @@ class UrlInputs:
         files: list[tuple[str, str]] = []  # (name, type)
         dirs: list[tuple[str, str]] = []  # (name, full path)
         base = folder.rstrip("/")
+        listed: dict[str, dict[str, Any]] = {}
         for entry in entries:
             name = str(entry["name"]).rstrip("/").rsplit("/", 1)[-1]
             full = str(entry["name"]).rstrip("/")
@@ -117,6 +146,8 @@ class UrlInputs:
                     dirs.append((name, full))
             else:
                 files.append((name, str(entry.get("type", "file"))))
+                listed[prefix + name] = entry
+        self._listed = listed  # (the plan asks about each file as it is yielded)
         for name, kind in sorted(set(files)):
             if input_kind(name) is None:
                 continue
@@ -128,10 +159,17 @@ class UrlInputs:
         for name, full in sorted(set(dirs)):
             yield from self._walk(full, prefix + name + "/", skip_dir)
 
-    def stat(self, rel: str) -> tuple[int, int]:
-        """(size, mtime_ns) of an input file, as its filesystem reports them now."""
-        info = self.fs.info(self.path(rel))
-        return int(info.get("size") or 0), mtime_ns(info)
+    def state(self, rel: str, *, listed: bool = False) -> tuple[int, int, list[int] | None, int | None]:
+        """(size, mtime_ns, identity, ctime_ns) of an input file (see :func:`identity_of`): as
+        the walk's listing gave them (``listed``, no request to the store, where the file was
+        listed), else as its filesystem reports them now (not from fsspec's listing cache)."""
+        info = self._listed.get(rel) if listed else None
+        if info is None:
+            path = self.path(rel)
+            self.fs.invalidate_cache(path)
+            info = self.fs.info(path)
+        got = identity_of(info)
+        return int(info.get("size") or 0), mtime_ns(info), *(got if got is not None else (None, None))
 
     def open(self, rel: str) -> Any:
         """An input file for reading in binary, buffered (``readline(limit)``, ``seek``)."""
@@ -143,4 +181,4 @@ class UrlInputs:
             raise
 
 
-__all__ = ["SourceError", "UrlInputs", "is_url", "mtime_ns"]
+__all__ = ["SourceError", "UrlInputs", "identity_of", "is_url", "mtime_ns"]

@@ -150,3 +150,97 @@ def test_modification_times_are_read_as_each_filesystem_gives_them():
     assert mtime_ns({"updated": "2026-12-01T12:00:00Z"}) == ns  # GCS: ISO text
     assert mtime_ns({"created": when.replace(tzinfo=None)}) == ns  # memory: naive, UTC
     assert mtime_ns({"size": 3}) == 0 and mtime_ns({"updated": "yesterday"}) == 0
+
+
+class _VersionedMemory:
+    """A ``memory://`` filesystem that gives each file an ETag (the MD5 of its bytes), as S3
+    does: the version a re-run's plan compares instead of downloading the file."""
+
+    protocol = "versionedmem"
+
+    @classmethod
+    def make(cls):
+        import hashlib
+
+        from fsspec.implementations.memory import MemoryFileSystem
+
+        class VersionedMemory(MemoryFileSystem):
+            protocol = cls.protocol
+            store: dict = {}  # noqa: RUF012 (fsspec's own layout: a class-wide store)
+            pseudo_dirs: list = [""]  # noqa: RUF012
+
+            @classmethod
+            def _strip_protocol(cls, path):
+                return MemoryFileSystem._strip_protocol(path.removeprefix(f"{cls.protocol}://"))
+
+            def _tagged(self, info):
+                if info.get("type") == "file":
+                    info = {**info, "ETag": hashlib.md5(self.cat_file(info["name"])).hexdigest()}
+                return info
+
+            def info(self, path, **kwargs):
+                return self._tagged(super().info(path, **kwargs))
+
+            def ls(self, path, detail=True, **kwargs):
+                got = super().ls(path, detail=detail, **kwargs)
+                return [self._tagged(i) for i in got] if detail else got
+
+        return VersionedMemory
+
+
+@pytest.mark.parametrize("kind", ["file", "versioned"])
+def test_a_url_input_is_downloaded_only_when_its_hash_decides_something(tree, tmp_path, monkeypatch, kind):
+    """Behind a URL as in a directory: a first run's plan reads no file it need not cut into
+    chunks (the worker hashes what it reads), and a re-run reads no file that still has the
+    identity its records give, read off the folder's listing: the size, times and inode of a
+    ``file://`` file, the version (ETag) of an object in a store. New content is seen (and a
+    file whose filesystem gives neither, ``memory://``, is hashed on every run, as tested above)."""
+    import fsspec
+
+    monkeypatch.setattr(runner, "RACY_NS", -10**18)  # (as if every file had changed long before)
+    if kind == "file":
+        url = url_of(tree)
+
+        def write(rel: str, data: bytes) -> None:
+            (tree / rel).write_bytes(data)
+    else:
+        cls = _VersionedMemory.make()
+        fsspec.register_implementation(cls.protocol, cls, clobber=True)
+        mem = fsspec.filesystem(cls.protocol)
+        url = f"{cls.protocol}:///tree"
+        for p in sorted(tree.rglob("*")):
+            if p.is_file():
+                mem.pipe(f"/tree/{p.relative_to(tree).as_posix()}", p.read_bytes())
+
+        def write(rel: str, data: bytes) -> None:
+            mem.pipe(f"/tree/{rel}", data)
+    opened: list[str] = []
+    real = UrlInputs.open
+
+    def counted(self, rel):
+        opened.append(rel)
+        return real(self, rel)
+
+    monkeypatch.setattr(UrlInputs, "open", counted)
+    out = tmp_path / "out"
+    opts = runner.RunOptions(rules=RuleSet.load(), jobs=1, quiet=True, flagger=False)
+    first = runner.run(url, out, opts)
+    assert first.summary["units"]["total"] == 6
+    assert sorted(opened) == sorted(rel for rel, _, _ in runner.discover(tree))  # each by its worker alone
+    opened.clear()
+    again = runner.run(url, out, opts)
+    assert again.summary["units"] == {"total": 6, "done": 0, "reused": 6} and opened == []
+    write("a/one.txt", b"Gypsy Nauseda spoke .\n")
+    again = runner.run(url, out, opts)
+    assert again.summary["units"] == {"total": 6, "done": 1, "reused": 5}
+    assert opened == ["a/one.txt", "a/one.txt"]  # (the plan hashes it, then its worker cleans it)
+    opened.clear()
+    assert runner.run(url, out, opts).summary["units"]["done"] == 0 and opened == []
+    # cut into chunks: the plan reads a big file to find them, and then not again
+    chunked = runner.RunOptions(rules=RuleSet.load(), jobs=1, quiet=True, flagger=False, chunk_bytes=1024)
+    runner.run(url, out, chunked)
+    opened.clear()
+    again = runner.run(url, out, chunked)
+    assert again.summary["units"]["done"] == 0 and again.summary["units"]["total"] > 6 and opened == []
+    runner.run(url, tmp_path / "fresh", chunked)
+    assert outputs(out) == outputs(tmp_path / "fresh")  # (the manifest's hashes too)
