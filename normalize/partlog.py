@@ -400,6 +400,22 @@ class PartLogs:
         if row is not None:
             self._marks[row] |= _LIVE
 
+    def vouch(self, rel: str, chunk: int, stat: int, span: tuple[int, int] | None = None) -> None:
+        """Give the record of a unit the identity key ``stat`` (and ``span``, for a chunk) in
+        the index alone, not in its log: the plan read the unit's file with that identity and
+        found the hash the record has, so the next plan can trust it as if the record said so.
+        (The index is a cache: rebuilt from the logs, it forgets this, and the file is hashed
+        once more.)"""
+        row = self._row(rel, chunk)
+        if row is None or (self._marks[row] & _HAS_STAT and self._stat[row] == stat
+                           and (span is None or self._spans.get(row) == span)):
+            return  # (nothing new: the index is not written again for it)
+        self._stat[row] = stat
+        self._marks[row] |= _HAS_STAT
+        if span is not None:
+            self._spans[row] = span
+        self.dirty = True
+
     def gone(self) -> Iterator[tuple[str, int]]:
         """The units whose records :meth:`keep` did not mark."""
         marks = self._marks

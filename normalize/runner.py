@@ -417,13 +417,15 @@ def file_sha256(path: Path) -> str:
     return file_state(path)[0]
 
 
-def file_state(path: Path | str) -> tuple[str, int, int]:
-    """(sha256, size, mtime_ns) of a file, the size and time taken as it is opened (a worker
-    that finds them changed knows the file changed since).
+def file_state(path: Path | str) -> tuple[str, int, int, list[int] | None]:
+    """(sha256, size, mtime_ns, identity) of a file, the size and time taken as it is opened (a
+    worker that finds them changed knows the file changed since); the :func:`identity` it had
+    as it was read, if it stood still meanwhile, else None.
 
     Read with plain system calls (the planner hashes every input of every run: a buffered file
     object per file cost more than the hashing of a news article)."""
     h = hashlib.sha256()
+    read_at = time.time_ns()
     fd, st = _open_regular(path)
     try:
         while True:
@@ -431,9 +433,18 @@ def file_state(path: Path | str) -> tuple[str, int, int]:
             h.update(block)
             if len(block) < _HASH_BLOCK:  # (a regular file reads short only at its end)
                 break
+        after = os.fstat(fd)
     finally:
         os.close(fd)
-    return h.hexdigest(), st.st_size, st.st_mtime_ns
+    return h.hexdigest(), st.st_size, st.st_mtime_ns, _steady_identity(st, after, read_at)
+
+
+def _steady_identity(before: os.stat_result, after: os.stat_result, read_at_ns: int) -> list[int] | None:
+    """The :func:`identity` of a file read from ``read_at_ns`` on, if its size and times did
+    not change while it was read (``before``, ``after``), else None."""
+    if (after.st_size, after.st_mtime_ns, after.st_ctime_ns) != (before.st_size, before.st_mtime_ns, before.st_ctime_ns):
+        return None
+    return identity(before, read_at_ns)
 
 
 def _chunk_bounds(path: Path | str, chunk_bytes: int) -> list[tuple[int, int, int]]:
@@ -545,6 +556,8 @@ class _State(NamedTuple):
     bounds: list[tuple[int, int, int]]
     identity: list[int] | None = None
     cut: int = 0
+    #: the plan read the file now (its identity, if any, is the one it had as it was hashed)
+    fresh: bool = False
 
 
 def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int, known: Record | None = None, *,
@@ -577,7 +590,8 @@ def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int, known: Record | Non
             if got is not None:
                 return got
     if not rel.endswith((".jsonl", ".jsonl.gz")):
-        return _State(*file_state(path), whole)
+        sha, size, mtime_ns, ident = file_state(path)
+        return _State(sha, size, mtime_ns, whole, ident, fresh=True)
     h = hashlib.sha256()
     read_at = time.time_ns()
     with open_input(path) as raw:
@@ -585,7 +599,8 @@ def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int, known: Record | Non
         gz, big = _gz_split(rel, st.st_size, chunk_bytes), rel.endswith(".jsonl") and st.st_size > chunk_bytes
         if not (gz or big):  # one unit
             raw.close()
-            return _State(*file_state(path), whole)
+            sha, size, mtime_ns, ident = file_state(path)
+            return _State(sha, size, mtime_ns, whole, ident, fresh=True)
         # read once: hashed as its chunks are found
         reader = _HashingReader(raw.file(), h)
         bounds = _gz_bounds(reader, chunk_bytes) if gz else chunk_bounds_of(reader, chunk_bytes)
@@ -593,9 +608,8 @@ def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int, known: Record | Non
             pass
         after = os.fstat(raw.fd)
     # the identity the workers of its chunks record, if the file stood still while it was hashed
-    same = (after.st_size, after.st_mtime_ns, after.st_ctime_ns) == (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-    return _State(h.hexdigest(), st.st_size, st.st_mtime_ns, bounds,
-                  identity(st, read_at) if len(bounds) > 1 and same else None, chunk_bytes)
+    return _State(h.hexdigest(), st.st_size, st.st_mtime_ns, bounds, _steady_identity(st, after, read_at),
+                  chunk_bytes, fresh=True)
 
 
 def _url_state(in_dir: UrlInputs, rel: str, chunk_bytes: int, known: Record | None, *,
@@ -629,7 +643,7 @@ def _url_state(in_dir: UrlInputs, rel: str, chunk_bytes: int, known: Record | No
     # the identity its records keep, if the file stood still while it was hashed
     if after[:3] != (size, mtime_ns, ident) or (after[3] is not None and after[3] >= read_at - RACY_NS):
         ident = None
-    return _State(h.hexdigest(), after[0], after[1], bounds, ident, cut)
+    return _State(h.hexdigest(), after[0], after[1], bounds, ident, cut, fresh=True)
 
 
 def _cut(rel: str, size: int, chunk_bytes: int) -> int:
@@ -722,7 +736,7 @@ def plan(in_dir: Inputs, logs: PartLogs, out_dir: Path, options: RunOptions, key
         known = logs.get(rel, 0)
         try:
             # (the hash is needed only to compare with a record that could be current)
-            sha, size, mtime_ns, bounds, ident, cut = _input_state(
+            sha, size, mtime_ns, bounds, ident, cut, fresh = _input_state(
                 in_dir, rel, options.chunk_bytes, known,
                 compare=not options.force and (known is None or known.key == key), trust=trust, logs=logs)
         except InputError as exc:
@@ -738,6 +752,13 @@ def plan(in_dir: Inputs, logs: PartLogs, out_dir: Path, options: RunOptions, key
         reuse = not options.force and bool(sha) and all(
             (rec := known if i == 0 else logs.get(rel, i)) is not None and rec.current(sha, key, n, s)
             for i, (s, _e, _fl) in enumerate(bounds)) and outputs.has(rel)
+        if reuse and fresh and ident is not None:
+            # hashed now, with the identity it had meanwhile, and found as recorded: the index
+            # vouches for that identity, so the next plan need not read the file again (its
+            # records got none when it was read: it had changed a moment before, say)
+            vouched = identity_key([*ident, cut] if cut else ident)
+            for i, (_s, e, fl) in enumerate(bounds):
+                logs.vouch(rel, i, vouched, (e, fl) if n > 1 else None)
         if n > 1 and not reuse and rel.endswith(".gz"):
             _export_gz_index(in_dir, rel, options.chunk_bytes, out_dir)
         for i, (s, e, fl) in enumerate(bounds):
