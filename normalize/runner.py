@@ -577,6 +577,7 @@ def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int, known: Record | Non
     if isinstance(in_dir, UrlInputs):
         return _url_state(in_dir, rel, chunk_bytes, known, compare=compare, trust=trust, logs=logs)
     path = os.path.join(in_dir, rel)
+    st: os.stat_result | None = None
     if known is None or not compare or (trust and known.stat is not None):
         st = os.stat(path)
         if not stat.S_ISREG(st.st_mode):
@@ -589,15 +590,15 @@ def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int, known: Record | Non
             got = _trusted(rel, known, _identity_of(st), cut, st.st_size, st.st_mtime_ns, logs)
             if got is not None:
                 return got
-    if not rel.endswith((".jsonl", ".jsonl.gz")):
-        sha, size, mtime_ns, ident = file_state(path)
+    if not rel.endswith((".jsonl", ".jsonl.gz")) or not _cut(rel, (st or os.stat(path)).st_size, chunk_bytes):
+        sha, size, mtime_ns, ident = file_state(path)  # one unit
         return _State(sha, size, mtime_ns, whole, ident, fresh=True)
     h = hashlib.sha256()
     read_at = time.time_ns()
     with open_input(path) as raw:
         st = raw.st
         gz, big = _gz_split(rel, st.st_size, chunk_bytes), rel.endswith(".jsonl") and st.st_size > chunk_bytes
-        if not (gz or big):  # one unit
+        if not (gz or big):  # (it shrank meanwhile) one unit
             raw.close()
             sha, size, mtime_ns, ident = file_state(path)
             return _State(sha, size, mtime_ns, whole, ident, fresh=True)
