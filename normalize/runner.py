@@ -442,9 +442,12 @@ def file_state(path: Path | str) -> tuple[str, int, int, list[int] | None]:
 def _steady_identity(before: os.stat_result, after: os.stat_result, read_at_ns: int) -> list[int] | None:
     """The :func:`identity` of a file read from ``read_at_ns`` on, if its size and times did
     not change while it was read (``before``, ``after``), else None."""
-    if (after.st_size, after.st_mtime_ns, after.st_ctime_ns) != (before.st_size, before.st_mtime_ns, before.st_ctime_ns):
-        return None
-    return identity(before, read_at_ns)
+    return None if _moved(before, after) else identity(before, read_at_ns)
+
+
+def _moved(before: os.stat_result, after: os.stat_result) -> bool:
+    """Whether a file's size or times differ between two of its statuses."""
+    return (after.st_size, after.st_mtime_ns, after.st_ctime_ns) != (before.st_size, before.st_mtime_ns, before.st_ctime_ns)
 
 
 def _chunk_bounds(path: Path | str, chunk_bytes: int) -> list[tuple[int, int, int]]:
@@ -481,6 +484,9 @@ def chunk_bounds_of(fh: Any, chunk_bytes: int) -> list[tuple[int, int, int]]:
     return bounds
 
 
+#: the bounds of an input done in one unit: from its start to its end, from line 1
+WHOLE: list[tuple[int, int, int]] = [(0, -1, 1)]
+
 #: a ``.jsonl.gz`` whose compressed size is over a chunk's size divided by this is cut into
 #: chunks too (news JSONL compresses about 4 to 1): each chunk is one task, which seeks to where
 #: it begins through the file's seek-point index (see :func:`_export_gz_index`)
@@ -505,7 +511,7 @@ def _gz_bounds(reader: _HashingReader, chunk_bytes: int) -> list[tuple[int, int,
         bounds = []
     while reader.read(_HASH_BLOCK):  # (what the gzip reader left unread)
         pass
-    return bounds if len(bounds) > 1 else [(0, -1, 1)]
+    return bounds if len(bounds) > 1 else WHOLE
 
 
 def _export_gz_index(in_dir: Inputs, rel: str, chunk_bytes: int, out_dir: Path) -> None:
@@ -538,9 +544,15 @@ def identity(st: os.stat_result, read_at_ns: int) -> list[int] | None:
     and inode (a change of content changes the ctime, which no program can set), or None when
     the ctime is too close to ``read_at_ns`` (see :data:`RACY_NS`) or means something else (on
     Windows, the creation time)."""
-    if os.name == "nt" or st.st_ctime_ns >= read_at_ns - RACY_NS:
+    if os.name == "nt" or _racy(st.st_ctime_ns, read_at_ns):
         return None
     return _identity_of(st)
+
+
+def _racy(ctime_ns: int, read_at_ns: int) -> bool:
+    """Whether a status changed at ``ctime_ns`` is too close to a reading begun at
+    ``read_at_ns`` for an identity to be trusted (see :data:`RACY_NS`)."""
+    return ctime_ns >= read_at_ns - RACY_NS
 
 
 def _identity_of(st: os.stat_result) -> list[int]:
@@ -573,7 +585,6 @@ def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int, known: Record | Non
     when ``trust`` allows taking the records' hash (and, for a file done in chunks, the chunks
     its records in ``logs`` give) for a file whose :func:`identity` is the one recorded, with the
     same chunk size where that decided the chunks (``cut``)."""
-    whole = [(0, -1, 1)]
     if isinstance(in_dir, UrlInputs):
         return _url_state(in_dir, rel, chunk_bytes, known, compare=compare, trust=trust, logs=logs)
     path = os.path.join(in_dir, rel)
@@ -585,32 +596,24 @@ def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int, known: Record | Non
         cut = _cut(rel, st.st_size, chunk_bytes)
         if known is None or not compare:
             if not cut:  # one unit: the worker hashes it
-                return _State("", st.st_size, st.st_mtime_ns, whole)
+                return _State("", st.st_size, st.st_mtime_ns, WHOLE)
         else:
             got = _trusted(rel, known, _identity_of(st), cut, st.st_size, st.st_mtime_ns, logs)
             if got is not None:
                 return got
     if not rel.endswith((".jsonl", ".jsonl.gz")) or not _cut(rel, (st or os.stat(path)).st_size, chunk_bytes):
         sha, size, mtime_ns, ident = file_state(path)  # one unit
-        return _State(sha, size, mtime_ns, whole, ident, fresh=True)
+        return _State(sha, size, mtime_ns, WHOLE, ident, fresh=True)
     h = hashlib.sha256()
     read_at = time.time_ns()
     with open_input(path) as raw:
         st = raw.st
-        gz, big = _gz_split(rel, st.st_size, chunk_bytes), rel.endswith(".jsonl") and st.st_size > chunk_bytes
-        if not (gz or big):  # (it shrank meanwhile) one unit
-            raw.close()
-            sha, size, mtime_ns, ident = file_state(path)
-            return _State(sha, size, mtime_ns, whole, ident, fresh=True)
-        # read once: hashed as its chunks are found
-        reader = _HashingReader(raw.file(), h)
-        bounds = _gz_bounds(reader, chunk_bytes) if gz else chunk_bounds_of(reader, chunk_bytes)
-        while reader.read(_HASH_BLOCK):
-            pass
+        cut = _cut(rel, st.st_size, chunk_bytes)  # (as it is opened: it may have changed since)
+        bounds = _read_through(_HashingReader(raw.file(), h), rel, chunk_bytes, cut=bool(cut))
         after = os.fstat(raw.fd)
     # the identity the workers of its chunks record, if the file stood still while it was hashed
-    return _State(h.hexdigest(), st.st_size, st.st_mtime_ns, bounds, _steady_identity(st, after, read_at),
-                  chunk_bytes, fresh=True)
+    return _State(h.hexdigest(), st.st_size, st.st_mtime_ns, bounds, _steady_identity(st, after, read_at), cut,
+                  fresh=True)
 
 
 def _url_state(in_dir: UrlInputs, rel: str, chunk_bytes: int, known: Record | None, *,
@@ -619,32 +622,36 @@ def _url_state(in_dir: UrlInputs, rel: str, chunk_bytes: int, known: Record | No
     one, see :func:`normalize.sources.identity_of`) is read off the walk's listing: a file that
     still has the identity its records give is not downloaded, nor is one that is a unit of its
     own and has nothing to be compared with (its worker hashes what it reads)."""
-    whole = [(0, -1, 1)]
     size, mtime_ns, ident, _ctime = in_dir.state(rel, listed=True)
     cut = _cut(rel, size, chunk_bytes)
     if known is None or not compare:
         if not cut:
-            return _State("", size, mtime_ns, whole, ident)
+            return _State("", size, mtime_ns, WHOLE, ident)
     elif trust and ident is not None and known.stat is not None:
         got = _trusted(rel, known, ident, cut, size, mtime_ns, logs)
         if got is not None:
             return got
-    h, bounds = hashlib.sha256(), whole
+    h = hashlib.sha256()
     read_at = time.time_ns()
-    with in_dir.open(rel) as fh:  # (read once: hashed as its chunks are found)
-        reader = _HashingReader(fh, h)
-        if rel.endswith(".jsonl") and cut:
-            bounds = chunk_bounds_of(reader, chunk_bytes)
-        elif cut:
-            bounds = _gz_bounds(reader, chunk_bytes)
-        else:
-            while reader.read(_HASH_BLOCK):
-                pass
+    with in_dir.open(rel) as fh:
+        bounds = _read_through(_HashingReader(fh, h), rel, chunk_bytes, cut=bool(cut))
     after = in_dir.state(rel)
     # the identity its records keep, if the file stood still while it was hashed
-    if after[:3] != (size, mtime_ns, ident) or (after[3] is not None and after[3] >= read_at - RACY_NS):
+    if after[:3] != (size, mtime_ns, ident) or (after[3] is not None and _racy(after[3], read_at)):
         ident = None
     return _State(h.hexdigest(), after[0], after[1], bounds, ident, cut, fresh=True)
+
+
+def _read_through(reader: _HashingReader, rel: str, chunk_bytes: int, *, cut: bool) -> list[tuple[int, int, int]]:
+    """Read an input to its end through ``reader`` (which hashes it), once, finding its chunks
+    as it goes when it is to be ``cut`` (lines of a ``.jsonl``, or of what a ``.jsonl.gz``
+    decompresses to); else it is one unit."""
+    bounds = WHOLE
+    if cut:
+        bounds = chunk_bounds_of(reader, chunk_bytes) if rel.endswith(".jsonl") else _gz_bounds(reader, chunk_bytes)
+    while reader.read(_HASH_BLOCK):
+        pass
+    return bounds
 
 
 def _cut(rel: str, size: int, chunk_bytes: int) -> int:
@@ -660,7 +667,7 @@ def _trusted(rel: str, known: Record, ident: list[int], cut: int, size: int, mti
     :func:`_recorded_bounds`), when ``ident`` (with ``cut``) is the identity they keep; else None."""
     if identity_key([*ident, cut] if cut else ident) != known.stat:
         return None
-    bounds = [(0, -1, 1)] if known.chunks == 1 else _recorded_bounds(logs, rel, known)
+    bounds = WHOLE if known.chunks == 1 else _recorded_bounds(logs, rel, known)
     return None if bounds is None else _State(known.sha256, size, mtime_ns, bounds, ident, cut)
 
 
@@ -1138,14 +1145,13 @@ def _read_stat(in_dir: Inputs, unit: Unit, fh: Any, part: _Part, read_at_ns: int
     if isinstance(in_dir, UrlInputs):  # the identity the plan listed, if the file still has it
         size, mtime, ident, ctime = in_dir.state(unit.rel)
         part.read_stat = (size, mtime)
-        if ident is not None and ident == unit.identity and (ctime is None or ctime < read_at_ns - RACY_NS):
+        if ident is not None and ident == unit.identity and (ctime is None or not _racy(ctime, read_at_ns)):
             part.read_identity = ident
         return
     st = os.fstat(fh.fileno())
     part.read_stat, part.read_identity = (st.st_size, st.st_mtime_ns), identity(st, read_at_ns)
     if before is not None:
-        part.moved = (st.st_size, st.st_mtime_ns, st.st_ctime_ns) != (before.st_size, before.st_mtime_ns,
-                                                                       before.st_ctime_ns)
+        part.moved = _moved(before, st)
 
 
 def _open_unit(in_dir: Inputs, unit: Unit) -> Any:
