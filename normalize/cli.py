@@ -12,6 +12,7 @@ import signal
 import sys
 import time
 import tomllib
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from . import __version__
 from .io import SUFFIXES
 from .model import PASS_NAMES
 from .rules import RuleSet, default_rules_dir
-from .runner import MAX_DOCUMENT_BYTES, RunOptions, UsageError, inputs_of, other_files, run
+from .runner import MAX_DOCUMENT_BYTES, RunOptions, UsageError, inputs_of, other_files, printable_rel, run
 
 #: Keys a --config file may set (in a [normalize] or [tool.normalize] table, or at the top).
 CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
@@ -183,12 +184,15 @@ def main() -> None:
               help="Flag sentences whose confidence is at most T (default: the fitted one; 1 flags every sentence).")
 @click.option("--flagger/--no-flagger", default=None,
               help="Score every sentence (default) or flag only the passes' suggestions.")
+@click.option("--dry-run", "-n", is_flag=True,
+              help="Write nothing: print each file the run would clean, with why (new, changed, rules, "
+                   "settings...), and each output whose input is gone; a summary on stderr.")
 @click.option("--quiet", "-q", is_flag=True, default=None, help="No progress bar or summary line.")
 def run_cmd(in_dir: str, out_dir: Path, rules_dir: str | None, config_file: Path | None,
             jobs: int | None, engine: str | None, scheduler: str | None, force: bool, prune: bool,
             checksum: bool | None, chunk_mb: float | None, max_document_mb: float | None, only: str | None, skip: str | None,
             text_field: str | None, threshold: float | None, flagger: bool | None,
-            quiet: bool | None) -> None:
+            dry_run: bool, quiet: bool | None) -> None:
     """Clean every .txt, .jsonl and .jsonl.gz file under IN into OUT (same relative paths).
 
     IN is a directory, or a URL that fsspec can read (s3://bucket/news, with s3fs installed);
@@ -221,6 +225,11 @@ def run_cmd(in_dir: str, out_dir: Path, rules_dir: str | None, config_file: Path
         )
         if options.scheduler and options.engine != "dask":
             raise UsageError("--scheduler needs --engine dask")
+        if dry_run:
+            from .preview import preview
+
+            _print_preview(preview(in_dir, out_dir, options), in_dir, options)
+            return
         with _stopped_by_signals():
             result = run(in_dir, out_dir, options)
     except UsageError as exc:
@@ -259,6 +268,40 @@ def run_cmd(in_dir: str, out_dir: Path, rules_dir: str | None, config_file: Path
             click.echo(f"normalize: {s['errors']['total']} warning(s), nothing lost: see "
                        f"{out_dir / '_normalize' / 'errors.jsonl'}", err=True)
     sys.exit(result.exit_code)
+
+
+def _print_preview(p: Any, in_dir: str, options: RunOptions) -> None:
+    """``run --dry-run``: on stdout, ``WHY<TAB>FILE`` for each file the run would clean (the words
+    of :data:`normalize.preview.WHY`), ``fails<TAB>FILE`` for each it would fail unread, and
+    ``gone<TAB>FILE`` for each output whose input is gone; on stderr (not with ``--quiet``),
+    the problems, what changed since the last run, and the counts."""
+    for why, rel in p.todo:
+        click.echo(f"{why}\t{printable_rel(rel)}")
+    for rel, _problem in p.failing:
+        click.echo(f"fails\t{printable_rel(rel)}")
+    for rel in p.stale:
+        click.echo(f"gone\t{printable_rel(rel)}")
+    if options.quiet:
+        return
+    for rel, problem in [*p.failing, *p.warnings]:
+        click.echo(f"normalize: {printable_rel(rel)}: {problem}", err=True)
+    if p.changes:
+        click.echo(f"normalize: since the last run: {'; '.join(p.changes)}", err=True)
+    whys = Counter(why for why, _ in p.todo)
+    said = f" ({', '.join(f'{n:,} {why}' for why, n in whys.most_common())})" if whys else ""
+    cut = f"; {len(p.chunks):,} of them in {sum(p.chunks.values()):,} chunks" if p.chunks else ""
+    fails = f"; {len(p.failing):,} would fail unread" if p.failing else ""
+    stale = (f"; {len(p.stale):,} output(s) have no input any more ("
+             f"{'--prune would remove them' if options.prune else 'reported; --prune removes them'})") if p.stale else ""
+    click.echo(f"normalize: dry run, nothing written: {len(p.todo):,} of {p.files:,} files to clean"
+               f"{said}{f', {_size(p.todo_bytes)}' if p.todo else ''}{cut}, {p.reused:,} reused{fails}{stale} "
+               f"({p.plan_seconds:.2f}s)", err=True)
+    if not p.files:
+        click.echo(f"normalize: warning: {_nothing_found(in_dir)}", err=True)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB" if n >= 100_000 else f"{n / 1e3:,.1f} kB"
 
 
 def _nothing_found(in_dir: str) -> str:

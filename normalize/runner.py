@@ -728,10 +728,12 @@ class _OutputFiles:
 LISTED_AT_MOST = 200_000
 
 
-def plan(in_dir: Inputs, logs: PartLogs, out_dir: Path, options: RunOptions, key: str) -> Iterator[Unit]:
+def plan(in_dir: Inputs, logs: PartLogs, out_dir: Path, options: RunOptions, key: str, *,
+         dry: bool = False) -> Iterator[Unit]:
     """Every unit of the run, in a fixed order, each marked ``reuse`` when its record in
     ``logs`` is current; the records of the units are marked live in ``logs``
-    (:meth:`PartLogs.keep`)."""
+    (:meth:`PartLogs.keep`). ``dry``: for a preview, which writes nothing (no seek points of a
+    ``.jsonl.gz`` to be cut, no identity vouched for)."""
     local = not isinstance(in_dir, UrlInputs)
     listing = discover(in_dir) if local else in_dir.walk(META_DIR)
     trust = not options.checksum
@@ -760,14 +762,14 @@ def plan(in_dir: Inputs, logs: PartLogs, out_dir: Path, options: RunOptions, key
         reuse = not options.force and bool(sha) and all(
             (rec := known if i == 0 else logs.get(rel, i)) is not None and rec.current(sha, key, n, s)
             for i, (s, _e, _fl) in enumerate(bounds)) and outputs.has(rel)
-        if reuse and fresh and ident is not None:
+        if reuse and fresh and ident is not None and not dry:
             # hashed now, with the identity it had meanwhile, and found as recorded: the index
             # vouches for that identity, so the next plan need not read the file again (its
             # records got none when it was read: it had changed a moment before, say)
             vouched = identity_key([*ident, cut] if cut else ident)
             for i, (_s, e, fl) in enumerate(bounds):
                 logs.vouch(rel, i, vouched, (e, fl) if n > 1 else None)
-        if n > 1 and not reuse and rel.endswith(".gz"):
+        if n > 1 and not reuse and rel.endswith(".gz") and not dry:
             _export_gz_index(in_dir, rel, options.chunk_bytes, out_dir)
         for i, (s, e, fl) in enumerate(bounds):
             yield Unit(rel, sha, i, n, s, None if e < 0 else e, fl, reuse=reuse, size=size, mtime_ns=mtime_ns,
