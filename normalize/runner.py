@@ -46,7 +46,7 @@ import time
 import traceback
 import zlib
 from array import array
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -71,6 +71,8 @@ from .rules import RulesError, RuleSet, RuleTimeout
 from .sources import SourceError, UrlInputs, is_url
 
 if TYPE_CHECKING:  # imported when a worker starts cleaning (a re-run may need neither)
+    from concurrent.futures import Future
+
     from .pipeline import Normalizer
 
 META_DIR = "_normalize"
@@ -572,9 +574,21 @@ class _State(NamedTuple):
     fresh: bool = False
 
 
+class _Read(NamedTuple):
+    """A big input the plan has to read to learn its :class:`_State` (:func:`_read_state`):
+    hash it, finding its chunks as it goes. ``listed``: a URL input's (size, mtime_ns,
+    identity) as the walk's listing gave them."""
+
+    rel: str
+    chunk_bytes: int
+    listed: tuple[int, int, list[int] | None] | None = None
+
+
 def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int, known: Record | None = None, *,
-                 compare: bool = True, trust: bool = True, logs: PartLogs | None = None) -> _State:
-    """(sha256, size, mtime_ns, chunk bounds, identity, cut) of an input file; a plain ``.jsonl``
+                 compare: bool = True, trust: bool = True, logs: PartLogs | None = None) -> _State | _Read:
+    """(sha256, size, mtime_ns, chunk bounds, identity, cut) of an input file, or the
+    :class:`_Read` that gives them for a file that is to be read through (a file to cut into
+    chunks, or behind a URL: the plan does those reads side by side); a plain ``.jsonl``
     larger than ``chunk_bytes`` is cut into chunks of whole lines, and so is a ``.jsonl.gz`` that
     decompresses to more (see :data:`GZ_RATIO`; its bounds are offsets into what it
     decompresses to). Any other file is one unit. A file is read once, hashed as its chunks are
@@ -604,9 +618,17 @@ def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int, known: Record | Non
     if not rel.endswith((".jsonl", ".jsonl.gz")) or not _cut(rel, (st or os.stat(path)).st_size, chunk_bytes):
         sha, size, mtime_ns, ident = file_state(path)  # one unit
         return _State(sha, size, mtime_ns, WHOLE, ident, fresh=True)
+    return _Read(rel, chunk_bytes)
+
+
+def _read_state(in_dir: Inputs, read: _Read) -> _State:
+    """The state of the input ``read`` names, from reading it through once (see :func:`_input_state`)."""
+    if isinstance(in_dir, UrlInputs):
+        return _read_url_state(in_dir, read)
+    rel, chunk_bytes = read.rel, read.chunk_bytes
     h = hashlib.sha256()
     read_at = time.time_ns()
-    with open_input(path) as raw:
+    with open_input(os.path.join(in_dir, rel)) as raw:
         st = raw.st
         cut = _cut(rel, st.st_size, chunk_bytes)  # (as it is opened: it may have changed since)
         bounds = _read_through(_HashingReader(raw.file(), h), rel, chunk_bytes, cut=bool(cut))
@@ -617,7 +639,7 @@ def _input_state(in_dir: Inputs, rel: str, chunk_bytes: int, known: Record | Non
 
 
 def _url_state(in_dir: UrlInputs, rel: str, chunk_bytes: int, known: Record | None, *,
-               compare: bool, trust: bool, logs: PartLogs | None) -> _State:
+               compare: bool, trust: bool, logs: PartLogs | None) -> _State | _Read:
     """:func:`_input_state` of a file behind a URL, whose identity (where its filesystem gives
     one, see :func:`normalize.sources.identity_of`) is read off the walk's listing: a file that
     still has the identity its records give is not downloaded, nor is one that is a unit of its
@@ -631,6 +653,15 @@ def _url_state(in_dir: UrlInputs, rel: str, chunk_bytes: int, known: Record | No
         got = _trusted(rel, known, ident, cut, size, mtime_ns, logs)
         if got is not None:
             return got
+    return _Read(rel, chunk_bytes, (size, mtime_ns, ident))
+
+
+def _read_url_state(in_dir: UrlInputs, read: _Read) -> _State:
+    """:func:`_read_state` of a file behind a URL (a download)."""
+    rel, chunk_bytes = read.rel, read.chunk_bytes
+    assert read.listed is not None
+    size, mtime_ns, ident = read.listed
+    cut = _cut(rel, size, chunk_bytes)
     h = hashlib.sha256()
     read_at = time.time_ns()
     with in_dir.open(rel) as fh:
@@ -728,52 +759,196 @@ class _OutputFiles:
 LISTED_AT_MOST = 200_000
 
 
+#: how many files the plan looks ahead of the one it yields, for big files to read side by side
+PLAN_AHEAD = 4096
+#: how many reads of big files wait before the plan starts a pool to read them side by side
+#: (one is read in the main process: a pool would cost more than it saves)
+PLAN_POOL_AT = 2
+
+
 def plan(in_dir: Inputs, logs: PartLogs, out_dir: Path, options: RunOptions, key: str, *,
          dry: bool = False) -> Iterator[Unit]:
     """Every unit of the run, in a fixed order, each marked ``reuse`` when its record in
     ``logs`` is current; the records of the units are marked live in ``logs``
     (:meth:`PartLogs.keep`). ``dry``: for a preview, which writes nothing (no seek points of a
-    ``.jsonl.gz`` to be cut, no identity vouched for)."""
+    ``.jsonl.gz`` to be cut, no identity vouched for).
+
+    The files the plan must read through (a big file to cut, with no current record it can
+    trust; a file behind a URL to hash) are read side by side while the walk goes on, up to
+    :data:`PLAN_AHEAD` files ahead (:class:`_PlanReads`); the units still come in the walk's order."""
     local = not isinstance(in_dir, UrlInputs)
     listing = discover(in_dir) if local else in_dir.walk(META_DIR)
     trust = not options.checksum
     outputs = _OutputFiles(str(out_dir))
-    for rel, problem, warning in listing:
-        logs.keep(rel, 0)
-        if problem:
-            yield Unit(rel, problem=problem, warning=warning)
-            continue
-        known = logs.get(rel, 0)
-        try:
-            # (the hash is needed only to compare with a record that could be current)
-            sha, size, mtime_ns, bounds, ident, cut, fresh = _input_state(
-                in_dir, rel, options.chunk_bytes, known,
-                compare=not options.force and (known is None or known.key == key), trust=trust, logs=logs)
-        except InputError as exc:
-            yield Unit(rel, problem=str(exc))
-            continue
-        except OSError as exc:
-            yield Unit(rel, problem=f"cannot read: {exc.strerror or exc}")
-            continue
-        n = len(bounds)
-        for i in range(1, n):
-            logs.keep(rel, i)
-        # reused when every chunk's record is current and the output is there
-        reuse = not options.force and bool(sha) and all(
-            (rec := known if i == 0 else logs.get(rel, i)) is not None and rec.current(sha, key, n, s)
-            for i, (s, _e, _fl) in enumerate(bounds)) and outputs.has(rel)
-        if reuse and fresh and ident is not None and not dry:
-            # hashed now, with the identity it had meanwhile, and found as recorded: the index
-            # vouches for that identity, so the next plan need not read the file again (its
-            # records got none when it was read: it had changed a moment before, say)
-            vouched = identity_key([*ident, cut] if cut else ident)
-            for i, (_s, e, fl) in enumerate(bounds):
-                logs.vouch(rel, i, vouched, (e, fl) if n > 1 else None)
-        if n > 1 and not reuse and rel.endswith(".gz") and not dry:
-            _export_gz_index(in_dir, rel, options.chunk_bytes, out_dir)
-        for i, (s, e, fl) in enumerate(bounds):
-            yield Unit(rel, sha, i, n, s, None if e < 0 else e, fl, reuse=reuse, size=size, mtime_ns=mtime_ns,
-                       identity=ident, cut=cut)
+    reads = _PlanReads(in_dir, out_dir, options)
+    #: the files planned while a read before them is waited for: (file, its record, its state,
+    #: or the read that gives it, or the unit of a file not to be read)
+    ahead: deque[tuple[str, Record | None, Any]] = deque()
+    try:
+        for rel, problem, warning in listing:
+            logs.keep(rel, 0)
+            known = got = None
+            if problem:
+                got = Unit(rel, problem=problem, warning=warning)
+            else:
+                known = logs.get(rel, 0)
+                try:
+                    # (the hash is needed only to compare with a record that could be current)
+                    got = _input_state(in_dir, rel, options.chunk_bytes, known, trust=trust, logs=logs,
+                                       compare=not options.force and (known is None or known.key == key))
+                except (InputError, OSError) as exc:
+                    got = Unit(rel, problem=_unreadable(exc))
+                else:
+                    if type(got) is _Read:
+                        got = reads.want(got)
+            if ahead or type(got) is _Pending:
+                ahead.append((rel, known, got))
+                while ahead and (len(ahead) > PLAN_AHEAD or reads.ready(ahead[0][2])):
+                    yield from _planned(*ahead.popleft(), reads, logs, outputs, options, key, dry)
+            elif type(got) is Unit:
+                yield got
+            else:  # (most files: this loop runs for each of millions, so without a detour)
+                yield from _units(rel, known, got, reads, logs, outputs, options, key, dry)
+        while ahead:
+            yield from _planned(*ahead.popleft(), reads, logs, outputs, options, key, dry)
+        reads.finish()
+    finally:
+        reads.close()
+
+
+def _unreadable(exc: Exception) -> str:
+    """The problem of a file the plan could not read."""
+    if isinstance(exc, InputError):
+        return str(exc)
+    return f"cannot read: {getattr(exc, 'strerror', None) or exc}"
+
+
+def _planned(rel: str, known: Record | None, got: Unit | _State | _Pending, reads: _PlanReads, logs: PartLogs,
+             outputs: _OutputFiles, options: RunOptions, key: str, dry: bool) -> list[Unit]:
+    """The units of a file the plan looked ahead of (see :func:`plan`), once its read is done."""
+    if type(got) is Unit:
+        return [got]
+    try:
+        state = reads.result(got) if type(got) is _Pending else got
+    except (InputError, OSError) as exc:
+        return [Unit(rel, problem=_unreadable(exc))]
+    return _units(rel, known, state, reads, logs, outputs, options, key, dry)
+
+
+def _units(rel: str, known: Record | None, state: _State, reads: _PlanReads, logs: PartLogs,
+           outputs: _OutputFiles, options: RunOptions, key: str, dry: bool) -> list[Unit]:
+    """The units of one file of the plan, from its ``state`` (its ``known`` record's chunk 0)."""
+    sha, size, mtime_ns, bounds, ident, cut, fresh = state
+    n = len(bounds)
+    for i in range(1, n):
+        logs.keep(rel, i)
+    # reused when every chunk's record is current and the output is there
+    reuse = not options.force and bool(sha) and all(
+        (rec := known if i == 0 else logs.get(rel, i)) is not None and rec.current(sha, key, n, s)
+        for i, (s, _e, _fl) in enumerate(bounds)) and outputs.has(rel)
+    if reuse and fresh and ident is not None and not dry:
+        # hashed now, with the identity it had meanwhile, and found as recorded: the index
+        # vouches for that identity, so the next plan need not read the file again (its
+        # records got none when it was read: it had changed a moment before, say)
+        vouched = identity_key([*ident, cut] if cut else ident)
+        for i, (_s, e, fl) in enumerate(bounds):
+            logs.vouch(rel, i, vouched, (e, fl) if n > 1 else None)
+    if n > 1 and not reuse and rel.endswith(".gz") and not dry:
+        reads.export(rel)
+    units = []
+    for i, (s, e, fl) in enumerate(bounds):
+        units.append(Unit(rel, sha, i, n, s, None if e < 0 else e, fl, reuse=reuse, size=size, mtime_ns=mtime_ns,
+                          identity=ident, cut=cut))
+    return units
+
+
+class _Pending:
+    """A :class:`_Read` the plan waits for: ``future`` once it is handed to the pool."""
+
+    __slots__ = ("future", "read")
+
+    def __init__(self, read: _Read) -> None:
+        self.read: _Read = read
+        self.future: Future[_State] | None = None
+
+
+class _PlanReads:
+    """The plan's reads of big inputs: hashing a file as its chunks are found, then building
+    the seek points of a ``.jsonl.gz`` whose chunks are to be done. A file the plan reads
+    alone is read in the main process; once two wait, they go to a pool of ``--jobs`` (worker
+    processes for files on disk, threads for downloads), so that a first run over a folder of
+    big dumps reads them on every core, not one after the other on one, before any worker
+    starts. A worker of the pool lets go of the run's lock and ends with the main process, as
+    the run's workers do (:func:`_worker_start`)."""
+
+    def __init__(self, in_dir: Inputs, out_dir: Path, options: RunOptions) -> None:
+        self.in_dir, self.out_dir, self.options = in_dir, out_dir, options
+        self.pool: Any = None
+        self.waiting: list[_Pending] = []  # not yet handed to the pool (there is none yet)
+        self.futures: list[Future[Any]] = []  # what was handed to it
+        self.exports: list[Future[None]] = []
+
+    def want(self, read: _Read) -> _Pending:
+        job = _Pending(read)
+        if self.pool is None:
+            self.waiting.append(job)
+            if len(self.waiting) < PLAN_POOL_AT:
+                return job
+            self._start()
+        for waiting in (self.waiting or [job]):
+            waiting.future = self.pool.submit(_read_state, self.in_dir, waiting.read)
+            self.futures.append(waiting.future)
+        self.waiting.clear()
+        return job
+
+    @staticmethod
+    def ready(got: Unit | _State | _Pending) -> bool:
+        """Whether the plan can go on with a file without waiting for a read."""
+        return type(got) is not _Pending or (got.future is not None and got.future.done())
+
+    def result(self, got: _Pending) -> _State:
+        if got.future is None:  # read alone: here
+            with contextlib.suppress(ValueError):
+                self.waiting.remove(got)
+            return _read_state(self.in_dir, got.read)
+        return got.future.result()
+
+    def export(self, rel: str) -> None:
+        """Build the seek points of a ``.jsonl.gz`` to be done in chunks (:func:`_export_gz_index`)."""
+        args = (self.in_dir, rel, self.options.chunk_bytes, self.out_dir)
+        if self.pool is None:
+            _export_gz_index(*args)
+        else:
+            self.exports.append(self.pool.submit(_export_gz_index, *args))
+            self.futures.append(self.exports[-1])
+
+    def finish(self) -> None:
+        """Wait for the seek points being built (the first failure is raised)."""
+        for fut in self.exports:
+            fut.result()
+
+    def _start(self) -> None:
+        jobs = self.options.jobs or usable_cores()
+        if isinstance(self.in_dir, UrlInputs):
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.pool = ThreadPoolExecutor(jobs, thread_name_prefix="normalize-plan")
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
+        self.pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_start)
+
+    def close(self) -> None:
+        """End the pool: at once if the plan did not finish (stopped, or failed)."""
+        pool, self.pool = self.pool, None
+        if pool is None:
+            return
+        stopped = any(not f.done() for f in self.futures)
+        if stopped and not isinstance(self.in_dir, UrlInputs):
+            _kill_workers(pool)
+        pool.shutdown(wait=not stopped, cancel_futures=True)
 
 
 # -- the work -------------------------------------------------------------------------------
@@ -1459,7 +1634,7 @@ def _local(spec: WorkSpec, spool: _Spool, jobs: int, rules: RuleSet) -> Iterator
     import gc
     import multiprocessing
     from collections import deque
-    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
     normalizer_for(spec, rules)  # built here: forked workers inherit the loaded models

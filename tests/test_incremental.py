@@ -321,6 +321,7 @@ def test_a_file_in_chunks_that_looks_as_it_did_is_not_read_again(tmp_path, monke
     from normalize.runner import RunOptions, run
 
     monkeypatch.setattr(runner, "RACY_NS", -10**18)  # (as if every file had changed long before)
+    monkeypatch.setattr(runner, "PLAN_POOL_AT", 10**9)  # (the reads in this process, where the spy sees them)
     read = _spy(monkeypatch, runner, "chunk_bounds_of", lambda _fh, chunk_bytes: chunk_bytes)
     inp = tmp_path / "in"
     inp.mkdir()
@@ -618,6 +619,100 @@ def test_a_big_jsonl_gz_is_cut_into_chunks_that_workers_do_side_by_side(tmp_path
     assert cli("run", str(inp), str(local), "-q", "--jobs", "2", "--chunk-mb", "0.02").returncode == 0
     assert summary(local)["units"]["reused"] == 0 and summary(local)["documents"]["written"] == 301
     assert not [p for p in local.rglob("*") if p.suffix in (".gzi", ".tmp")]
+
+
+def _big_inputs(inp: Path) -> None:
+    """Three .jsonl.gz and two .jsonl files, each cut into chunks at --chunk-mb 0.02, and a small one."""
+    inp.mkdir()
+    for i in range(3):
+        _news_gz(inp / f"news{i}.jsonl.gz", n=300 + i)
+    for i in range(2):
+        (inp / f"plain{i}.jsonl").write_bytes(gzip.decompress((inp / f"news{i}.jsonl.gz").read_bytes()))
+    (inp / "small.txt").write_text("NATO ,  the Alliance said so.\n", encoding="utf-8")
+
+
+def _plan(inp: Path, out: Path, **kw) -> tuple[list, dict[str, bytes]]:
+    """The units of a first run's plan, and the seek points it built, by name."""
+    from normalize.partlog import PartLogs
+    from normalize.rules import RuleSet
+    from normalize.runner import RunOptions, plan
+
+    parts = out / "_normalize" / "parts"
+    parts.mkdir(parents=True)
+    options = RunOptions(rules=RuleSet.shell(), jobs=2, chunk_bytes=int(0.02 * 1024 * 1024), **kw)
+    units = list(plan(inp, PartLogs(str(parts)), out, options, "key"))
+    return units, {p.name: p.read_bytes() for p in parts.rglob("*.gzi")}
+
+
+def test_big_files_the_plan_reads_are_read_side_by_side_in_a_pool(tmp_path, monkeypatch):
+    """A first run over a folder of big dumps: the plan hashes each and finds its chunks (and
+    builds a .jsonl.gz's seek points) in a pool of worker processes, while the walk goes on;
+    the units, in the walk's order, and the seek points are those of reading one file after
+    another in the main process."""
+    import multiprocessing
+
+    from normalize import runner
+
+    inp = tmp_path / "in"
+    _big_inputs(inp)
+    seen = tmp_path / "seen"
+    seen.mkdir()
+    open_input = runner.open_input
+
+    def noted(path, *args):  # (a forked worker of the pool runs this too)
+        (seen / f"{os.getpid()}-{os.path.basename(path)}").touch()
+        return open_input(path, *args)
+
+    monkeypatch.setattr(runner, "open_input", noted)
+    side_by_side = _plan(inp, tmp_path / "a")
+    readers = {name.split("-")[0] for name in os.listdir(seen)}
+    assert len(os.listdir(seen)) == 5 and str(os.getpid()) not in readers
+    assert not multiprocessing.active_children()  # (the pool ended with the plan)
+    for name in os.listdir(seen):
+        os.unlink(seen / name)
+    monkeypatch.setattr(runner, "PLAN_POOL_AT", 100)
+    one_by_one = _plan(inp, tmp_path / "b")
+    assert {name.split("-")[0] for name in os.listdir(seen)} == {str(os.getpid())}
+    assert side_by_side == one_by_one
+    units = side_by_side[0]
+    assert [u.rel for u in units if u.chunk == 0] == sorted(p.name for p in inp.iterdir())
+    assert len(units) > 30 and len(side_by_side[1]) == 3
+
+
+def test_a_big_file_the_pool_cannot_read_is_a_problem_of_its_own_and_a_stopped_plan_ends_the_pool(
+        tmp_path, monkeypatch):
+    import multiprocessing
+
+    from normalize import runner
+
+    inp = tmp_path / "in"
+    _big_inputs(inp)
+    open_input = runner.open_input
+
+    def refusing(path, *args):
+        if str(path).endswith("news1.jsonl.gz"):
+            raise PermissionError(13, "Permission denied")
+        return open_input(path, *args)
+
+    monkeypatch.setattr(runner, "open_input", refusing)
+    units, gzi = _plan(inp, tmp_path / "a")
+    assert [u.problem for u in units if u.rel == "news1.jsonl.gz"] == ["cannot read: Permission denied"]
+    assert len(gzi) == 2
+    # a plan stopped before its end (Ctrl-C in the run) ends the pool's workers at once
+    from normalize.partlog import PartLogs
+    from normalize.rules import RuleSet
+    from normalize.runner import RunOptions, plan
+
+    (tmp_path / "b" / "_normalize" / "parts").mkdir(parents=True)
+    planning = plan(inp, PartLogs(str(tmp_path / "b" / "_normalize" / "parts")), tmp_path / "b",
+                    RunOptions(rules=RuleSet.shell(), jobs=2, chunk_bytes=int(0.02 * 1024 * 1024)), "key")
+    next(planning)
+    planning.close()
+    for _ in range(100):  # (killed, then reaped)
+        if not multiprocessing.active_children():
+            break
+        time.sleep(0.05)
+    assert not multiprocessing.active_children()
 
 
 def test_a_truncated_jsonl_gz_fails_as_a_whole_in_chunks_too(tmp_path):
