@@ -800,7 +800,10 @@ def plan(in_dir: Inputs, logs: PartLogs, out_dir: Path, options: RunOptions, key
                     got = Unit(rel, problem=_unreadable(exc))
                 else:
                     if type(got) is _Read:
-                        got = reads.want(got)
+                        # (a .jsonl.gz with nothing to compare: its chunks are to be done, so its
+                        # seek points are built at once, beside the read)
+                        got = reads.want(got, not dry and rel.endswith(".jsonl.gz") and (
+                            known is None or options.force or known.key != key))
             if ahead or type(got) is _Pending:
                 ahead.append((rel, known, got))
                 while ahead and (len(ahead) > PLAN_AHEAD or reads.ready(ahead[0][2])):
@@ -863,12 +866,15 @@ def _units(rel: str, known: Record | None, state: _State, reads: _PlanReads, log
 
 
 class _Pending:
-    """A :class:`_Read` the plan waits for: ``future`` once it is handed to the pool."""
+    """A :class:`_Read` the plan waits for: ``future`` once it is handed to the pool.
+    ``export``: the seek points of the ``.jsonl.gz`` are to be built side by side with the read
+    (:meth:`_PlanReads.want`)."""
 
-    __slots__ = ("future", "read")
+    __slots__ = ("export", "future", "read")
 
-    def __init__(self, read: _Read) -> None:
+    def __init__(self, read: _Read, export: bool) -> None:
         self.read: _Read = read
+        self.export = export
         self.future: Future[_State] | None = None
 
 
@@ -887,17 +893,28 @@ class _PlanReads:
         self.waiting: list[_Pending] = []  # not yet handed to the pool (there is none yet)
         self.futures: list[Future[Any]] = []  # what was handed to it
         self.exports: list[Future[None]] = []
+        #: seek points built side by side with the read of their file, not yet known to be needed
+        self.early: dict[str, Future[None]] = {}
 
-    def want(self, read: _Read) -> _Pending:
-        job = _Pending(read)
+    def want(self, read: _Read, export: bool = False) -> _Pending:
+        """The read of a file, to be waited for. ``export``: it is a ``.jsonl.gz`` whose chunks
+        are to be done whatever its hash (it has no record to compare it with, or the run is
+        forced), so the seek points are built at the same time, not after the read: a first
+        run over one big dump then waits for the longer of the two, not for both."""
+        job = _Pending(read, export)
         if self.pool is None:
             self.waiting.append(job)
-            if len(self.waiting) < PLAN_POOL_AT:
+            if sum(1 + w.export for w in self.waiting) < PLAN_POOL_AT:
                 return job
             self._start()
         for waiting in (self.waiting or [job]):
             waiting.future = self.pool.submit(_read_state, self.in_dir, waiting.read)
             self.futures.append(waiting.future)
+            if waiting.export:
+                rel = waiting.read.rel
+                self.early[rel] = self.pool.submit(_export_gz_index, self.in_dir, rel, self.options.chunk_bytes,
+                                                   self.out_dir)
+                self.futures.append(self.early[rel])
         self.waiting.clear()
         return job
 
@@ -914,7 +931,12 @@ class _PlanReads:
         return got.future.result()
 
     def export(self, rel: str) -> None:
-        """Build the seek points of a ``.jsonl.gz`` to be done in chunks (:func:`_export_gz_index`)."""
+        """Build the seek points of a ``.jsonl.gz`` to be done in chunks (:func:`_export_gz_index`),
+        unless they are being built already."""
+        early = self.early.pop(rel, None)
+        if early is not None:
+            self.exports.append(early)
+            return
         args = (self.in_dir, rel, self.options.chunk_bytes, self.out_dir)
         if self.pool is None:
             _export_gz_index(*args)
@@ -923,9 +945,17 @@ class _PlanReads:
             self.futures.append(self.exports[-1])
 
     def finish(self) -> None:
-        """Wait for the seek points being built (the first failure is raised)."""
+        """Wait for the seek points being built (the first failure is raised), and remove those
+        built side by side with a read that then found the file one unit (damaged, or smaller
+        decompressed than its size let think)."""
         for fut in self.exports:
             fut.result()
+        for rel, fut in self.early.items():
+            with contextlib.suppress(Exception):
+                fut.result()
+            with contextlib.suppress(OSError):
+                os.unlink(_gz_index_path(self.out_dir, rel))
+        self.early.clear()
 
     def _start(self) -> None:
         jobs = self.options.jobs or usable_cores()

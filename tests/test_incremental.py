@@ -679,6 +679,25 @@ def test_big_files_the_plan_reads_are_read_side_by_side_in_a_pool(tmp_path, monk
     assert len(units) > 30 and len(side_by_side[1]) == 3
 
 
+def test_seek_points_built_beside_the_read_of_a_file_that_proves_one_unit_are_removed(tmp_path):
+    """A first run builds a .jsonl.gz's seek points beside the plan's read of it (its chunks are
+    to be done whatever its hash): when the read finds it decompresses to a single chunk (its
+    lines barely compress), they are not needed, and not left in parts/."""
+    import base64
+    import random
+
+    inp = tmp_path / "in"
+    inp.mkdir()
+    rnd = random.Random(5)
+    lines = [json.dumps({"id": i, "text": base64.b64encode(rnd.randbytes(600)).decode()}) for i in range(12)]
+    (inp / "noise.jsonl.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0))
+    _news_gz(inp / "news.jsonl.gz")
+    units, gzi = _plan(inp, tmp_path / "out")
+    assert [(u.rel, u.chunks) for u in units if u.chunk == 0] == [("news.jsonl.gz", len(units) - 1),
+                                                                  ("noise.jsonl.gz", 1)]
+    assert len(gzi) == 1 and len(units) > 5
+
+
 def test_a_big_file_the_pool_cannot_read_is_a_problem_of_its_own_and_a_stopped_plan_ends_the_pool(
         tmp_path, monkeypatch):
     import multiprocessing
@@ -733,6 +752,8 @@ def test_a_truncated_jsonl_gz_fails_as_a_whole_in_chunks_too(tmp_path):
     errors = [json.loads(x) for x in (chunked / "_normalize" / "errors.jsonl").read_text().splitlines()]
     assert [e["message"].split(":")[0] for e in errors] == ["corrupt or truncated gzip data"]
     assert not (chunked / "news.jsonl.gz").exists()
+    # (its seek points, begun beside the plan's read of it, could not be built: none is left)
+    assert not [p for p in chunked.rglob("*") if p.suffix in (".gzi", ".tmp")]
 
 
 def test_killed_runs_resume_to_the_same_bytes_and_never_show_a_partial_file(tmp_path):
