@@ -56,3 +56,16 @@ def test_the_dask_bench_runs_both_engines_and_finds_the_same_bytes():
     rows = [line.split(" | ")[0].lstrip("| ") for line in got.stdout.splitlines() if line.startswith("| ")]
     assert rows == ["engine", "---", "local", "dask"]
     assert got.stdout.rstrip().endswith("the same output bytes: yes")
+
+
+def test_the_plan_reads_bench_compares_the_two_plans_and_finds_the_same_units():
+    """bench/plan_reads.py over small dumps cut into small chunks, by path and by URL: a row a
+    plan, and the units and seek points of the two compared."""
+    for extra in ([], ["--url"]):
+        got = subprocess.run([sys.executable, "bench/plan_reads.py", "--copies", "1", "--gz", "2", "--plain", "1",
+                              "--chunk-mb", "0.05", "--reps", "1", *extra], cwd=ROOT, capture_output=True, text=True,
+                             timeout=300)
+        assert got.returncode == 0, got.stderr
+        rows = [line.split(" | ")[0].lstrip("| ") for line in got.stdout.splitlines() if line.startswith("| ")]
+        assert rows == ["plan", "---", "one after another", "side by side"]
+        assert got.stdout.rstrip().endswith("the same units and seek points: yes")
