@@ -84,6 +84,8 @@ def preview(in_dir: str | Path, out_dir: str | Path, options: RunOptions) -> Pre
     inputs, out = inputs_of(in_dir), Path(out_dir)
     check_paths(inputs, out)
     meta = out / META_DIR
+    if not (meta / PARTS_DIR).is_dir():  # nothing to reuse: the rules will be needed, so check them first (as run does)
+        options.loaded_rules()
     threshold = effective_threshold(options)
     key = run_key(options, threshold)
     logs = PartLogs.restore(str(meta / PARTS_DIR), str(meta / PARTS_INDEX), live=False)

@@ -891,7 +891,7 @@ class _PlanReads:
         self.in_dir, self.out_dir, self.options = in_dir, out_dir, options
         self.pool: Any = None
         self.waiting: list[_Pending] = []  # not yet handed to the pool (there is none yet)
-        self.futures: list[Future[Any]] = []  # what was handed to it
+        self.running: set[Future[Any]] = set()  # what was handed to it and is not done
         self.exports: list[Future[None]] = []
         #: seek points built side by side with the read of their file, not yet known to be needed
         self.early: dict[str, Future[None]] = {}
@@ -908,15 +908,19 @@ class _PlanReads:
                 return job
             self._start()
         for waiting in (self.waiting or [job]):
-            waiting.future = self.pool.submit(_read_state, self.in_dir, waiting.read)
-            self.futures.append(waiting.future)
+            waiting.future = self._submit(_read_state, self.in_dir, waiting.read)
             if waiting.export:
                 rel = waiting.read.rel
-                self.early[rel] = self.pool.submit(_export_gz_index, self.in_dir, rel, self.options.chunk_bytes,
-                                                   self.out_dir)
-                self.futures.append(self.early[rel])
+                self.early[rel] = self._submit(_export_gz_index, self.in_dir, rel, self.options.chunk_bytes,
+                                               self.out_dir)
         self.waiting.clear()
         return job
+
+    def _submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        fut = self.pool.submit(fn, *args)
+        self.running.add(fut)
+        fut.add_done_callback(self.running.discard)  # (a million downloads are not held on to)
+        return fut
 
     @staticmethod
     def ready(got: Unit | _State | _Pending) -> bool:
@@ -941,8 +945,7 @@ class _PlanReads:
         if self.pool is None:
             _export_gz_index(*args)
         else:
-            self.exports.append(self.pool.submit(_export_gz_index, *args))
-            self.futures.append(self.exports[-1])
+            self.exports.append(self._submit(_export_gz_index, *args))
 
     def finish(self) -> None:
         """Wait for the seek points being built (the first failure is raised), and remove those
@@ -975,7 +978,7 @@ class _PlanReads:
         pool, self.pool = self.pool, None
         if pool is None:
             return
-        stopped = any(not f.done() for f in self.futures)
+        stopped = bool(self.running)
         if stopped and not isinstance(self.in_dir, UrlInputs):
             _kill_workers(pool)
         pool.shutdown(wait=not stopped, cancel_futures=True)
@@ -1663,7 +1666,6 @@ def _local(spec: WorkSpec, spool: _Spool, jobs: int, rules: RuleSet) -> Iterator
         return
     import gc
     import multiprocessing
-    from collections import deque
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 

@@ -131,3 +131,8 @@ def test_broken_rules_are_found_when_there_is_work_as_a_run_finds_them(inp, tmp_
     got = cli("run", str(inp), str(tmp_path / "out"), "--dry-run", "--rules", str(rules))
     assert got.returncode == 2 and "debris.yaml:" in got.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_rules_directory_that_does_not_exist_is_a_usage_error_as_in_a_run(inp, tmp_path):
+    got = cli("run", str(inp), str(tmp_path / "out"), "--dry-run", "--rules", str(tmp_path / "nowhere"))
+    assert got.returncode == 2 and "rules directory does not exist" in got.stderr
