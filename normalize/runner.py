@@ -882,10 +882,11 @@ class _PlanReads:
     """The plan's reads of big inputs: hashing a file as its chunks are found, then building
     the seek points of a ``.jsonl.gz`` whose chunks are to be done. A file the plan reads
     alone is read in the main process; once two wait, they go to a pool of ``--jobs`` (worker
-    processes for files on disk, threads for downloads), so that a first run over a folder of
-    big dumps reads them on every core, not one after the other on one, before any worker
-    starts. A worker of the pool lets go of the run's lock and ends with the main process, as
-    the run's workers do (:func:`_worker_start`)."""
+    processes for files on disk, threads for downloads; with ``--engine dask --scheduler``, the
+    cluster: :class:`_ClusterPool`), so that a first run over a folder of big dumps reads them
+    on every core, not one after the other on one, before any worker starts. A worker of the
+    local pool lets go of the run's lock and ends with the main process, as the run's workers
+    do (:func:`_worker_start`)."""
 
     def __init__(self, in_dir: Inputs, out_dir: Path, options: RunOptions) -> None:
         self.in_dir, self.out_dir, self.options = in_dir, out_dir, options
@@ -961,6 +962,10 @@ class _PlanReads:
         self.early.clear()
 
     def _start(self) -> None:
+        if self.options.engine == "dask" and self.options.scheduler:
+            where = self.in_dir.url if isinstance(self.in_dir, UrlInputs) else str(self.in_dir.resolve())
+            self.pool = _ClusterPool(self.options.scheduler, where, str(self.out_dir.resolve()))
+            return
         jobs = self.options.jobs or usable_cores()
         if isinstance(self.in_dir, UrlInputs):
             from concurrent.futures import ThreadPoolExecutor
@@ -979,7 +984,7 @@ class _PlanReads:
         if pool is None:
             return
         stopped = bool(self.running)
-        if stopped and not isinstance(self.in_dir, UrlInputs):
+        if stopped and hasattr(pool, "_processes"):  # (a process pool: threads and a cluster cannot be killed)
             _kill_workers(pool)
         pool.shutdown(wait=not stopped, cancel_futures=True)
 
@@ -1749,6 +1754,64 @@ def check_scheduler(address: str) -> None:
         raise UsageError(f"--scheduler {address}: {exc} (a scheduler's address is tcp://HOST:8786)") from None
 
 
+def _dask_client(scheduler: str) -> Any:
+    """A Dask client of the scheduler at ``scheduler`` (a usage error when nothing answers there)."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UsageError(_NEEDS_DASK) from None
+    try:
+        return Client(scheduler)
+    except Exception as exc:  # (a TimeoutError when nothing answers there)
+        raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}; is it running "
+                         "(`dask scheduler`), and is the address the one it printed?") from None
+
+
+class _ClusterPool:
+    """The plan's pool on a Dask cluster (``--engine dask --scheduler``): its big reads run on
+    the cluster's workers, near the data, not on the machine that starts the run (for dumps in
+    a bucket, that machine would download every big file to hash and cut it). ``submit`` gives
+    a :class:`concurrent.futures.Future`; the cluster lets go of each result once it is passed
+    on. A task names IN as the workers see it (a URL, or the absolute path of a shared
+    filesystem), as the work's tasks do."""
+
+    def __init__(self, scheduler: str, where: str, out_dir: str) -> None:
+        self.client = _dask_client(scheduler)
+        self.where, self.out_dir = where, out_dir
+        self.futures: set[Any] = set()
+
+    def submit(self, fn: Callable[..., Any], _in_dir: Inputs, *args: Any) -> Future[Any]:
+        from concurrent.futures import Future
+
+        if fn is _export_gz_index:
+            args = (*args[:2], self.out_dir)
+        task = self.client.submit(_on_worker, fn.__name__, self.where, *args, pure=False)
+        self.futures.add(task)
+        got: Future[Any] = Future()
+
+        def passed_on(task: Any) -> None:
+            self.futures.discard(task)
+            if got.set_running_or_notify_cancel():
+                try:
+                    got.set_result(task.result())
+                except BaseException as exc:
+                    got.set_exception(exc)
+            task.release()
+
+        task.add_done_callback(passed_on)
+        return got
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        if cancel_futures and self.futures:
+            self.client.cancel(list(self.futures))
+        self.client.close()
+
+
+def _on_worker(name: str, where: str, *args: Any) -> Any:
+    """A plan's read (``_read_state``, ``_export_gz_index``) on a Dask worker, IN named by ``where``."""
+    return {"_read_state": _read_state, "_export_gz_index": _export_gz_index}[name](_worker_inputs(where), *args)
+
+
 def _dask(spec: WorkSpec, spool: _Spool, jobs: int, scheduler: str | None, quiet: bool = True) -> Iterator[int]:
     """Does the units ``spool`` has still to do on a Dask cluster; yields how many units each
     task finished."""
@@ -1758,11 +1821,7 @@ def _dask(spec: WorkSpec, spool: _Spool, jobs: int, scheduler: str | None, quiet
         raise UsageError(_NEEDS_DASK) from None
     cluster = None
     if scheduler:
-        try:
-            client = Client(scheduler)
-        except Exception as exc:  # (a TimeoutError when nothing answers there)
-            raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}; is it running "
-                             "(`dask scheduler`), and is the address the one it printed?") from None
+        client = _dask_client(scheduler)
     else:
         cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)

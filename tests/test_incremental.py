@@ -1092,6 +1092,54 @@ def test_the_dask_engine_sends_small_files_in_batches(tmp_path):
     assert outputs(tmp_path / "dask") == outputs(tmp_path / "local")
 
 
+def test_on_a_cluster_the_plan_reads_big_files_on_its_workers(tmp_path, monkeypatch):
+    """With --engine dask --scheduler, the big files the plan must read (hashed and cut, their
+    seek points built) are read by the cluster's workers, not by the process that starts the
+    run: counted on the scheduler, and the main process opens none of them. The bytes are the
+    local engine's."""
+    pytest.importorskip("distributed")
+    import threading
+
+    from distributed import LocalCluster
+    from distributed.diagnostics.plugin import SchedulerPlugin
+
+    from normalize import runner
+    from normalize.rules import RuleSet
+
+    inp = tmp_path / "in"
+    _big_inputs(inp)
+    opened: list[str] = []
+    open_input = runner.open_input
+
+    def noted(path, *args):
+        if threading.current_thread() is threading.main_thread():
+            opened.append(os.path.basename(path))
+        return open_input(path, *args)
+
+    class Tasks(SchedulerPlugin):
+        def __init__(self) -> None:
+            self.keys: list[str] = []
+
+        def transition(self, key, start, finish, *args, **kwargs) -> None:
+            if finish == "memory":
+                self.keys.append(str(key))
+
+    monkeypatch.setattr(runner, "open_input", noted)
+    tasks = Tasks()
+    options = {"chunk_bytes": int(0.02 * 1024 * 1024), "flagger": False, "quiet": True}
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        cluster.scheduler.add_plugin(tasks)
+        res = runner.run(inp, tmp_path / "dask", runner.RunOptions(
+            rules=RuleSet.load(), engine="dask", scheduler=cluster.scheduler_address, **options))
+    assert res.exit_code == 0
+    # each big file read, and each .jsonl.gz's seek points built, by a task of the cluster's
+    assert len([k for k in tasks.keys if k.startswith("_on_worker")]) == 5 + 3
+    assert opened == []  # (the plan, in the main thread, opened none; the cleaning ran on the cluster)
+    local = tmp_path / "local"
+    runner.run(inp, local, runner.RunOptions(rules=RuleSet.load(), jobs=2, **options))
+    assert outputs(tmp_path / "dask") == outputs(local)
+
+
 def test_a_dask_worker_with_several_threads_cleans_one_unit_at_a_time(tmp_path, monkeypatch):
     """`dask worker` starts as many threads as cores unless told `--nthreads 1`; they would run
     units side by side on the process's one pipeline (its kernel tables, its part log). A
