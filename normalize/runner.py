@@ -889,7 +889,8 @@ class _PlanReads:
     do (:func:`_worker_start`)."""
 
     def __init__(self, in_dir: Inputs, out_dir: Path, options: RunOptions) -> None:
-        self.in_dir, self.out_dir, self.options = in_dir, out_dir, options
+        # (OUT as a cluster's workers see it too, where the seek points are written)
+        self.in_dir, self.out_dir, self.options = in_dir, out_dir.resolve(), options
         self.pool: Any = None
         self.waiting: list[_Pending] = []  # not yet handed to the pool (there is none yet)
         self.running: set[Future[Any]] = set()  # what was handed to it and is not done
@@ -964,7 +965,7 @@ class _PlanReads:
     def _start(self) -> None:
         if self.options.engine == "dask" and self.options.scheduler:
             where = self.in_dir.url if isinstance(self.in_dir, UrlInputs) else str(self.in_dir.resolve())
-            self.pool = _ClusterPool(self.options.scheduler, where, str(self.out_dir.resolve()))
+            self.pool = _ClusterPool(self.options.scheduler, where)
             return
         jobs = self.options.jobs or usable_cores()
         if isinstance(self.in_dir, UrlInputs):
@@ -1775,17 +1776,15 @@ class _ClusterPool:
     on. A task names IN as the workers see it (a URL, or the absolute path of a shared
     filesystem), as the work's tasks do."""
 
-    def __init__(self, scheduler: str, where: str, out_dir: str) -> None:
+    def __init__(self, scheduler: str, where: str) -> None:
         self.client = _dask_client(scheduler)
-        self.where, self.out_dir = where, out_dir
+        self.where = where
         self.futures: set[Any] = set()
 
     def submit(self, fn: Callable[..., Any], _in_dir: Inputs, *args: Any) -> Future[Any]:
         from concurrent.futures import Future
 
-        if fn is _export_gz_index:
-            args = (*args[:2], self.out_dir)
-        task = self.client.submit(_on_worker, fn.__name__, self.where, *args, pure=False)
+        task = self.client.submit(_on_worker, fn, self.where, *args, pure=False)
         self.futures.add(task)
         got: Future[Any] = Future()
 
@@ -1807,9 +1806,9 @@ class _ClusterPool:
         self.client.close()
 
 
-def _on_worker(name: str, where: str, *args: Any) -> Any:
-    """A plan's read (``_read_state``, ``_export_gz_index``) on a Dask worker, IN named by ``where``."""
-    return {"_read_state": _read_state, "_export_gz_index": _export_gz_index}[name](_worker_inputs(where), *args)
+def _on_worker(fn: Callable[..., Any], where: str, *args: Any) -> Any:
+    """A plan's read (:func:`_read_state`, :func:`_export_gz_index`) on a Dask worker, IN named by ``where``."""
+    return fn(_worker_inputs(where), *args)
 
 
 def _dask(spec: WorkSpec, spool: _Spool, jobs: int, scheduler: str | None, quiet: bool = True) -> Iterator[int]:
