@@ -15,7 +15,7 @@ import tomllib
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,6 +24,9 @@ from .io import SUFFIXES
 from .model import PASS_NAMES
 from .rules import RuleSet, default_rules_dir
 from .runner import MAX_DOCUMENT_BYTES, RunOptions, UsageError, inputs_of, other_files, printable_rel, run
+
+if TYPE_CHECKING:
+    from .preview import Preview
 
 #: Keys a --config file may set (in a [normalize] or [tool.normalize] table, or at the top).
 CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
@@ -270,7 +273,7 @@ def run_cmd(in_dir: str, out_dir: Path, rules_dir: str | None, config_file: Path
     sys.exit(result.exit_code)
 
 
-def _print_preview(p: Any, in_dir: str, options: RunOptions) -> None:
+def _print_preview(p: Preview, in_dir: str, options: RunOptions) -> None:
     """``run --dry-run``: on stdout, ``WHY<TAB>FILE`` for each file the run would clean (the words
     of :data:`normalize.preview.WHY`), ``fails<TAB>FILE`` for each it would fail unread, and
     ``gone<TAB>FILE`` for each output whose input is gone; on stderr (not with ``--quiet``),

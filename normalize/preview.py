@@ -104,7 +104,7 @@ def preview(in_dir: str | Path, out_dir: str | Path, options: RunOptions) -> Pre
             got.reused += 1
         else:
             known = logs.get(unit.rel, 0)
-            why = _why(unit, known, logs, key, options.force, outputs.has(unit.rel), last_key, codes)
+            why = _why(unit, known, logs, key, options.force, outputs, last_key, codes)
             got.todo.append((why, unit.rel))
             got.todo_bytes += max(unit.size, 0)
             if unit.chunks > 1:
@@ -116,10 +116,11 @@ def preview(in_dir: str | Path, out_dir: str | Path, options: RunOptions) -> Pre
     return got
 
 
-def _why(unit: Unit, known: Record | None, logs: PartLogs, key: str, force: bool, has_output: bool,
+def _why(unit: Unit, known: Record | None, logs: PartLogs, key: str, force: bool, outputs: _OutputFiles,
          last_key: str | None, codes: str) -> str:
     """The word of :data:`WHY` for a file the plan did not reuse (``known``: its chunk 0's record;
-    ``codes``: what changed since the last run, whose run key is ``last_key``)."""
+    ``codes``: what changed since the last run, whose run key is ``last_key``). OUT is looked
+    at only for a file whose records are all current."""
     if force:
         return "forced"
     if known is None:
@@ -128,11 +129,12 @@ def _why(unit: Unit, known: Record | None, logs: PartLogs, key: str, force: bool
         return codes if known.key == last_key else "other-run"
     if unit.sha256 and known.sha256 != unit.sha256:
         return "changed"
-    if (known.chunks, known.start) != (unit.chunks, unit.start):
+    if known.chunks != unit.chunks:
         return "cut"
-    whole = all((rec := known if i == 0 else logs.get(unit.rel, i)) is not None
-                and (rec.sha256, rec.key, rec.chunks) == (known.sha256, key, unit.chunks) for i in range(unit.chunks))
-    return "missing" if whole and not has_output else "incomplete" if not whole else "cut"
+    if not all((rec := known if i == 0 else logs.get(unit.rel, i)) is not None
+               and (rec.sha256, rec.key, rec.chunks) == (known.sha256, key, unit.chunks) for i in range(unit.chunks)):
+        return "incomplete"
+    return "cut" if outputs.has(unit.rel) else "missing"  # (current records, the output there: chunks moved)
 
 
 def _last_summary(meta: Path) -> dict[str, Any]:

@@ -792,18 +792,17 @@ def plan(in_dir: Inputs, logs: PartLogs, out_dir: Path, options: RunOptions, key
                 got = Unit(rel, problem=problem, warning=warning)
             else:
                 known = logs.get(rel, 0)
+                # (the hash is needed only to compare with a record that could be current)
+                compare = not options.force and (known is None or known.key == key)
                 try:
-                    # (the hash is needed only to compare with a record that could be current)
-                    got = _input_state(in_dir, rel, options.chunk_bytes, known, trust=trust, logs=logs,
-                                       compare=not options.force and (known is None or known.key == key))
+                    got = _input_state(in_dir, rel, options.chunk_bytes, known, compare=compare, trust=trust, logs=logs)
                 except (InputError, OSError) as exc:
                     got = Unit(rel, problem=_unreadable(exc))
                 else:
                     if type(got) is _Read:
                         # (a .jsonl.gz with nothing to compare: its chunks are to be done, so its
                         # seek points are built at once, beside the read)
-                        got = reads.want(got, not dry and rel.endswith(".jsonl.gz") and (
-                            known is None or options.force or known.key != key))
+                        got = reads.want(got, not dry and rel.endswith(".jsonl.gz") and (known is None or not compare))
             if ahead or type(got) is _Pending:
                 ahead.append((rel, known, got))
                 while ahead and (len(ahead) > PLAN_AHEAD or reads.ready(ahead[0][2])):
